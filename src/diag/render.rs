@@ -1,0 +1,225 @@
+//! Rendering diagnostics at the edge: `human` (a source excerpt with a marker under the token,
+//! drawn by miette), `json` and `github` (workflow annotations). Positions are computed here and
+//! nowhere else.
+
+use super::{Diagnostic, Label, Severity, SourceMap};
+use serde::Serialize;
+use std::fmt;
+
+/// The output formats `--format` accepts for diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiagFormat {
+    Human,
+    Json,
+    Github,
+}
+
+/// A diagnostic with its position resolved, as printed by `--format json`.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct ResolvedDiagnostic {
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub help: Option<String>,
+}
+
+pub fn resolve(diag: &Diagnostic, sources: &SourceMap) -> ResolvedDiagnostic {
+    let (file, line, column) = match diag.primary_span() {
+        Some(span) if (span.file.0 as usize) < sources.len() => {
+            let (l, c) = sources.get(span.file).line_col(span.start);
+            (Some(display_path(sources, span.file)), Some(l), Some(c))
+        }
+        _ => (None, None, None),
+    };
+    ResolvedDiagnostic {
+        code: diag.code.as_str(),
+        severity: diag.severity.as_str(),
+        message: diag.message.clone(),
+        file,
+        line,
+        column,
+        help: full_help(diag, sources),
+    }
+}
+
+fn display_path(sources: &SourceMap, file: super::FileId) -> String {
+    sources.path(file).to_string_lossy().replace('\\', "/")
+}
+
+/// The help line, plus a note for each secondary label that lives in another file (miette draws
+/// one file per report).
+fn full_help(diag: &Diagnostic, sources: &SourceMap) -> Option<String> {
+    let mut help = diag.help.clone();
+    let primary_file = diag.primary_span().map(|s| s.file);
+    for label in diag.labels.iter().skip(1) {
+        if Some(label.span.file) != primary_file && (label.span.file.0 as usize) < sources.len() {
+            let (l, c) = sources.get(label.span.file).line_col(label.span.start);
+            let note = format!("{} at {}:{}:{}", label.message, display_path(sources, label.span.file), l, c);
+            help = Some(match help {
+                Some(h) => format!("{h}\n{note}"),
+                None => note,
+            });
+        }
+    }
+    help
+}
+
+pub fn to_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    #[derive(Serialize)]
+    struct Out {
+        diagnostics: Vec<ResolvedDiagnostic>,
+    }
+    let out = Out { diagnostics: diags.iter().map(|d| resolve(d, sources)).collect() };
+    serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{\"diagnostics\":[]}".to_string())
+}
+
+/// GitHub workflow commands: `::error file=F,line=L,col=C,title=CODE::message`.
+pub fn to_github(diags: &[Diagnostic], sources: &SourceMap) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let r = resolve(d, sources);
+        let kind = if d.severity == Severity::Error { "error" } else { "warning" };
+        let mut props = Vec::new();
+        if let Some(f) = &r.file {
+            props.push(format!("file={}", escape_property(f)));
+        }
+        if let Some(l) = r.line {
+            props.push(format!("line={l}"));
+        }
+        if let Some(c) = r.column {
+            props.push(format!("col={c}"));
+        }
+        props.push(format!("title={}", r.code));
+        let mut message = r.message.clone();
+        if let Some(h) = &r.help {
+            message.push_str("\nhelp: ");
+            message.push_str(h);
+        }
+        out.push_str(&format!("::{kind} {}::{}\n", props.join(","), escape_data(&message)));
+    }
+    out
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// Human output: each diagnostic with the source line and a marker under the offending token.
+pub fn to_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(110).with_links(false);
+    let mut out = String::new();
+    for d in diags {
+        let report = MietteReport::new(d, sources);
+        let mut s = String::new();
+        if handler.render_report(&mut s, &report).is_err() {
+            s = format!("{}[{}]: {}\n", d.severity.as_str(), d.code.as_str(), d.message);
+        }
+        out.push_str(&s);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    out.push_str(&summary_line(errors, warnings));
+    out
+}
+
+pub fn summary_line(errors: usize, warnings: usize) -> String {
+    let plural = |n: usize, w: &str| if n == 1 { format!("{n} {w}") } else { format!("{n} {w}s") };
+    format!("{}, {}\n", plural(errors, "error"), plural(warnings, "warning"))
+}
+
+/// Adapter from our value type to miette's trait, built only at render time.
+struct MietteReport {
+    code: String,
+    message: String,
+    severity: Severity,
+    help: Option<String>,
+    source: Option<miette::NamedSource<String>>,
+    labels: Vec<miette::LabeledSpan>,
+}
+
+impl MietteReport {
+    fn new(d: &Diagnostic, sources: &SourceMap) -> MietteReport {
+        let primary = d.primary_span().filter(|s| (s.file.0 as usize) < sources.len());
+        let mut labels = Vec::new();
+        let mut source = None;
+        let mut message = d.message.clone();
+        if let Some(p) = primary {
+            let text = sources.text(p.file);
+            let (line, col) = sources.get(p.file).line_col(p.start);
+            message = format!("{message}\n  --> {}:{line}:{col}", display_path(sources, p.file));
+            source = Some(miette::NamedSource::new(display_path(sources, p.file), text.to_string()));
+            for Label { span, message } in d.labels.iter().filter(|l| l.span.file == p.file) {
+                let start = (span.start as usize).min(text.len());
+                let len = (span.end as usize).min(text.len()).saturating_sub(start);
+                let label = if message.is_empty() { None } else { Some(message.clone()) };
+                labels.push(miette::LabeledSpan::new(label, start, len));
+            }
+        }
+        MietteReport {
+            code: d.code.as_str().to_string(),
+            message,
+            severity: d.severity,
+            help: full_help(d, sources),
+            source,
+            labels,
+        }
+    }
+}
+
+impl fmt::Debug for MietteReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl fmt::Display for MietteReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl std::error::Error for MietteReport {}
+
+impl miette::Diagnostic for MietteReport {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        })
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        if self.labels.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.labels.iter().cloned()))
+        }
+    }
+}

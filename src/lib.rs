@@ -1,0 +1,44 @@
+//! cubec: a Cube-compatible semantic layer and metrics compiler.
+//!
+//! The pipeline has one IR per stage (see the README's architecture section):
+//! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan -> render.
+
+pub mod diag;
+pub mod load;
+pub mod query;
+pub mod resolve;
+pub mod util;
+
+use diag::{Diagnostic, SourceMap};
+use std::path::Path;
+
+/// A model loaded and resolved, with the diagnostics of both stages.
+pub struct Checked {
+    pub sources: SourceMap,
+    pub model: resolve::Model,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        diag::has_errors(&self.diagnostics)
+    }
+}
+
+/// Loads and resolves the model under `dir`: what `cubec validate` runs.
+pub fn check_model(dir: &Path) -> Checked {
+    let loaded = load::load_dir(dir);
+    let (model, mut resolve_diags) = resolve::resolve(&loaded.raw, &loaded.sources);
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.append(&mut resolve_diags);
+    sort_diagnostics(&mut diagnostics);
+    Checked { sources: loaded.sources, model, diagnostics }
+}
+
+/// Orders diagnostics by file and position, so output is stable and reads top to bottom.
+pub fn sort_diagnostics(diags: &mut [Diagnostic]) {
+    diags.sort_by_key(|d| match d.primary_span() {
+        Some(s) => (0, s.file.0, s.start),
+        None => (1, 0, 0),
+    });
+}

@@ -1,0 +1,141 @@
+//! Stage 1, load: model files on disk to a [`RawModel`].
+//!
+//! Input: a model directory. Output: the [`SourceMap`] of every file read, the [`RawModel`] of
+//! everything that parsed, and the diagnostics of what did not. A broken file is reported and
+//! skipped; the others are still read, so one run shows every problem.
+
+pub mod raw;
+pub mod read;
+pub mod yaml;
+
+use crate::diag::{Code, Diagnostic, SourceMap, Span};
+pub use raw::RawModel;
+use std::path::{Path, PathBuf};
+
+/// Largest model file accepted.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// What loading a model directory produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub sources: SourceMap,
+    pub raw: RawModel,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The model directory to use when none is given: `./metrics`, else Cube's `./model`.
+pub fn default_model_dir() -> PathBuf {
+    for candidate in ["metrics", "model"] {
+        if Path::new(candidate).is_dir() {
+            return PathBuf::from(candidate);
+        }
+    }
+    PathBuf::from("metrics")
+}
+
+/// Model files under `dir`, recursively, in a stable order. `data/`, `tests/`, `queries/` and
+/// hidden folders hold other things and are skipped.
+pub fn model_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d)?.filter_map(Result::ok).collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            let ft = match e.file_type() {
+                Ok(ft) => ft,
+                Err(_) => continue,
+            };
+            if ft.is_dir() {
+                let skip = name.starts_with('.') || (d == dir && matches!(name.as_str(), "data" | "tests" | "queries" | "macros"));
+                if !skip {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Loads every model file under `dir`.
+pub fn load_dir(dir: &Path) -> Loaded {
+    let mut loaded = Loaded::default();
+    if !dir.is_dir() {
+        loaded.diagnostics.push(
+            Diagnostic::error(Code::NoModel, format!("model directory `{}` does not exist", dir.display()))
+                .with_help("pass --model DIR, or run from a folder that has `metrics/` or `model/`"),
+        );
+        return loaded;
+    }
+    let files = match model_files(dir) {
+        Ok(f) => f,
+        Err(e) => {
+            loaded.diagnostics.push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", dir.display())));
+            return loaded;
+        }
+    };
+    if files.is_empty() {
+        loaded.diagnostics.push(
+            Diagnostic::error(Code::NoModel, format!("no model files (*.yml, *.yaml) under `{}`", dir.display()))
+                .with_help("model files hold `cubes:` and `views:` lists"),
+        );
+    }
+    for path in files {
+        load_file(&path, &mut loaded);
+    }
+    loaded
+}
+
+/// Loads one file into `loaded` (used by `load_dir` and by tests over in-memory text).
+pub fn load_file(path: &Path, loaded: &mut Loaded) {
+    let bytes = match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE_BYTES => {
+            loaded.diagnostics.push(
+                Diagnostic::error(Code::InputLimit, format!("`{}` is {} bytes, over the {MAX_FILE_BYTES}-byte limit for a model file", path.display(), m.len()))
+                    .with_help("split the model into several files"),
+            );
+            return;
+        }
+        _ => match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                loaded.diagnostics.push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", path.display())));
+                return;
+            }
+        },
+    };
+    load_bytes(path.to_path_buf(), bytes, loaded);
+}
+
+/// Loads one file's bytes (decoding, BOM, YAML, then reading into the raw model).
+pub fn load_bytes(path: PathBuf, bytes: Vec<u8>, loaded: &mut Loaded) {
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).to_string();
+            let prefix_len = String::from_utf8_lossy(&e.as_bytes()[..valid]).len();
+            let file = loaded.sources.add(path, lossy);
+            loaded.diagnostics.push(
+                Diagnostic::error(Code::Encoding, "the file is not valid UTF-8")
+                    .at(Span::new(file, prefix_len, prefix_len + 1), "invalid byte here")
+                    .with_help("save the file as UTF-8"),
+            );
+            return;
+        }
+    };
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
+    let file = loaded.sources.add(path, text);
+    match yaml::parse(loaded.sources.text(file), file) {
+        Ok(root) => read::read_file(&root, &mut loaded.raw, &mut loaded.diagnostics),
+        Err(diags) => loaded.diagnostics.extend(diags),
+    }
+}

@@ -1,0 +1,241 @@
+//! `RawModel`: the model files as written, every value with its span, nothing resolved yet.
+//! Keys are already normalised to snake_case; names, types and references are still strings.
+
+use crate::diag::Span;
+use crate::load::yaml::Node;
+
+/// A value and where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sp<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+impl<T> Sp<T> {
+    pub fn new(value: T, span: Span) -> Sp<T> {
+        Sp { value, span }
+    }
+}
+
+pub type SpStr = Sp<String>;
+
+#[derive(Debug, Default)]
+pub struct RawModel {
+    pub cubes: Vec<RawCube>,
+    pub views: Vec<RawView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawCube {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub sql: Option<SpStr>,
+    pub sql_table: Option<SpStr>,
+    pub sql_alias: Option<SpStr>,
+    pub data_source: Option<SpStr>,
+    pub extends: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub description: Option<SpStr>,
+    pub meta: Option<serde_json::Value>,
+    pub public: Option<Sp<bool>>,
+    pub joins: Vec<RawJoin>,
+    pub measures: Vec<RawMeasure>,
+    pub dimensions: Vec<RawDimension>,
+    pub segments: Vec<RawSegment>,
+    pub pre_aggregations: Vec<RawPreAggregation>,
+    pub hierarchies: Vec<RawHierarchy>,
+    pub refresh_key: Option<RawRefreshKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawJoin {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub relationship: Option<SpStr>,
+    pub sql: Option<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawMeasure {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub type_: Option<SpStr>,
+    pub sql: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub description: Option<SpStr>,
+    pub format: Option<SpStr>,
+    pub meta: Option<serde_json::Value>,
+    pub public: Option<Sp<bool>>,
+    pub filters: Vec<SpStr>,
+    pub rolling_window: Option<RawRollingWindow>,
+    pub drill_members: Vec<SpStr>,
+    pub multi_stage: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawRollingWindow {
+    pub span: Span,
+    pub trailing: Option<SpStr>,
+    pub leading: Option<SpStr>,
+    pub offset: Option<SpStr>,
+    pub type_: Option<SpStr>,
+    pub granularity: Option<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawDimension {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub type_: Option<SpStr>,
+    pub sql: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub description: Option<SpStr>,
+    pub format: Option<Sp<RawFormat>>,
+    pub meta: Option<serde_json::Value>,
+    pub public: Option<Sp<bool>>,
+    pub primary_key: Option<Sp<bool>>,
+    pub sub_query: Option<Sp<bool>>,
+    pub propagate_filters_to_sub_query: Option<Sp<bool>>,
+    pub case: Option<RawCase>,
+    pub latitude: Option<SpStr>,
+    pub longitude: Option<SpStr>,
+    pub granularities: Vec<RawGranularity>,
+    pub switch_values: Vec<SpStr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawFormat {
+    Name(String),
+    Link { label: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct RawCase {
+    pub span: Span,
+    pub when: Vec<RawCaseWhen>,
+    pub else_label: Option<RawLabel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawCaseWhen {
+    pub sql: Option<SpStr>,
+    pub label: Option<RawLabel>,
+}
+
+#[derive(Debug, Clone)]
+pub enum RawLabel {
+    Text(SpStr),
+    Sql(SpStr),
+}
+
+#[derive(Debug, Clone)]
+pub struct RawGranularity {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub interval: Option<SpStr>,
+    pub offset: Option<SpStr>,
+    pub origin: Option<SpStr>,
+    pub sql: Option<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawSegment {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub sql: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub description: Option<SpStr>,
+    pub meta: Option<serde_json::Value>,
+    pub public: Option<Sp<bool>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawPreAggregation {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub type_: Option<SpStr>,
+    pub measures: Vec<SpStr>,
+    pub dimensions: Vec<SpStr>,
+    pub segments: Vec<SpStr>,
+    pub time_dimension: Option<SpStr>,
+    pub granularity: Option<SpStr>,
+    pub partition_granularity: Option<SpStr>,
+    pub refresh_key: Option<RawRefreshKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawRefreshKey {
+    pub span: Span,
+    pub every: Option<SpStr>,
+    pub sql: Option<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawHierarchy {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub public: Option<Sp<bool>>,
+    pub levels: Vec<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawView {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub extends: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub description: Option<SpStr>,
+    pub meta: Option<serde_json::Value>,
+    pub public: Option<Sp<bool>>,
+    pub cubes: Vec<RawViewCube>,
+    pub folders: Vec<RawFolder>,
+    /// Member lists a view may not have (v1.3 views have no own members); kept to report them.
+    pub own_members: Vec<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawViewCube {
+    pub span: Span,
+    pub join_path: Option<SpStr>,
+    pub includes: Option<RawIncludes>,
+    pub excludes: Vec<SpStr>,
+    pub prefix: Option<Sp<bool>>,
+    pub alias: Option<SpStr>,
+    pub split: Option<Sp<bool>>,
+}
+
+#[derive(Debug, Clone)]
+pub enum RawIncludes {
+    All(Span),
+    List(Vec<RawInclude>),
+}
+
+#[derive(Debug, Clone)]
+pub struct RawInclude {
+    pub name: SpStr,
+    pub alias: Option<SpStr>,
+    pub title: Option<SpStr>,
+    pub description: Option<SpStr>,
+    pub format: Option<SpStr>,
+    pub meta: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawFolder {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub includes: Vec<RawFolderItem>,
+}
+
+#[derive(Debug, Clone)]
+pub enum RawFolderItem {
+    Member(SpStr),
+    Folder(RawFolder),
+}
+
+/// Keeps the node of a scalar next to its text, for locating positions inside it.
+pub fn sp_from(node: &Node, value: String) -> SpStr {
+    Sp::new(value, node.span)
+}
