@@ -49,7 +49,9 @@ pub fn model_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
                 Err(_) => continue,
             };
             if ft.is_dir() {
-                let skip = name.starts_with('.') || (d == dir && matches!(name.as_str(), "data" | "tests" | "queries" | "macros"));
+                let skip = name.starts_with('.')
+                    || (d == dir
+                        && matches!(name.as_str(), "data" | "tests" | "queries" | "macros"));
                 if !skip {
                     stack.push(path);
                 }
@@ -67,22 +69,31 @@ pub fn load_dir(dir: &Path) -> Loaded {
     let mut loaded = Loaded::default();
     if !dir.is_dir() {
         loaded.diagnostics.push(
-            Diagnostic::error(Code::NoModel, format!("model directory `{}` does not exist", dir.display()))
-                .with_help("pass --model DIR, or run from a folder that has `metrics/` or `model/`"),
+            Diagnostic::error(
+                Code::NoModel,
+                format!("model directory `{}` does not exist", dir.display()),
+            )
+            .with_help("pass --model DIR, or run from a folder that has `metrics/` or `model/`"),
         );
         return loaded;
     }
     let files = match model_files(dir) {
         Ok(f) => f,
         Err(e) => {
-            loaded.diagnostics.push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", dir.display())));
+            loaded.diagnostics.push(Diagnostic::error(
+                Code::Io,
+                format!("cannot read `{}`: {e}", dir.display()),
+            ));
             return loaded;
         }
     };
     if files.is_empty() {
         loaded.diagnostics.push(
-            Diagnostic::error(Code::NoModel, format!("no model files (*.yml, *.yaml) under `{}`", dir.display()))
-                .with_help("model files hold `cubes:` and `views:` lists"),
+            Diagnostic::error(
+                Code::NoModel,
+                format!("no model files (*.yml, *.yaml) under `{}`", dir.display()),
+            )
+            .with_help("model files hold `cubes:` and `views:` lists"),
         );
     }
     for path in files {
@@ -96,15 +107,25 @@ pub fn load_file(path: &Path, loaded: &mut Loaded) {
     let bytes = match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
             loaded.diagnostics.push(
-                Diagnostic::error(Code::InputLimit, format!("`{}` is {} bytes, over the {MAX_FILE_BYTES}-byte limit for a model file", path.display(), m.len()))
-                    .with_help("split the model into several files"),
+                Diagnostic::error(
+                    Code::InputLimit,
+                    format!(
+                        "`{}` is {} bytes, over the {MAX_FILE_BYTES}-byte limit for a model file",
+                        path.display(),
+                        m.len()
+                    ),
+                )
+                .with_help("split the model into several files"),
             );
             return;
         }
         _ => match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                loaded.diagnostics.push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", path.display())));
+                loaded.diagnostics.push(Diagnostic::error(
+                    Code::Io,
+                    format!("cannot read `{}`: {e}", path.display()),
+                ));
                 return;
             }
         },
@@ -123,7 +144,10 @@ pub fn load_bytes(path: PathBuf, bytes: Vec<u8>, loaded: &mut Loaded) {
             let file = loaded.sources.add(path, lossy);
             loaded.diagnostics.push(
                 Diagnostic::error(Code::Encoding, "the file is not valid UTF-8")
-                    .at(Span::new(file, prefix_len, prefix_len + 1), "invalid byte here")
+                    .at(
+                        Span::new(file, prefix_len, prefix_len + 1),
+                        "invalid byte here",
+                    )
                     .with_help("save the file as UTF-8"),
             );
             return;

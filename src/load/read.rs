@@ -15,32 +15,54 @@ struct Obj<'a> {
 }
 
 impl<'a> Obj<'a> {
-    fn new(node: &'a Node, what: &'static str, allowed: &'static [&'static str], diags: &mut Vec<Diagnostic>) -> Option<Obj<'a>> {
+    fn new(
+        node: &'a Node,
+        what: &'static str,
+        allowed: &'static [&'static str],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Obj<'a>> {
         let Some(map) = node.as_map() else {
             diags.push(
-                Diagnostic::error(Code::WrongType, format!("{what} must be a mapping, found {}", node.kind_name()))
-                    .at(node.span, "expected a mapping here"),
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!("{what} must be a mapping, found {}", node.kind_name()),
+                )
+                .at(node.span, "expected a mapping here"),
             );
             return None;
         };
         let mut entries = Vec::with_capacity(map.len());
         for (k, v) in map {
             let Some(text) = k.scalar_text() else {
-                diags.push(Diagnostic::error(Code::WrongType, "keys must be plain names").at(k.span, "not a name"));
+                diags.push(
+                    Diagnostic::error(Code::WrongType, "keys must be plain names")
+                        .at(k.span, "not a name"),
+                );
                 continue;
             };
             let key = snake_case(&text);
-            if entries.iter().any(|(seen, _, _): &(String, &Node, &Node)| *seen == key) {
+            if entries
+                .iter()
+                .any(|(seen, _, _): &(String, &Node, &Node)| *seen == key)
+            {
                 diags.push(
-                    Diagnostic::error(Code::DuplicateKey, format!("`{text}` is set twice in this {what}"))
-                        .at(k.span, "set again here")
-                        .with_help("camelCase and snake_case spellings of a key are the same key"),
+                    Diagnostic::error(
+                        Code::DuplicateKey,
+                        format!("`{text}` is set twice in this {what}"),
+                    )
+                    .at(k.span, "set again here")
+                    .with_help("camelCase and snake_case spellings of a key are the same key"),
                 );
                 continue;
             }
             entries.push((key, k, v));
         }
-        let obj = Obj { entries, what, allowed, span: node.span };
+        let obj = Obj {
+            entries,
+            what,
+            allowed,
+            span: node.span,
+        };
         obj.report_unknown(diags);
         Some(obj)
     }
@@ -53,22 +75,35 @@ impl<'a> Obj<'a> {
             let shown = k.scalar_text().unwrap_or_default();
             let help = match did_you_mean(key, self.allowed.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("allowed keys for a {}: {}", self.what, self.allowed.join(", ")),
+                None => format!(
+                    "allowed keys for a {}: {}",
+                    self.what,
+                    self.allowed.join(", ")
+                ),
             };
             diags.push(
-                Diagnostic::error(Code::UnknownKey, format!("unknown key `{shown}` in {}", self.what))
-                    .at(k.span, "not a known key")
-                    .with_help(help),
+                Diagnostic::error(
+                    Code::UnknownKey,
+                    format!("unknown key `{shown}` in {}", self.what),
+                )
+                .at(k.span, "not a known key")
+                .with_help(help),
             );
         }
     }
 
     fn get(&self, key: &str) -> Option<&'a Node> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| *v)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| *v)
     }
 
     fn key_span(&self, key: &str) -> Option<Span> {
-        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, k, _)| k.span)
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, k, _)| k.span)
     }
 
     /// A string value. Numbers and booleans are accepted as their text (`sql: 1`).
@@ -77,11 +112,16 @@ impl<'a> Obj<'a> {
         match &node.value {
             Value::Null => None,
             Value::Str(s) => Some(Sp::new(s.clone(), node.span)),
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) => Some(Sp::new(node.scalar_text().unwrap_or_default(), node.span)),
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                Some(Sp::new(node.scalar_text().unwrap_or_default(), node.span))
+            }
             _ => {
                 diags.push(
-                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a string, found {}", node.kind_name()))
-                        .at(node.span, "expected a string"),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`{key}` must be a string, found {}", node.kind_name()),
+                    )
+                    .at(node.span, "expected a string"),
                 );
                 None
             }
@@ -95,16 +135,22 @@ impl<'a> Obj<'a> {
             Value::Null => None,
             Value::Str(s) if s == "true" || s == "false" => {
                 diags.push(
-                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a boolean, found the string \"{s}\""))
-                        .at(node.span, "a quoted string")
-                        .with_help(format!("write {s} without quotes")),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`{key}` must be a boolean, found the string \"{s}\""),
+                    )
+                    .at(node.span, "a quoted string")
+                    .with_help(format!("write {s} without quotes")),
                 );
                 None
             }
             _ => {
                 diags.push(
-                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a boolean, found {}", node.kind_name()))
-                        .at(node.span, "expected true or false"),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`{key}` must be a boolean, found {}", node.kind_name()),
+                    )
+                    .at(node.span, "expected true or false"),
                 );
                 None
             }
@@ -117,22 +163,33 @@ impl<'a> Obj<'a> {
 
     /// A list value. Cube's YAML wants arrays of named objects; a mapping is a common mistake.
     fn list(&self, key: &str, diags: &mut Vec<Diagnostic>) -> &'a [Node] {
-        let Some(node) = self.get(key) else { return &[] };
+        let Some(node) = self.get(key) else {
+            return &[];
+        };
         match &node.value {
             Value::Seq(items) => items,
             Value::Null => &[],
             Value::Map(_) => {
                 diags.push(
-                    Diagnostic::error(Code::WrongType, format!("`{key}` must be defined as a list, found a mapping"))
-                        .at(self.key_span(key).unwrap_or(node.span), "a mapping, not a list")
-                        .with_help(format!("write each item as `- name: ...` under `{key}:`")),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`{key}` must be defined as a list, found a mapping"),
+                    )
+                    .at(
+                        self.key_span(key).unwrap_or(node.span),
+                        "a mapping, not a list",
+                    )
+                    .with_help(format!("write each item as `- name: ...` under `{key}:`")),
                 );
                 &[]
             }
             _ => {
                 diags.push(
-                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a list, found {}", node.kind_name()))
-                        .at(node.span, "expected a list"),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!("`{key}` must be a list, found {}", node.kind_name()),
+                    )
+                    .at(node.span, "expected a list"),
                 );
                 &[]
             }
@@ -141,7 +198,9 @@ impl<'a> Obj<'a> {
 
     /// A list of strings; a single string is accepted as a one-item list.
     fn str_list(&self, key: &str, diags: &mut Vec<Diagnostic>) -> Vec<SpStr> {
-        let Some(node) = self.get(key) else { return Vec::new() };
+        let Some(node) = self.get(key) else {
+            return Vec::new();
+        };
         if let Value::Str(s) = &node.value {
             return vec![Sp::new(s.clone(), node.span)];
         }
@@ -151,8 +210,14 @@ impl<'a> Obj<'a> {
                 Some(s) if !matches!(item.value, Value::Null) => Some(Sp::new(s, item.span)),
                 _ => {
                     diags.push(
-                        Diagnostic::error(Code::WrongType, format!("items of `{key}` must be strings, found {}", item.kind_name()))
-                            .at(item.span, "expected a string"),
+                        Diagnostic::error(
+                            Code::WrongType,
+                            format!(
+                                "items of `{key}` must be strings, found {}",
+                                item.kind_name()
+                            ),
+                        )
+                        .at(item.span, "expected a string"),
                     );
                     None
                 }
@@ -165,7 +230,13 @@ impl<'a> Obj<'a> {
         if name.is_none() && self.get("name").is_none() {
             diags.push(
                 Diagnostic::error(Code::MissingKey, format!("{} has no `name`", self.what))
-                    .at(Span { end: self.span.start + 1, ..self.span }, format!("this {} needs a name", self.what))
+                    .at(
+                        Span {
+                            end: self.span.start + 1,
+                            ..self.span
+                        },
+                        format!("this {} needs a name", self.what),
+                    )
                     .with_help("add `name: <identifier>`"),
             );
         }
@@ -174,42 +245,160 @@ impl<'a> Obj<'a> {
 }
 
 const CUBE_KEYS: &[&str] = &[
-    "name", "sql", "sql_table", "sql_alias", "data_source", "extends", "title", "description", "meta", "public",
-    "shown", "refresh_key", "rewrite_queries", "joins", "measures", "dimensions", "segments", "pre_aggregations",
-    "hierarchies", "access_policy", "calendar",
+    "name",
+    "sql",
+    "sql_table",
+    "sql_alias",
+    "data_source",
+    "extends",
+    "title",
+    "description",
+    "meta",
+    "public",
+    "shown",
+    "refresh_key",
+    "rewrite_queries",
+    "joins",
+    "measures",
+    "dimensions",
+    "segments",
+    "pre_aggregations",
+    "hierarchies",
+    "access_policy",
+    "calendar",
 ];
 const VIEW_KEYS: &[&str] = &[
-    "name", "extends", "title", "description", "meta", "public", "shown", "cubes", "folders", "access_policy",
-    "measures", "dimensions", "segments",
+    "name",
+    "extends",
+    "title",
+    "description",
+    "meta",
+    "public",
+    "shown",
+    "cubes",
+    "folders",
+    "access_policy",
+    "measures",
+    "dimensions",
+    "segments",
 ];
 const JOIN_KEYS: &[&str] = &["name", "relationship", "sql"];
 const MEASURE_KEYS: &[&str] = &[
-    "name", "type", "sql", "title", "description", "format", "meta", "public", "shown", "visible", "filters",
-    "rolling_window", "drill_members", "drill_filters", "cumulative", "aliases", "multi_stage", "group_by",
-    "reduce_by", "add_group_by", "time_shift", "order_by", "case",
+    "name",
+    "type",
+    "sql",
+    "title",
+    "description",
+    "format",
+    "meta",
+    "public",
+    "shown",
+    "visible",
+    "filters",
+    "rolling_window",
+    "drill_members",
+    "drill_filters",
+    "cumulative",
+    "aliases",
+    "multi_stage",
+    "group_by",
+    "reduce_by",
+    "add_group_by",
+    "time_shift",
+    "order_by",
+    "case",
 ];
 const DIMENSION_KEYS: &[&str] = &[
-    "name", "type", "sql", "case", "latitude", "longitude", "primary_key", "sub_query",
-    "propagate_filters_to_sub_query", "public", "shown", "title", "description", "format", "meta",
-    "suggest_filter_values", "enable_suggestions", "values_as_segments", "aliases", "field_type", "granularities",
-    "time_shift", "multi_stage", "add_group_by", "values",
+    "name",
+    "type",
+    "sql",
+    "case",
+    "latitude",
+    "longitude",
+    "primary_key",
+    "sub_query",
+    "propagate_filters_to_sub_query",
+    "public",
+    "shown",
+    "title",
+    "description",
+    "format",
+    "meta",
+    "suggest_filter_values",
+    "enable_suggestions",
+    "values_as_segments",
+    "aliases",
+    "field_type",
+    "granularities",
+    "time_shift",
+    "multi_stage",
+    "add_group_by",
+    "values",
 ];
-const SEGMENT_KEYS: &[&str] = &["name", "sql", "title", "description", "meta", "public", "shown", "aliases"];
+const SEGMENT_KEYS: &[&str] = &[
+    "name",
+    "sql",
+    "title",
+    "description",
+    "meta",
+    "public",
+    "shown",
+    "aliases",
+];
 const PRE_AGG_KEYS: &[&str] = &[
-    "name", "type", "sql", "measures", "dimensions", "segments", "time_dimension", "granularity", "time_dimensions",
-    "partition_granularity", "refresh_key", "build_range_start", "build_range_end", "scheduled_refresh",
-    "external", "indexes", "use_original_sql_pre_aggregations", "union_with_source_data",
-    "allow_non_strict_date_range_match", "unique_key_columns", "read_only", "stream_offset",
-    "output_column_types", "sql_alias", "rollups", "lambda_only", "measure_references", "dimension_references",
-    "segment_references", "time_dimension_reference", "rollup_references",
+    "name",
+    "type",
+    "sql",
+    "measures",
+    "dimensions",
+    "segments",
+    "time_dimension",
+    "granularity",
+    "time_dimensions",
+    "partition_granularity",
+    "refresh_key",
+    "build_range_start",
+    "build_range_end",
+    "scheduled_refresh",
+    "external",
+    "indexes",
+    "use_original_sql_pre_aggregations",
+    "union_with_source_data",
+    "allow_non_strict_date_range_match",
+    "unique_key_columns",
+    "read_only",
+    "stream_offset",
+    "output_column_types",
+    "sql_alias",
+    "rollups",
+    "lambda_only",
+    "measure_references",
+    "dimension_references",
+    "segment_references",
+    "time_dimension_reference",
+    "rollup_references",
 ];
 const HIERARCHY_KEYS: &[&str] = &["name", "title", "public", "levels"];
 const GRANULARITY_KEYS: &[&str] = &["name", "title", "interval", "offset", "origin", "sql"];
 const ROLLING_KEYS: &[&str] = &["trailing", "leading", "offset", "type", "granularity"];
-const VIEW_CUBE_KEYS: &[&str] = &["join_path", "includes", "excludes", "prefix", "alias", "split"];
+const VIEW_CUBE_KEYS: &[&str] = &[
+    "join_path",
+    "includes",
+    "excludes",
+    "prefix",
+    "alias",
+    "split",
+];
 const INCLUDE_KEYS: &[&str] = &["name", "alias", "title", "description", "format", "meta"];
 const FOLDER_KEYS: &[&str] = &["name", "includes"];
-const REFRESH_KEYS: &[&str] = &["every", "sql", "timezone", "immutable", "incremental", "update_window"];
+const REFRESH_KEYS: &[&str] = &[
+    "every",
+    "sql",
+    "timezone",
+    "immutable",
+    "incremental",
+    "update_window",
+];
 const FILTER_KEYS: &[&str] = &["sql"];
 const CASE_KEYS: &[&str] = &["when", "else", "switch"];
 const WHEN_KEYS: &[&str] = &["sql", "label", "value"];
@@ -223,8 +412,14 @@ pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>)
     let Some(map) = root.as_map() else {
         if !matches!(root.value, Value::Null) {
             diags.push(
-                Diagnostic::error(Code::TopLevelKey, format!("a model file must be a mapping with `cubes:` and/or `views:`, found {}", root.kind_name()))
-                    .at(root.span, "expected `cubes:` or `views:`"),
+                Diagnostic::error(
+                    Code::TopLevelKey,
+                    format!(
+                        "a model file must be a mapping with `cubes:` and/or `views:`, found {}",
+                        root.kind_name()
+                    ),
+                )
+                .at(root.span, "expected `cubes:` or `views:`"),
             );
         }
         return;
@@ -249,12 +444,16 @@ pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>)
             _ => {
                 let help = match did_you_mean(&key, TOP_KEYS.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "only `cubes` and `views` are allowed at the top level of a model file".to_string(),
+                    None => "only `cubes` and `views` are allowed at the top level of a model file"
+                        .to_string(),
                 };
                 diags.push(
-                    Diagnostic::error(Code::TopLevelKey, format!("unexpected top-level key `{key}`"))
-                        .at(k.span, "only `cubes` and `views` are allowed here")
-                        .with_help(help),
+                    Diagnostic::error(
+                        Code::TopLevelKey,
+                        format!("unexpected top-level key `{key}`"),
+                    )
+                    .at(k.span, "only `cubes` and `views` are allowed here")
+                    .with_help(help),
                 );
             }
         }
@@ -267,9 +466,12 @@ fn top_list<'a>(k: &Node, v: &'a Node, key: &str, diags: &mut Vec<Diagnostic>) -
         Value::Null => &[],
         _ => {
             diags.push(
-                Diagnostic::error(Code::WrongType, format!("`{key}` must be a list, found {}", v.kind_name()))
-                    .at(k.span, "expected a list of named items")
-                    .with_help(format!("write each item as `- name: ...` under `{key}:`")),
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!("`{key}` must be a list, found {}", v.kind_name()),
+                )
+                .at(k.span, "expected a list of named items")
+                .with_help(format!("write each item as `- name: ...` under `{key}:`")),
             );
             &[]
         }
@@ -277,7 +479,9 @@ fn top_list<'a>(k: &Node, v: &'a Node, key: &str, diags: &mut Vec<Diagnostic>) -
 }
 
 fn public_of(o: &Obj, diags: &mut Vec<Diagnostic>) -> Option<Sp<bool>> {
-    o.bool("public", diags).or_else(|| o.bool("shown", diags)).or_else(|| o.bool("visible", diags))
+    o.bool("public", diags)
+        .or_else(|| o.bool("shown", diags))
+        .or_else(|| o.bool("visible", diags))
 }
 
 fn read_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCube> {
@@ -294,13 +498,39 @@ fn read_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCube> {
         description: o.str("description", diags),
         meta: o.json("meta"),
         public: public_of(&o, diags),
-        joins: o.list("joins", diags).iter().filter_map(|n| read_join(n, diags)).collect(),
-        measures: o.list("measures", diags).iter().filter_map(|n| read_measure(n, diags)).collect(),
-        dimensions: o.list("dimensions", diags).iter().filter_map(|n| read_dimension(n, diags)).collect(),
-        segments: o.list("segments", diags).iter().filter_map(|n| read_segment(n, diags)).collect(),
-        pre_aggregations: o.list("pre_aggregations", diags).iter().filter_map(|n| read_pre_agg(n, diags)).collect(),
-        hierarchies: o.list("hierarchies", diags).iter().filter_map(|n| read_hierarchy(n, diags)).collect(),
-        refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
+        joins: o
+            .list("joins", diags)
+            .iter()
+            .filter_map(|n| read_join(n, diags))
+            .collect(),
+        measures: o
+            .list("measures", diags)
+            .iter()
+            .filter_map(|n| read_measure(n, diags))
+            .collect(),
+        dimensions: o
+            .list("dimensions", diags)
+            .iter()
+            .filter_map(|n| read_dimension(n, diags))
+            .collect(),
+        segments: o
+            .list("segments", diags)
+            .iter()
+            .filter_map(|n| read_segment(n, diags))
+            .collect(),
+        pre_aggregations: o
+            .list("pre_aggregations", diags)
+            .iter()
+            .filter_map(|n| read_pre_agg(n, diags))
+            .collect(),
+        hierarchies: o
+            .list("hierarchies", diags)
+            .iter()
+            .filter_map(|n| read_hierarchy(n, diags))
+            .collect(),
+        refresh_key: o
+            .get("refresh_key")
+            .and_then(|n| read_refresh_key(n, diags)),
     })
 }
 
@@ -312,11 +542,17 @@ fn read_join(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawJoin> {
         relationship: o.str("relationship", diags),
         sql: o.str("sql", diags),
     };
-    for (key, present) in [("relationship", join.relationship.is_some()), ("sql", join.sql.is_some())] {
+    for (key, present) in [
+        ("relationship", join.relationship.is_some()),
+        ("sql", join.sql.is_some()),
+    ] {
         if !present {
             diags.push(
                 Diagnostic::error(Code::MissingKey, format!("join has no `{key}`"))
-                    .at(join.name.as_ref().map(|n| n.span).unwrap_or(node.span), format!("`{key}` is required"))
+                    .at(
+                        join.name.as_ref().map(|n| n.span).unwrap_or(node.span),
+                        format!("`{key}` is required"),
+                    )
                     .with_help(if key == "sql" {
                         "add the ON condition, e.g. `sql: \"{CUBE}.user_id = {users.id}\"`"
                     } else {
@@ -337,7 +573,10 @@ fn read_measure(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawMeasure> 
             let fo = Obj::new(f, "measure filter", FILTER_KEYS, diags)?;
             let sql = fo.str("sql", diags);
             if sql.is_none() {
-                diags.push(Diagnostic::error(Code::MissingKey, "measure filter has no `sql`").at(f.span, "add `sql: ...`"));
+                diags.push(
+                    Diagnostic::error(Code::MissingKey, "measure filter has no `sql`")
+                        .at(f.span, "add `sql: ...`"),
+                );
             }
             sql
         })
@@ -366,7 +605,10 @@ fn read_measure(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawMeasure> 
         filters,
         rolling_window,
         drill_members: o.str_list("drill_members", diags),
-        multi_stage: o.bool("multi_stage", diags).map(|b| b.value).unwrap_or(false),
+        multi_stage: o
+            .bool("multi_stage", diags)
+            .map(|b| b.value)
+            .unwrap_or(false),
     })
 }
 
@@ -378,11 +620,24 @@ fn read_dimension(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawDimensi
             let label = f.get("label").and_then(Node::scalar_text);
             match f.get("type").and_then(Node::as_str) {
                 Some("link") => Some(Sp::new(RawFormat::Link { label }, f.span)),
-                _ => Some(Sp::new(RawFormat::Name(f.get("type").and_then(Node::scalar_text).unwrap_or_default()), f.span)),
+                _ => Some(Sp::new(
+                    RawFormat::Name(
+                        f.get("type")
+                            .and_then(Node::scalar_text)
+                            .unwrap_or_default(),
+                    ),
+                    f.span,
+                )),
             }
         }
         _ => {
-            diags.push(Diagnostic::error(Code::WrongType, "`format` must be a string or `{type: link, label}`").at(f.span, "unexpected value"));
+            diags.push(
+                Diagnostic::error(
+                    Code::WrongType,
+                    "`format` must be a string or `{type: link, label}`",
+                )
+                .at(f.span, "unexpected value"),
+            );
             None
         }
     });
@@ -410,7 +665,11 @@ fn read_dimension(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawDimensi
         case: o.get("case").and_then(|n| read_case(n, diags)),
         latitude,
         longitude,
-        granularities: o.list("granularities", diags).iter().filter_map(|n| read_granularity(n, diags)).collect(),
+        granularities: o
+            .list("granularities", diags)
+            .iter()
+            .filter_map(|n| read_granularity(n, diags))
+            .collect(),
         switch_values: o.str_list("values", diags),
     })
 }
@@ -422,7 +681,9 @@ fn read_label(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawLabel> {
             lo.str("sql", diags).map(RawLabel::Sql)
         }
         Value::Null => None,
-        _ => node.scalar_text().map(|s| RawLabel::Text(Sp::new(s, node.span))),
+        _ => node
+            .scalar_text()
+            .map(|s| RawLabel::Text(Sp::new(s, node.span))),
     }
 }
 
@@ -433,21 +694,36 @@ fn read_case(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCase> {
         .iter()
         .filter_map(|w| {
             let wo = Obj::new(w, "case branch", WHEN_KEYS, diags)?;
-            let branch = RawCaseWhen { sql: wo.str("sql", diags), label: wo.get("label").and_then(|l| read_label(l, diags)) };
+            let branch = RawCaseWhen {
+                sql: wo.str("sql", diags),
+                label: wo.get("label").and_then(|l| read_label(l, diags)),
+            };
             if branch.sql.is_none() {
-                diags.push(Diagnostic::error(Code::MissingKey, "case branch has no `sql` condition").at(w.span, "add `sql: <condition>`"));
+                diags.push(
+                    Diagnostic::error(Code::MissingKey, "case branch has no `sql` condition")
+                        .at(w.span, "add `sql: <condition>`"),
+                );
             }
             Some(branch)
         })
         .collect::<Vec<_>>();
     if o.get("when").is_none() {
-        diags.push(Diagnostic::error(Code::DimensionCase, "`case` needs a `when` list").at(node.span, "no `when` here"));
+        diags.push(
+            Diagnostic::error(Code::DimensionCase, "`case` needs a `when` list")
+                .at(node.span, "no `when` here"),
+        );
     }
     let else_label = o.get("else").and_then(|e| {
         let eo = Obj::new(e, "case else", ELSE_KEYS, diags)?;
-        eo.get("label").and_then(|l| read_label(l, diags)).or_else(|| eo.str("sql", diags).map(RawLabel::Sql))
+        eo.get("label")
+            .and_then(|l| read_label(l, diags))
+            .or_else(|| eo.str("sql", diags).map(RawLabel::Sql))
     });
-    Some(RawCase { span: node.span, when, else_label })
+    Some(RawCase {
+        span: node.span,
+        when,
+        else_label,
+    })
 }
 
 fn read_granularity(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawGranularity> {
@@ -477,7 +753,10 @@ fn read_segment(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawSegment> 
     if seg.sql.is_none() {
         diags.push(
             Diagnostic::error(Code::MissingSql, "segment has no `sql`")
-                .at(seg.name.as_ref().map(|n| n.span).unwrap_or(node.span), "a segment is a WHERE condition")
+                .at(
+                    seg.name.as_ref().map(|n| n.span).unwrap_or(node.span),
+                    "a segment is a WHERE condition",
+                )
                 .with_help("add `sql: \"{CUBE}.status = 'active'\"`"),
         );
     }
@@ -486,20 +765,39 @@ fn read_segment(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawSegment> 
 
 fn read_pre_agg(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawPreAggregation> {
     let o = Obj::new(node, "pre-aggregation", PRE_AGG_KEYS, diags)?;
-    let deprecated = ["measure_references", "dimension_references", "segment_references", "time_dimension_reference", "rollup_references"];
-    let modern = ["measures", "dimensions", "segments", "time_dimension", "rollups"];
+    let deprecated = [
+        "measure_references",
+        "dimension_references",
+        "segment_references",
+        "time_dimension_reference",
+        "rollup_references",
+    ];
+    let modern = [
+        "measures",
+        "dimensions",
+        "segments",
+        "time_dimension",
+        "rollups",
+    ];
     let uses_old = deprecated.iter().any(|k| o.get(k).is_some());
     let uses_new = modern.iter().any(|k| o.get(k).is_some());
     if uses_old && uses_new {
         diags.push(
-            Diagnostic::error(Code::PreAggregation, "pre-aggregation mixes deprecated `*_references` keys with their replacements")
-                .at(node.span, "both spellings used")
-                .with_help("use only measures, dimensions, segments, time_dimension"),
+            Diagnostic::error(
+                Code::PreAggregation,
+                "pre-aggregation mixes deprecated `*_references` keys with their replacements",
+            )
+            .at(node.span, "both spellings used")
+            .with_help("use only measures, dimensions, segments, time_dimension"),
         );
     }
     let pick = |new: &str, old: &str, diags: &mut Vec<Diagnostic>| {
         let v = o.str_list(new, diags);
-        if v.is_empty() { o.str_list(old, diags) } else { v }
+        if v.is_empty() {
+            o.str_list(old, diags)
+        } else {
+            v
+        }
     };
     Some(RawPreAggregation {
         span: node.span,
@@ -508,16 +806,24 @@ fn read_pre_agg(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawPreAggreg
         measures: pick("measures", "measure_references", diags),
         dimensions: pick("dimensions", "dimension_references", diags),
         segments: pick("segments", "segment_references", diags),
-        time_dimension: o.str("time_dimension", diags).or_else(|| o.str("time_dimension_reference", diags)),
+        time_dimension: o
+            .str("time_dimension", diags)
+            .or_else(|| o.str("time_dimension_reference", diags)),
         granularity: o.str("granularity", diags),
         partition_granularity: o.str("partition_granularity", diags),
-        refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
+        refresh_key: o
+            .get("refresh_key")
+            .and_then(|n| read_refresh_key(n, diags)),
     })
 }
 
 fn read_refresh_key(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawRefreshKey> {
     let o = Obj::new(node, "refresh key", REFRESH_KEYS, diags)?;
-    Some(RawRefreshKey { span: node.span, every: o.str("every", diags), sql: o.str("sql", diags) })
+    Some(RawRefreshKey {
+        span: node.span,
+        every: o.str("every", diags),
+        sql: o.str("sql", diags),
+    })
 }
 
 fn read_hierarchy(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawHierarchy> {
@@ -538,7 +844,10 @@ fn read_view(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawView> {
         for item in o.list(key, diags) {
             let name_node = item.get("name");
             let name = name_node.and_then(Node::scalar_text).unwrap_or_default();
-            own_members.push(Sp::new(name, name_node.map(|n| n.span).unwrap_or(item.span)));
+            own_members.push(Sp::new(
+                name,
+                name_node.map(|n| n.span).unwrap_or(item.span),
+            ));
         }
     }
     Some(RawView {
@@ -549,8 +858,16 @@ fn read_view(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawView> {
         description: o.str("description", diags),
         meta: o.json("meta"),
         public: public_of(&o, diags),
-        cubes: o.list("cubes", diags).iter().filter_map(|n| read_view_cube(n, diags)).collect(),
-        folders: o.list("folders", diags).iter().filter_map(|n| read_folder(n, diags, 0)).collect(),
+        cubes: o
+            .list("cubes", diags)
+            .iter()
+            .filter_map(|n| read_view_cube(n, diags))
+            .collect(),
+        folders: o
+            .list("folders", diags)
+            .iter()
+            .filter_map(|n| read_folder(n, diags, 0))
+            .collect(),
         own_members,
     })
 }
@@ -562,25 +879,41 @@ fn read_view_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawViewCub
         diags.push(
             Diagnostic::error(Code::MissingKey, "view cube entry has no `join_path`")
                 .at(node.span, "`join_path` is required")
-                .with_help("name the cube, or a dotted path from the view's root cube: `orders.users`"),
+                .with_help(
+                    "name the cube, or a dotted path from the view's root cube: `orders.users`",
+                ),
         );
     }
     let includes = match o.get("includes") {
         None => {
             diags.push(
                 Diagnostic::error(Code::MissingKey, "view cube entry has no `includes`")
-                    .at(join_path.as_ref().map(|j| j.span).unwrap_or(node.span), "`includes` is required")
+                    .at(
+                        join_path.as_ref().map(|j| j.span).unwrap_or(node.span),
+                        "`includes` is required",
+                    )
                     .with_help("use `includes: \"*\"` or list member names"),
             );
             None
         }
         Some(n) => match &n.value {
             Value::Str(s) if s == "*" => Some(RawIncludes::All(n.span)),
-            Value::Seq(items) => Some(RawIncludes::List(items.iter().filter_map(|i| read_include(i, diags)).collect())),
+            Value::Seq(items) => Some(RawIncludes::List(
+                items
+                    .iter()
+                    .filter_map(|i| read_include(i, diags))
+                    .collect(),
+            )),
             _ => {
                 diags.push(
-                    Diagnostic::error(Code::WrongType, format!("`includes` must be \"*\" or a list, found {}", n.kind_name()))
-                        .at(n.span, "expected \"*\" or a list of member names"),
+                    Diagnostic::error(
+                        Code::WrongType,
+                        format!(
+                            "`includes` must be \"*\" or a list, found {}",
+                            n.kind_name()
+                        ),
+                    )
+                    .at(n.span, "expected \"*\" or a list of member names"),
                 );
                 None
             }
@@ -599,7 +932,14 @@ fn read_view_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawViewCub
 
 fn read_include(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawInclude> {
     match &node.value {
-        Value::Str(s) => Some(RawInclude { name: Sp::new(s.clone(), node.span), alias: None, title: None, description: None, format: None, meta: None }),
+        Value::Str(s) => Some(RawInclude {
+            name: Sp::new(s.clone(), node.span),
+            alias: None,
+            title: None,
+            description: None,
+            format: None,
+            meta: None,
+        }),
         Value::Map(_) => {
             let o = Obj::new(node, "include", INCLUDE_KEYS, diags)?;
             let name = o.require_name(diags)?;
@@ -613,7 +953,16 @@ fn read_include(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawInclude> 
             })
         }
         _ => {
-            diags.push(Diagnostic::error(Code::WrongType, format!("an include must be a member name or `{{name, alias}}`, found {}", node.kind_name())).at(node.span, "unexpected value"));
+            diags.push(
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!(
+                        "an include must be a member name or `{{name, alias}}`, found {}",
+                        node.kind_name()
+                    ),
+                )
+                .at(node.span, "unexpected value"),
+            );
             None
         }
     }
@@ -626,12 +975,24 @@ fn read_folder(node: &Node, diags: &mut Vec<Diagnostic>, depth: usize) -> Option
         .iter()
         .filter_map(|i| match &i.value {
             Value::Str(s) => Some(RawFolderItem::Member(Sp::new(s.clone(), i.span))),
-            Value::Map(_) if depth < 32 => read_folder(i, diags, depth + 1).map(RawFolderItem::Folder),
+            Value::Map(_) if depth < 32 => {
+                read_folder(i, diags, depth + 1).map(RawFolderItem::Folder)
+            }
             _ => {
-                diags.push(Diagnostic::error(Code::WrongType, "folder items must be member names or nested folders").at(i.span, "unexpected value"));
+                diags.push(
+                    Diagnostic::error(
+                        Code::WrongType,
+                        "folder items must be member names or nested folders",
+                    )
+                    .at(i.span, "unexpected value"),
+                );
                 None
             }
         })
         .collect();
-    Some(RawFolder { span: node.span, name: o.require_name(diags), includes })
+    Some(RawFolder {
+        span: node.span,
+        name: o.require_name(diags),
+        includes,
+    })
 }

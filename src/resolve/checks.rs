@@ -26,7 +26,9 @@ fn edges_of(t: &SqlTemplate, out: &mut Vec<(Node, Span)>) {
         if let SqlPart::Ref(r, span) = p {
             match r {
                 Ref::Member { cube, member, .. } => out.push((Node::Member(*cube, *member), *span)),
-                Ref::Granularity { cube, dimension, .. } => out.push((Node::Member(*cube, MemberRef::Dimension(*dimension)), *span)),
+                Ref::Granularity {
+                    cube, dimension, ..
+                } => out.push((Node::Member(*cube, MemberRef::Dimension(*dimension)), *span)),
                 Ref::CubeSql { cube } => out.push((Node::CubeSql(*cube), *span)),
                 Ref::CubeAlias { .. } | Ref::Context { .. } => {}
             }
@@ -72,7 +74,9 @@ fn edges(model: &Model, n: Node) -> Vec<(Node, Span)> {
                 }
             }
         }
-        Node::Member(c, MemberRef::Segment(i)) => edges_of(&model.cube(c).segments[i].sql, &mut out),
+        Node::Member(c, MemberRef::Segment(i)) => {
+            edges_of(&model.cube(c).segments[i].sql, &mut out)
+        }
         Node::CubeSql(c) => {
             if let Some(CubeSource::Sql(s)) = &model.cube(c).source {
                 edges_of(s, &mut out);
@@ -108,7 +112,8 @@ pub fn reference_cycles(model: &Model, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         // Iterative DFS: (node, its edges, next edge index).
-        let mut stack: Vec<(Node, Vec<(Node, Span)>, usize)> = vec![(start, edges(model, start), 0)];
+        let mut stack: Vec<(Node, Vec<(Node, Span)>, usize)> =
+            vec![(start, edges(model, start), 0)];
         color.insert(start, Color::Gray);
         while let Some(top) = stack.last_mut() {
             if top.2 >= top.1.len() {
@@ -130,7 +135,8 @@ pub fn reference_cycles(model: &Model, diags: &mut Vec<Diagnostic>) {
                     let mut key = cycle.clone();
                     key.sort_by_key(|n| format!("{n:?}"));
                     if reported.insert(key) {
-                        let mut names: Vec<String> = cycle.iter().map(|n| node_name(model, *n)).collect();
+                        let mut names: Vec<String> =
+                            cycle.iter().map(|n| node_name(model, *n)).collect();
                         names.push(node_name(model, next));
                         diags.push(
                             Diagnostic::error(Code::ReferenceCycle, format!("reference cycle: {}", names.join(" -> ")))
@@ -160,7 +166,10 @@ pub fn primary_keys(model: &Model, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         let needs = cube.measures.iter().find(|m| {
-            matches!(m.type_, MeasureType::Count | MeasureType::Sum | MeasureType::Avg | MeasureType::Number)
+            matches!(
+                m.type_,
+                MeasureType::Count | MeasureType::Sum | MeasureType::Avg | MeasureType::Number
+            )
         });
         if let Some(m) = needs {
             diags.push(
@@ -180,7 +189,11 @@ pub fn primary_keys(model: &Model, diags: &mut Vec<Diagnostic>) {
 pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<Diagnostic>) {
     for &(id, raw) in raws {
         let cube = model.cube(id);
-        let check = |name: &str, span: Span, context: &str, want: &dyn Fn(MemberRef) -> bool, diags: &mut Vec<Diagnostic>| {
+        let check = |name: &str,
+                     span: Span,
+                     context: &str,
+                     want: &dyn Fn(MemberRef) -> bool,
+                     diags: &mut Vec<Diagnostic>| {
             let (target, member) = match name.split_once('.') {
                 Some((c, m)) if c == "CUBE" => (Some(cube), m),
                 Some((c, m)) => (model.cube_by_name(c), m),
@@ -188,22 +201,37 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
             };
             let Some(target) = target else {
                 diags.push(
-                    Diagnostic::error(Code::UnknownMember, format!("{context} `{name}` names an unknown cube"))
-                        .at(span, "no such cube")
-                        .maybe_help(did_you_mean(name.split('.').next().unwrap_or(""), model.cube_names()).map(|s| format!("did you mean `{s}`?"))),
+                    Diagnostic::error(
+                        Code::UnknownMember,
+                        format!("{context} `{name}` names an unknown cube"),
+                    )
+                    .at(span, "no such cube")
+                    .maybe_help(
+                        did_you_mean(name.split('.').next().unwrap_or(""), model.cube_names())
+                            .map(|s| format!("did you mean `{s}`?")),
+                    ),
                 );
                 return;
             };
             match target.member(member) {
                 Some(r) if want(r) => {}
                 Some(_) => diags.push(
-                    Diagnostic::error(Code::UnknownMember, format!("{context} `{name}` is the wrong kind of member"))
-                        .at(span, "wrong member kind"),
+                    Diagnostic::error(
+                        Code::UnknownMember,
+                        format!("{context} `{name}` is the wrong kind of member"),
+                    )
+                    .at(span, "wrong member kind"),
                 ),
                 None => diags.push(
-                    Diagnostic::error(Code::UnknownMember, format!("{context} `{name}` is not a member of `{}`", target.name))
-                        .at(span, "unknown member")
-                        .maybe_help(did_you_mean(member, target.members.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?"))),
+                    Diagnostic::error(
+                        Code::UnknownMember,
+                        format!("{context} `{name}` is not a member of `{}`", target.name),
+                    )
+                    .at(span, "unknown member")
+                    .maybe_help(
+                        did_you_mean(member, target.members.keys().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`?")),
+                    ),
                 ),
             }
         };
@@ -222,19 +250,53 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
         }
         for p in &raw.pre_aggregations {
             for m in &p.measures {
-                check(&m.value, m.span, "pre-aggregation measure", &is_measure, diags);
+                check(
+                    &m.value,
+                    m.span,
+                    "pre-aggregation measure",
+                    &is_measure,
+                    diags,
+                );
             }
             for d in &p.dimensions {
-                check(&d.value, d.span, "pre-aggregation dimension", &is_dim, diags);
+                check(
+                    &d.value,
+                    d.span,
+                    "pre-aggregation dimension",
+                    &is_dim,
+                    diags,
+                );
             }
             for s in &p.segments {
-                check(&s.value, s.span, "pre-aggregation segment", &is_segment, diags);
+                check(
+                    &s.value,
+                    s.span,
+                    "pre-aggregation segment",
+                    &is_segment,
+                    diags,
+                );
             }
             if let Some(t) = &p.time_dimension {
-                check(&t.value, t.span, "pre-aggregation time dimension", &is_dim, diags);
+                check(
+                    &t.value,
+                    t.span,
+                    "pre-aggregation time dimension",
+                    &is_dim,
+                    diags,
+                );
             }
             if let Some(t) = &p.type_ {
-                const TYPES: &[&str] = &["rollup", "original_sql", "rollup_join", "rollup_lambda", "auto_rollup", "originalSql", "rollupJoin", "rollupLambda", "autoRollup"];
+                const TYPES: &[&str] = &[
+                    "rollup",
+                    "original_sql",
+                    "rollup_join",
+                    "rollup_lambda",
+                    "auto_rollup",
+                    "originalSql",
+                    "rollupJoin",
+                    "rollupLambda",
+                    "autoRollup",
+                ];
                 if !TYPES.contains(&t.value.as_str()) {
                     diags.push(
                         Diagnostic::error(Code::PreAggregation, format!("pre-aggregation type `{}` is not known", t.value))
@@ -246,12 +308,24 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
                     );
                 }
             }
-            for g in [&p.granularity, &p.partition_granularity].into_iter().flatten() {
+            for g in [&p.granularity, &p.partition_granularity]
+                .into_iter()
+                .flatten()
+            {
                 if !super::templates::BUILTIN_GRANULARITIES.contains(&g.value.as_str()) {
                     diags.push(
-                        Diagnostic::error(Code::PreAggregation, format!("pre-aggregation granularity `{}` is not known", g.value))
-                            .at(g.span, "invalid granularity")
-                            .maybe_help(did_you_mean(&g.value, super::templates::BUILTIN_GRANULARITIES.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
+                        Diagnostic::error(
+                            Code::PreAggregation,
+                            format!("pre-aggregation granularity `{}` is not known", g.value),
+                        )
+                        .at(g.span, "invalid granularity")
+                        .maybe_help(
+                            did_you_mean(
+                                &g.value,
+                                super::templates::BUILTIN_GRANULARITIES.iter().copied(),
+                            )
+                            .map(|s| format!("did you mean `{s}`?")),
+                        ),
                     );
                 }
             }
@@ -271,13 +345,26 @@ fn refresh_every(every: Option<&crate::load::raw::SpStr>, diags: &mut Vec<Diagno
     let words: Vec<&str> = e.value.split_whitespace().collect();
     let interval_ok = words.len() == 2
         && words[0].parse::<u64>().is_ok()
-        && matches!(words[1].trim_end_matches('s'), "second" | "minute" | "hour" | "day" | "week");
-    let cron_ok = (5..=6).contains(&words.len()) && words.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?LW#".contains(c)));
+        && matches!(
+            words[1].trim_end_matches('s'),
+            "second" | "minute" | "hour" | "day" | "week"
+        );
+    let cron_ok = (5..=6).contains(&words.len())
+        && words.iter().all(|w| {
+            w.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "*/,-?LW#".contains(c))
+        });
     if !interval_ok && !cron_ok {
         diags.push(
-            Diagnostic::error(Code::RefreshKey, format!("refresh_key every `{}` is neither an interval nor a cron expression", e.value))
-                .at(e.span, "invalid `every`")
-                .with_help("write e.g. `1 hour`, `30 minutes` or a cron string such as `0 * * * *`"),
+            Diagnostic::error(
+                Code::RefreshKey,
+                format!(
+                    "refresh_key every `{}` is neither an interval nor a cron expression",
+                    e.value
+                ),
+            )
+            .at(e.span, "invalid `every`")
+            .with_help("write e.g. `1 hour`, `30 minutes` or a cron string such as `0 * * * *`"),
         );
     }
 }

@@ -35,14 +35,20 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
     let name_span = raw.name.as_ref().map(|n| n.span).unwrap_or(raw.span);
     match (&raw.sql, &raw.sql_table) {
         (Some(_), Some(t)) => diags.push(
-            Diagnostic::error(Code::CubeSqlXor, format!("cube `{name}` has both `sql` and `sql_table`"))
-                .at(t.span, "second source")
-                .with_help("use either sql or sql_table, not both"),
+            Diagnostic::error(
+                Code::CubeSqlXor,
+                format!("cube `{name}` has both `sql` and `sql_table`"),
+            )
+            .at(t.span, "second source")
+            .with_help("use either sql or sql_table, not both"),
         ),
         (None, None) => diags.push(
-            Diagnostic::error(Code::CubeSqlXor, format!("cube `{name}` has neither `sql` nor `sql_table`"))
-                .at(name_span, "this cube reads from nowhere")
-                .with_help("add `sql_table: schema.table` or `sql: SELECT ...`"),
+            Diagnostic::error(
+                Code::CubeSqlXor,
+                format!("cube `{name}` has neither `sql` nor `sql_table`"),
+            )
+            .at(name_span, "this cube reads from nowhere")
+            .with_help("add `sql_table: schema.table` or `sql: SELECT ...`"),
         ),
         _ => {}
     }
@@ -71,22 +77,35 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
     }
     let mut names = MemberNames::default();
     for m in &raw.measures {
-        let Some(n) = member_name(&m.name, "measure", &mut names, diags) else { continue };
+        let Some(n) = member_name(&m.name, "measure", &mut names, diags) else {
+            continue;
+        };
         if let Some(measure) = measure_skeleton(n, m, diags) {
-            cube.members.insert(measure.name.clone(), MemberRef::Measure(cube.measures.len()));
+            cube.members.insert(
+                measure.name.clone(),
+                MemberRef::Measure(cube.measures.len()),
+            );
             cube.measures.push(measure);
         }
     }
     for d in &raw.dimensions {
-        let Some(n) = member_name(&d.name, "dimension", &mut names, diags) else { continue };
+        let Some(n) = member_name(&d.name, "dimension", &mut names, diags) else {
+            continue;
+        };
         if let Some(dim) = dimension_skeleton(n, d, diags) {
-            cube.members.insert(dim.name.clone(), MemberRef::Dimension(cube.dimensions.len()));
+            cube.members.insert(
+                dim.name.clone(),
+                MemberRef::Dimension(cube.dimensions.len()),
+            );
             cube.dimensions.push(dim);
         }
     }
     for s in &raw.segments {
-        let Some(n) = member_name(&s.name, "segment", &mut names, diags) else { continue };
-        cube.members.insert(n.value.clone(), MemberRef::Segment(cube.segments.len()));
+        let Some(n) = member_name(&s.name, "segment", &mut names, diags) else {
+            continue;
+        };
+        cube.members
+            .insert(n.value.clone(), MemberRef::Segment(cube.segments.len()));
         cube.segments.push(Segment {
             name: n.value.clone(),
             span: n.span,
@@ -121,7 +140,12 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
 #[derive(Default)]
 struct MemberNames(HashMap<String, (Span, &'static str)>);
 
-fn member_name<'a>(name: &'a Option<SpStr>, what: &'static str, names: &mut MemberNames, diags: &mut Vec<Diagnostic>) -> Option<&'a SpStr> {
+fn member_name<'a>(
+    name: &'a Option<SpStr>,
+    what: &'static str,
+    names: &mut MemberNames,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<&'a SpStr> {
     let n = name.as_ref()?;
     if !check_name(n, what, diags) {
         return None;
@@ -143,9 +167,12 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
     let type_ = match &m.type_ {
         None => {
             diags.push(
-                Diagnostic::error(Code::MissingKey, format!("measure `{}` has no `type`", name.value))
-                    .at(name.span, "`type` is required")
-                    .with_help(format!("one of: {}", MeasureType::NAMES.join(", "))),
+                Diagnostic::error(
+                    Code::MissingKey,
+                    format!("measure `{}` has no `type`", name.value),
+                )
+                .at(name.span, "`type` is required")
+                .with_help(format!("one of: {}", MeasureType::NAMES.join(", "))),
             );
             MeasureType::Number
         }
@@ -161,9 +188,12 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
                     }
                 };
                 diags.push(
-                    Diagnostic::error(Code::InvalidMeasureType, format!("measure `{}` has invalid type `{}`", name.value, t.value))
-                        .at(t.span, "not a measure type")
-                        .with_help(help),
+                    Diagnostic::error(
+                        Code::InvalidMeasureType,
+                        format!("measure `{}` has invalid type `{}`", name.value, t.value),
+                    )
+                    .at(t.span, "not a measure type")
+                    .with_help(help),
                 );
                 // Keep the member (as a number) so references to it do not cascade into errors.
                 MeasureType::Number
@@ -183,7 +213,10 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
     if let Some(f) = &m.format {
         check_format(&f.value, f.span, FORMATS_MEASURE, diags);
     }
-    let rolling_window = m.rolling_window.as_ref().and_then(|r| rolling_window(r, diags));
+    let rolling_window = m
+        .rolling_window
+        .as_ref()
+        .and_then(|r| rolling_window(r, diags));
     Some(Measure {
         name: name.value.clone(),
         span: name.span,
@@ -202,13 +235,20 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
     })
 }
 
-fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic>) -> Option<Dimension> {
+fn dimension_skeleton(
+    name: &SpStr,
+    d: &RawDimension,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Dimension> {
     let type_ = match &d.type_ {
         None => {
             diags.push(
-                Diagnostic::error(Code::MissingKey, format!("dimension `{}` has no `type`", name.value))
-                    .at(name.span, "`type` is required")
-                    .with_help(format!("one of: {}", DimensionType::NAMES.join(", "))),
+                Diagnostic::error(
+                    Code::MissingKey,
+                    format!("dimension `{}` has no `type`", name.value),
+                )
+                .at(name.span, "`type` is required")
+                .with_help(format!("one of: {}", DimensionType::NAMES.join(", "))),
             );
             DimensionType::String
         }
@@ -216,12 +256,17 @@ fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic
             Some(ty) => ty,
             None => {
                 diags.push(
-                    Diagnostic::error(Code::InvalidDimensionType, format!("dimension `{}` has invalid type `{}`", name.value, t.value))
-                        .at(t.span, "not a dimension type")
-                        .with_help(match did_you_mean(&t.value, DimensionType::NAMES.iter().copied()) {
+                    Diagnostic::error(
+                        Code::InvalidDimensionType,
+                        format!("dimension `{}` has invalid type `{}`", name.value, t.value),
+                    )
+                    .at(t.span, "not a dimension type")
+                    .with_help(
+                        match did_you_mean(&t.value, DimensionType::NAMES.iter().copied()) {
                             Some(s) => format!("did you mean `{s}`?"),
                             None => format!("one of: {}", DimensionType::NAMES.join(", ")),
-                        }),
+                        },
+                    ),
                 );
                 DimensionType::String
             }
@@ -233,28 +278,45 @@ fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic
         || (type_ == DimensionType::Switch && !d.switch_values.is_empty());
     if !has_source {
         let help = match type_ {
-            DimensionType::Geo => "a geo dimension needs `latitude: {sql: ...}` and `longitude: {sql: ...}`",
+            DimensionType::Geo => {
+                "a geo dimension needs `latitude: {sql: ...}` and `longitude: {sql: ...}`"
+            }
             DimensionType::Switch => "a switch dimension needs `values: [...]`",
             _ => "add `sql: column_name` or a `case:` block",
         };
         diags.push(
-            Diagnostic::error(Code::MissingSql, format!("dimension `{}` needs `sql`", name.value))
-                .at(name.span, "no `sql` here")
-                .with_help(help),
+            Diagnostic::error(
+                Code::MissingSql,
+                format!("dimension `{}` needs `sql`", name.value),
+            )
+            .at(name.span, "no `sql` here")
+            .with_help(help),
         );
     }
     if d.sql.is_some() && d.case.is_some() {
         diags.push(
-            Diagnostic::error(Code::KeyConflict, format!("dimension `{}` has both `sql` and `case`", name.value))
-                .at(d.case.as_ref().map(|c| c.span).unwrap_or(name.span), "choose one")
-                .with_help("a case dimension builds its SQL from `when` branches; remove `sql`"),
+            Diagnostic::error(
+                Code::KeyConflict,
+                format!("dimension `{}` has both `sql` and `case`", name.value),
+            )
+            .at(
+                d.case.as_ref().map(|c| c.span).unwrap_or(name.span),
+                "choose one",
+            )
+            .with_help("a case dimension builds its SQL from `when` branches; remove `sql`"),
         );
     }
     if !d.granularities.is_empty() && type_ != DimensionType::Time {
         diags.push(
-            Diagnostic::error(Code::Granularity, format!("dimension `{}` has granularities but is not a time dimension", name.value))
-                .at(name.span, "not `type: time`")
-                .with_help("only time dimensions take custom granularities"),
+            Diagnostic::error(
+                Code::Granularity,
+                format!(
+                    "dimension `{}` has granularities but is not a time dimension",
+                    name.value
+                ),
+            )
+            .at(name.span, "not `type: time`")
+            .with_help("only time dimensions take custom granularities"),
         );
     }
     if let Some(f) = &d.format {
@@ -269,11 +331,21 @@ fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic
             continue;
         }
         if granularities.iter().any(|x| x.name == gn.value) {
-            diags.push(Diagnostic::error(Code::Granularity, format!("granularity `{}` is defined twice", gn.value)).at(gn.span, "defined again here"));
+            diags.push(
+                Diagnostic::error(
+                    Code::Granularity,
+                    format!("granularity `{}` is defined twice", gn.value),
+                )
+                .at(gn.span, "defined again here"),
+            );
             continue;
         }
         if let Some(kind) = granularity(gn, g, diags) {
-            granularities.push(CustomGranularity { name: gn.value.clone(), title: text(&g.title), kind });
+            granularities.push(CustomGranularity {
+                name: gn.value.clone(),
+                title: text(&g.title),
+                kind,
+            });
         }
     }
     let primary_key = d.primary_key.as_ref().map(|p| p.value).unwrap_or(false);
@@ -286,7 +358,11 @@ fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic
         geo: None,
         primary_key,
         sub_query: d.sub_query.as_ref().map(|p| p.value).unwrap_or(false),
-        propagate_filters_to_sub_query: d.propagate_filters_to_sub_query.as_ref().map(|p| p.value).unwrap_or(false),
+        propagate_filters_to_sub_query: d
+            .propagate_filters_to_sub_query
+            .as_ref()
+            .map(|p| p.value)
+            .unwrap_or(false),
         granularities,
         title: text(&d.title),
         description: text(&d.description),
@@ -301,8 +377,25 @@ fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic
     })
 }
 
-const FORMATS_MEASURE: &[&str] = &["percent", "currency", "number", "abbr", "accounting", "decimal"];
-const FORMATS_DIMENSION: &[&str] = &["imageUrl", "link", "id", "percent", "currency", "number", "abbr", "accounting", "decimal"];
+const FORMATS_MEASURE: &[&str] = &[
+    "percent",
+    "currency",
+    "number",
+    "abbr",
+    "accounting",
+    "decimal",
+];
+const FORMATS_DIMENSION: &[&str] = &[
+    "imageUrl",
+    "link",
+    "id",
+    "percent",
+    "currency",
+    "number",
+    "abbr",
+    "accounting",
+    "decimal",
+];
 
 /// Known format names, their `_0`..`_6` precision variants, or a d3-format specifier.
 fn check_format(format: &str, span: Span, known: &[&str], diags: &mut Vec<Diagnostic>) {
@@ -310,7 +403,10 @@ fn check_format(format: &str, span: Span, known: &[&str], diags: &mut Vec<Diagno
         return;
     }
     if let Some((base, digits)) = format.rsplit_once('_') {
-        if known.contains(&base) && digits.len() == 1 && digits.bytes().all(|b| (b'0'..=b'6').contains(&b)) {
+        if known.contains(&base)
+            && digits.len() == 1
+            && digits.bytes().all(|b| (b'0'..=b'6').contains(&b))
+        {
             return;
         }
     }
@@ -322,7 +418,10 @@ fn check_format(format: &str, span: Span, known: &[&str], diags: &mut Vec<Diagno
             .at(span, "unknown format")
             .with_help(match did_you_mean(format, known.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("use one of {} (optionally with _0.._6 decimals) or a d3 format such as `,.2f`", known.join(", ")),
+                None => format!(
+                    "use one of {} (optionally with _0.._6 decimals) or a d3 format such as `,.2f`",
+                    known.join(", ")
+                ),
             }),
     );
 }
@@ -375,7 +474,15 @@ fn window_size(s: &SpStr, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Wind
         return Some(WindowSize::Unbounded);
     }
     match Interval::parse(&s.value, true) {
-        Some(iv) if iv.single().is_some() && iv.single().map(|(_, u)| u != TimeUnit::Second).unwrap_or(false) => Some(WindowSize::Interval(iv)),
+        Some(iv)
+            if iv.single().is_some()
+                && iv
+                    .single()
+                    .map(|(_, u)| u != TimeUnit::Second)
+                    .unwrap_or(false) =>
+        {
+            Some(WindowSize::Interval(iv))
+        }
         _ => {
             diags.push(
                 Diagnostic::error(Code::RollingWindow, format!("rolling window `{key}: {}` is not an interval", s.value))
@@ -388,32 +495,55 @@ fn window_size(s: &SpStr, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Wind
 }
 
 fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<RollingWindow> {
-    let kind = r.type_.as_ref().map(|t| t.value.as_str()).unwrap_or("fixed");
+    let kind = r
+        .type_
+        .as_ref()
+        .map(|t| t.value.as_str())
+        .unwrap_or("fixed");
     match kind {
         "fixed" => {
-            let trailing = r.trailing.as_ref().and_then(|t| window_size(t, "trailing", diags));
-            let leading = r.leading.as_ref().and_then(|t| window_size(t, "leading", diags));
+            let trailing = r
+                .trailing
+                .as_ref()
+                .and_then(|t| window_size(t, "trailing", diags));
+            let leading = r
+                .leading
+                .as_ref()
+                .and_then(|t| window_size(t, "leading", diags));
             let offset_start = match r.offset.as_ref().map(|o| o.value.as_str()) {
                 None | Some("end") => false,
                 Some("start") => true,
                 Some(other) => {
                     let o = r.offset.as_ref().map(|o| o.span).unwrap_or(r.span);
                     diags.push(
-                        Diagnostic::error(Code::RollingWindow, format!("rolling window offset `{other}` is neither `start` nor `end`"))
-                            .at(o, "invalid offset")
-                            .with_help("use `offset: start` or `offset: end` (the default)"),
+                        Diagnostic::error(
+                            Code::RollingWindow,
+                            format!("rolling window offset `{other}` is neither `start` nor `end`"),
+                        )
+                        .at(o, "invalid offset")
+                        .with_help("use `offset: start` or `offset: end` (the default)"),
                     );
                     false
                 }
             };
             if r.granularity.is_some() {
                 diags.push(
-                    Diagnostic::error(Code::RollingWindow, "`granularity` belongs to `type: to_date` rolling windows")
-                        .at(r.granularity.as_ref().map(|g| g.span).unwrap_or(r.span), "not used by a fixed window")
-                        .with_help("add `type: to_date` or remove `granularity`"),
+                    Diagnostic::error(
+                        Code::RollingWindow,
+                        "`granularity` belongs to `type: to_date` rolling windows",
+                    )
+                    .at(
+                        r.granularity.as_ref().map(|g| g.span).unwrap_or(r.span),
+                        "not used by a fixed window",
+                    )
+                    .with_help("add `type: to_date` or remove `granularity`"),
                 );
             }
-            Some(RollingWindow::Fixed { trailing, leading, offset_start })
+            Some(RollingWindow::Fixed {
+                trailing,
+                leading,
+                offset_start,
+            })
         }
         "to_date" | "year_to_date" | "quarter_to_date" | "month_to_date" => {
             let granularity = match kind {
@@ -426,9 +556,12 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
                 Some(g) => Some(RollingWindow::ToDate { granularity: g }),
                 None => {
                     diags.push(
-                        Diagnostic::error(Code::RollingWindow, "a `to_date` rolling window needs a `granularity`")
-                            .at(r.span, "no granularity")
-                            .with_help("add `granularity: year`, `quarter`, `month` or `week`"),
+                        Diagnostic::error(
+                            Code::RollingWindow,
+                            "a `to_date` rolling window needs a `granularity`",
+                        )
+                        .at(r.span, "no granularity")
+                        .with_help("add `granularity: year`, `quarter`, `month` or `week`"),
                     );
                     None
                 }
@@ -437,12 +570,16 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
         other => {
             let t = r.type_.as_ref().map(|t| t.span).unwrap_or(r.span);
             diags.push(
-                Diagnostic::error(Code::RollingWindow, format!("rolling window type `{other}` is not known"))
-                    .at(t, "invalid type")
-                    .with_help(match did_you_mean(other, ["fixed", "to_date"]) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "use `fixed` (trailing/leading) or `to_date` (with a granularity)".to_string(),
-                    }),
+                Diagnostic::error(
+                    Code::RollingWindow,
+                    format!("rolling window type `{other}` is not known"),
+                )
+                .at(t, "invalid type")
+                .with_help(match did_you_mean(other, ["fixed", "to_date"]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "use `fixed` (trailing/leading) or `to_date` (with a granularity)"
+                        .to_string(),
+                }),
             );
             None
         }
@@ -450,12 +587,22 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
 }
 
 /// Checks a custom granularity: `interval` (+ `offset` or `origin`) or `sql`.
-fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) -> Option<GranularityKind> {
+fn granularity(
+    name: &SpStr,
+    g: &RawGranularity,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<GranularityKind> {
     if super::templates::BUILTIN_GRANULARITIES.contains(&name.value.as_str()) {
         diags.push(
-            Diagnostic::error(Code::Granularity, format!("custom granularity `{}` shadows the built-in one", name.value))
-                .at(name.span, "reserved granularity name")
-                .with_help("choose another name, e.g. `fiscal_year`"),
+            Diagnostic::error(
+                Code::Granularity,
+                format!(
+                    "custom granularity `{}` shadows the built-in one",
+                    name.value
+                ),
+            )
+            .at(name.span, "reserved granularity name")
+            .with_help("choose another name, e.g. `fiscal_year`"),
         );
         return None;
     }
@@ -465,13 +612,18 @@ fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) ->
     }
     let Some(iv_text) = &g.interval else {
         diags.push(
-            Diagnostic::error(Code::Granularity, format!("granularity `{}` needs `interval` or `sql`", name.value))
-                .at(name.span, "no interval")
-                .with_help("e.g. `interval: 1 year` with `offset: 3 months`"),
+            Diagnostic::error(
+                Code::Granularity,
+                format!("granularity `{}` needs `interval` or `sql`", name.value),
+            )
+            .at(name.span, "no interval")
+            .with_help("e.g. `interval: 1 year` with `offset: 3 months`"),
         );
         return None;
     };
-    let Some(interval) = Interval::parse(&iv_text.value, false).filter(|iv| iv.parts.iter().all(|(n, _)| *n > 0)) else {
+    let Some(interval) =
+        Interval::parse(&iv_text.value, false).filter(|iv| iv.parts.iter().all(|(n, _)| *n > 0))
+    else {
         diags.push(
             Diagnostic::error(Code::Granularity, format!("granularity interval `{}` is not `N unit [N unit ...]`", iv_text.value))
                 .at(iv_text.span, "invalid interval")
@@ -485,9 +637,15 @@ fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) ->
             Some(iv) => Some(iv),
             None => {
                 diags.push(
-                    Diagnostic::error(Code::Granularity, format!("granularity offset `{}` is not `N unit [N unit ...]`", o.value))
-                        .at(o.span, "invalid offset")
-                        .with_help("e.g. `offset: 3 months` or `offset: -1 week`"),
+                    Diagnostic::error(
+                        Code::Granularity,
+                        format!(
+                            "granularity offset `{}` is not `N unit [N unit ...]`",
+                            o.value
+                        ),
+                    )
+                    .at(o.span, "invalid offset")
+                    .with_help("e.g. `offset: 3 months` or `offset: -1 week`"),
                 );
                 None
             }
@@ -495,9 +653,18 @@ fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) ->
     };
     if g.offset.is_some() && g.origin.is_some() {
         diags.push(
-            Diagnostic::error(Code::Granularity, format!("granularity `{}` has both `offset` and `origin`", name.value))
-                .at(g.origin.as_ref().map(|o| o.span).unwrap_or(name.span), "choose one")
-                .with_help("`offset` shifts natural buckets; `origin` anchors arbitrary intervals"),
+            Diagnostic::error(
+                Code::Granularity,
+                format!(
+                    "granularity `{}` has both `offset` and `origin`",
+                    name.value
+                ),
+            )
+            .at(
+                g.origin.as_ref().map(|o| o.span).unwrap_or(name.span),
+                "choose one",
+            )
+            .with_help("`offset` shifts natural buckets; `origin` anchors arbitrary intervals"),
         );
     }
     if let Some(origin) = &g.origin {
@@ -515,13 +682,19 @@ fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) ->
                 .with_help("add `origin: 2024-01-01` to anchor it, or use an interval such as 1, 2, 3, 4 or 6 months, 1 week, 1 day, 2 hours"),
         );
     }
-    Some(GranularityKind::Interval { interval, offset, origin: text(&g.origin) })
+    Some(GranularityKind::Interval {
+        interval,
+        offset,
+        origin: text(&g.origin),
+    })
 }
 
 /// Without an origin an interval must tile the next unit: any years, months dividing 12,
 /// quarters dividing 4, one week, one day, hours dividing 24, minutes and seconds dividing 60.
 fn aligned(iv: &Interval) -> bool {
-    let Some((n, unit)) = iv.single() else { return false };
+    let Some((n, unit)) = iv.single() else {
+        return false;
+    };
     match unit {
         TimeUnit::Year => true,
         TimeUnit::Month => 12 % n == 0,
@@ -533,7 +706,12 @@ fn aligned(iv: &Interval) -> bool {
 }
 
 /// Second pass: resolves every SQL string of cube `id` against the complete skeleton.
-pub fn fill_sql(res: &Resolver, id: CubeId, raw: &RawCube, diags: &mut Vec<Diagnostic>) -> FilledSql {
+pub fn fill_sql(
+    res: &Resolver,
+    id: CubeId,
+    raw: &RawCube,
+    diags: &mut Vec<Diagnostic>,
+) -> FilledSql {
     let cube = res.model.cube(id);
     let mut out = FilledSql::default();
     out.source = match (&raw.sql, &raw.sql_table) {
@@ -546,54 +724,84 @@ pub fn fill_sql(res: &Resolver, id: CubeId, raw: &RawCube, diags: &mut Vec<Diagn
     };
     for m in &raw.measures {
         let Some(name) = &m.name else { continue };
-        let Some(MemberRef::Measure(i)) = cube.member(&name.value) else { continue };
+        let Some(MemberRef::Measure(i)) = cube.member(&name.value) else {
+            continue;
+        };
         if cube.measures[i].span != name.span {
             continue;
         }
-        let sql = m.sql.as_ref().map(|s| res.sql(id, s, SqlRole::Member, diags));
-        let filters = m.filters.iter().map(|f| res.sql(id, f, SqlRole::Other, diags)).collect();
+        let sql = m
+            .sql
+            .as_ref()
+            .map(|s| res.sql(id, s, SqlRole::Member, diags));
+        let filters = m
+            .filters
+            .iter()
+            .map(|f| res.sql(id, f, SqlRole::Other, diags))
+            .collect();
         out.measures.push((i, sql, filters));
     }
     for d in &raw.dimensions {
         let Some(name) = &d.name else { continue };
-        let Some(MemberRef::Dimension(i)) = cube.member(&name.value) else { continue };
+        let Some(MemberRef::Dimension(i)) = cube.member(&name.value) else {
+            continue;
+        };
         if cube.dimensions[i].span != name.span {
             continue;
         }
-        let sql = d.sql.as_ref().map(|s| res.sql(id, s, SqlRole::Member, diags));
+        let sql = d
+            .sql
+            .as_ref()
+            .map(|s| res.sql(id, s, SqlRole::Member, diags));
         let case = d.case.as_ref().map(|c| Case {
             when: c
                 .when
                 .iter()
                 .filter_map(|w| {
                     let cond = res.sql(id, w.sql.as_ref()?, SqlRole::Other, diags);
-                    let label = label(res, id, w.label.as_ref(), diags).unwrap_or(CaseLabel::Text(String::new()));
+                    let label = label(res, id, w.label.as_ref(), diags)
+                        .unwrap_or(CaseLabel::Text(String::new()));
                     Some((cond, label))
                 })
                 .collect(),
             else_label: label(res, id, c.else_label.as_ref(), diags),
         });
         let geo = match (&d.latitude, &d.longitude) {
-            (Some(lat), Some(lng)) => Some((res.sql(id, lat, SqlRole::Member, diags), res.sql(id, lng, SqlRole::Member, diags))),
+            (Some(lat), Some(lng)) => Some((
+                res.sql(id, lat, SqlRole::Member, diags),
+                res.sql(id, lng, SqlRole::Member, diags),
+            )),
             _ => None,
         };
         let grans: Vec<(String, SqlTemplate)> = d
             .granularities
             .iter()
-            .filter_map(|g| Some((g.name.as_ref()?.value.clone(), res.sql(id, g.sql.as_ref()?, SqlRole::Other, diags))))
+            .filter_map(|g| {
+                Some((
+                    g.name.as_ref()?.value.clone(),
+                    res.sql(id, g.sql.as_ref()?, SqlRole::Other, diags),
+                ))
+            })
             .collect();
         out.dimensions.push((i, sql, case, geo, grans));
     }
     for s in &raw.segments {
-        let (Some(name), Some(sql)) = (&s.name, &s.sql) else { continue };
-        let Some(MemberRef::Segment(i)) = cube.member(&name.value) else { continue };
+        let (Some(name), Some(sql)) = (&s.name, &s.sql) else {
+            continue;
+        };
+        let Some(MemberRef::Segment(i)) = cube.member(&name.value) else {
+            continue;
+        };
         if cube.segments[i].span != name.span {
             continue;
         }
-        out.segments.push((i, res.sql(id, sql, SqlRole::Other, diags)));
+        out.segments
+            .push((i, res.sql(id, sql, SqlRole::Other, diags)));
     }
     for j in &raw.joins {
-        let (Some(target), Some(rel), Some(sql)) = (&j.name, &j.relationship, &j.sql) else { continue };
+        let (Some(target), Some(rel), Some(sql)) = (&j.name, &j.relationship, &j.sql) else {
+            continue;
+        };
         let relationship = match Relationship::parse(&rel.value) {
             Some(r) => r,
             None => {
@@ -608,21 +816,48 @@ pub fn fill_sql(res: &Resolver, id: CubeId, raw: &RawCube, diags: &mut Vec<Diagn
                 continue;
             }
         };
-        let Some(tid) = res.model.cube_id(&target.value).filter(|t| !res.model.cube(*t).is_view()) else {
+        let Some(tid) = res
+            .model
+            .cube_id(&target.value)
+            .filter(|t| !res.model.cube(*t).is_view())
+        else {
             diags.push(
-                Diagnostic::error(Code::UnknownJoinTarget, format!("cube `{}` joins unknown cube `{}`", cube.name, target.value))
-                    .at(target.span, "no such cube")
-                    .maybe_help(did_you_mean(&target.value, res.model.cubes.iter().filter(|c| !c.is_view()).map(|c| c.name.as_str())).map(|s| format!("did you mean `{s}`?"))),
+                Diagnostic::error(
+                    Code::UnknownJoinTarget,
+                    format!("cube `{}` joins unknown cube `{}`", cube.name, target.value),
+                )
+                .at(target.span, "no such cube")
+                .maybe_help(
+                    did_you_mean(
+                        &target.value,
+                        res.model
+                            .cubes
+                            .iter()
+                            .filter(|c| !c.is_view())
+                            .map(|c| c.name.as_str()),
+                    )
+                    .map(|s| format!("did you mean `{s}`?")),
+                ),
             );
             continue;
         };
         let sql = res.sql(id, sql, SqlRole::Other, diags);
-        out.joins.push(Join { target: tid, relationship, sql, span: target.span });
+        out.joins.push(Join {
+            target: tid,
+            relationship,
+            sql,
+            span: target.span,
+        });
     }
     out
 }
 
-fn label(res: &Resolver, id: CubeId, l: Option<&RawLabel>, diags: &mut Vec<Diagnostic>) -> Option<CaseLabel> {
+fn label(
+    res: &Resolver,
+    id: CubeId,
+    l: Option<&RawLabel>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<CaseLabel> {
     match l? {
         RawLabel::Text(t) => Some(CaseLabel::Text(t.value.clone())),
         RawLabel::Sql(s) => Some(CaseLabel::Sql(res.sql(id, s, SqlRole::Other, diags))),
@@ -636,7 +871,9 @@ fn select_all_table(sql: &str) -> Option<String> {
         && words[0].eq_ignore_ascii_case("select")
         && words[1] == "*"
         && words[2].eq_ignore_ascii_case("from")
-        && words[3].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '`')
+        && words[3]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '`')
     {
         Some(words[3].to_string())
     } else {
@@ -650,7 +887,13 @@ pub struct FilledSql {
     pub source: Option<CubeSource>,
     pub measures: Vec<(usize, Option<SqlTemplate>, Vec<SqlTemplate>)>,
     #[allow(clippy::type_complexity)]
-    pub dimensions: Vec<(usize, Option<SqlTemplate>, Option<Case>, Option<(SqlTemplate, SqlTemplate)>, Vec<(String, SqlTemplate)>)>,
+    pub dimensions: Vec<(
+        usize,
+        Option<SqlTemplate>,
+        Option<Case>,
+        Option<(SqlTemplate, SqlTemplate)>,
+        Vec<(String, SqlTemplate)>,
+    )>,
     pub segments: Vec<(usize, SqlTemplate)>,
     pub joins: Vec<Join>,
 }

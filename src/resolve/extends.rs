@@ -10,20 +10,27 @@ use std::collections::HashMap;
 pub fn check_name(name: &SpStr, what: &str, diags: &mut Vec<Diagnostic>) -> bool {
     if !is_identifier(&name.value) {
         diags.push(
-            Diagnostic::error(Code::InvalidIdentifier, format!("{what} name `{}` is not a valid identifier", name.value))
-                .at(name.span, "invalid name")
-                .with_help("names start with a letter or `_` and contain only letters, digits and `_`"),
+            Diagnostic::error(
+                Code::InvalidIdentifier,
+                format!("{what} name `{}` is not a valid identifier", name.value),
+            )
+            .at(name.span, "invalid name")
+            .with_help("names start with a letter or `_` and contain only letters, digits and `_`"),
         );
         return false;
     }
     if PYTHON_KEYWORDS.contains(&name.value.as_str()) {
         diags.push(
-            Diagnostic::warning(Code::ReservedName, format!("{what} name `{}` is a Python keyword", name.value))
-                .at(name.span, "reserved word")
-                .with_help("Cube parses `{...}` references as Python, so `{"
-                    .to_string()
+            Diagnostic::warning(
+                Code::ReservedName,
+                format!("{what} name `{}` is a Python keyword", name.value),
+            )
+            .at(name.span, "reserved word")
+            .with_help(
+                "Cube parses `{...}` references as Python, so `{".to_string()
                     + &name.value
-                    + "}` cannot be written; choose another name"),
+                    + "}` cannot be written; choose another name",
+            ),
         );
     }
     true
@@ -52,10 +59,13 @@ pub fn flatten(raw: &RawModel, diags: &mut Vec<Diagnostic>) -> Flattened {
         }
         if let Some(prev) = first.get(&name.value) {
             diags.push(
-                Diagnostic::error(Code::DuplicateCube, format!("`{}` is defined more than once", name.value))
-                    .at(name.span, "defined again here")
-                    .at(*prev, "first defined here")
-                    .with_help("cube and view names must be unique across all model files"),
+                Diagnostic::error(
+                    Code::DuplicateCube,
+                    format!("`{}` is defined more than once", name.value),
+                )
+                .at(name.span, "defined again here")
+                .at(*prev, "first defined here")
+                .with_help("cube and view names must be unique across all model files"),
             );
             continue;
         }
@@ -66,14 +76,43 @@ pub fn flatten(raw: &RawModel, diags: &mut Vec<Diagnostic>) -> Flattened {
             keep_view[i - raw.cubes.len()] = true;
         }
     }
-    let cubes: Vec<&RawCube> = raw.cubes.iter().zip(&keep_cube).filter(|(_, k)| **k).map(|(c, _)| c).collect();
-    let views: Vec<&RawView> = raw.views.iter().zip(&keep_view).filter(|(_, k)| **k).map(|(v, _)| v).collect();
+    let cubes: Vec<&RawCube> = raw
+        .cubes
+        .iter()
+        .zip(&keep_cube)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| c)
+        .collect();
+    let views: Vec<&RawView> = raw
+        .views
+        .iter()
+        .zip(&keep_view)
+        .filter(|(_, k)| **k)
+        .map(|(v, _)| v)
+        .collect();
 
     let cube_names: Vec<&str> = cubes.iter().map(|c| name_of(&c.name)).collect();
-    let flat_cubes = flatten_all(&cubes, &cube_names, |c| c.extends.as_ref(), merge_cube, "cube", diags);
+    let flat_cubes = flatten_all(
+        &cubes,
+        &cube_names,
+        |c| c.extends.as_ref(),
+        merge_cube,
+        "cube",
+        diags,
+    );
     let view_names: Vec<&str> = views.iter().map(|v| name_of(&v.name)).collect();
-    let flat_views = flatten_all(&views, &view_names, |v| v.extends.as_ref(), merge_view, "view", diags);
-    Flattened { cubes: flat_cubes, views: flat_views }
+    let flat_views = flatten_all(
+        &views,
+        &view_names,
+        |v| v.extends.as_ref(),
+        merge_view,
+        "view",
+        diags,
+    );
+    Flattened {
+        cubes: flat_cubes,
+        views: flat_views,
+    }
 }
 
 fn name_of(n: &Option<SpStr>) -> &str {
@@ -97,7 +136,8 @@ fn flatten_all<T: Clone>(
         Done,
     }
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let parent_of = |i: usize| extends(items[i]).map(|p| (p, p.value.trim_start_matches("CUBE.").to_string()));
+    let parent_of =
+        |i: usize| extends(items[i]).map(|p| (p, p.value.trim_start_matches("CUBE.").to_string()));
     let mut state = vec![State::New; items.len()];
     let mut built: Vec<Option<T>> = vec![None; items.len()];
     for start in 0..items.len() {
@@ -112,11 +152,20 @@ fn flatten_all<T: Clone>(
                     let mut cycle: Vec<&str> = path[pos..].iter().map(|&c| names[c]).collect();
                     cycle.push(names[cur]);
                     let closing = *path.last().unwrap_or(&cur);
-                    let span = parent_of(closing).map(|(p, _)| p.span).unwrap_or(Span { start: 0, end: 0, file: crate::diag::FileId(0) });
+                    let span = parent_of(closing).map(|(p, _)| p.span).unwrap_or(Span {
+                        start: 0,
+                        end: 0,
+                        file: crate::diag::FileId(0),
+                    });
                     diags.push(
-                        Diagnostic::error(Code::ExtendsCycle, format!("`extends` cycle: {}", cycle.join(" -> ")))
-                            .at(span, "this `extends` closes the cycle")
-                            .with_help(format!("a {what} cannot extend itself, directly or through others")),
+                        Diagnostic::error(
+                            Code::ExtendsCycle,
+                            format!("`extends` cycle: {}", cycle.join(" -> ")),
+                        )
+                        .at(span, "this `extends` closes the cycle")
+                        .with_help(format!(
+                            "a {what} cannot extend itself, directly or through others"
+                        )),
                     );
                     for &c in &path[pos..] {
                         built[c] = Some(items[c].clone());
@@ -128,14 +177,25 @@ fn flatten_all<T: Clone>(
             }
             state[cur] = State::Visiting;
             path.push(cur);
-            let Some((parent, parent_name)) = parent_of(cur) else { break };
+            let Some((parent, parent_name)) = parent_of(cur) else {
+                break;
+            };
             match index.get(parent_name.as_str()) {
                 Some(&p) => cur = p,
                 None => {
                     diags.push(
-                        Diagnostic::error(Code::UnknownExtends, format!("{what} `{}` extends unknown {what} `{}`", names[cur], parent.value))
-                            .at(parent.span, format!("no {what} named `{}`", parent.value))
-                            .maybe_help(did_you_mean(&parent_name, names.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
+                        Diagnostic::error(
+                            Code::UnknownExtends,
+                            format!(
+                                "{what} `{}` extends unknown {what} `{}`",
+                                names[cur], parent.value
+                            ),
+                        )
+                        .at(parent.span, format!("no {what} named `{}`", parent.value))
+                        .maybe_help(
+                            did_you_mean(&parent_name, names.iter().copied())
+                                .map(|s| format!("did you mean `{s}`?")),
+                        ),
                     );
                     built[cur] = Some(items[cur].clone());
                     state[cur] = State::Done;
@@ -160,11 +220,23 @@ fn flatten_all<T: Clone>(
             state[c] = State::Done;
         }
     }
-    built.into_iter().enumerate().map(|(i, b)| b.unwrap_or_else(|| items[i].clone())).collect()
+    built
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| b.unwrap_or_else(|| items[i].clone()))
+        .collect()
 }
 
 fn merge_named<T: Clone>(parent: &[T], child: &[T], name: impl Fn(&T) -> Option<&str>) -> Vec<T> {
-    let mut out: Vec<T> = parent.iter().filter(|p| !child.iter().any(|c| name(c).is_some() && name(c) == name(p))).cloned().collect();
+    let mut out: Vec<T> = parent
+        .iter()
+        .filter(|p| {
+            !child
+                .iter()
+                .any(|c| name(c).is_some() && name(c) == name(p))
+        })
+        .cloned()
+        .collect();
     out.extend(child.iter().cloned());
     out
 }
@@ -174,22 +246,51 @@ fn merge_cube(parent: &RawCube, child: &RawCube) -> RawCube {
     RawCube {
         span: child.span,
         name: child.name.clone(),
-        sql: if own_source { child.sql.clone() } else { parent.sql.clone() },
-        sql_table: if own_source { child.sql_table.clone() } else { parent.sql_table.clone() },
+        sql: if own_source {
+            child.sql.clone()
+        } else {
+            parent.sql.clone()
+        },
+        sql_table: if own_source {
+            child.sql_table.clone()
+        } else {
+            parent.sql_table.clone()
+        },
         sql_alias: child.sql_alias.clone(),
-        data_source: child.data_source.clone().or_else(|| parent.data_source.clone()),
+        data_source: child
+            .data_source
+            .clone()
+            .or_else(|| parent.data_source.clone()),
         extends: child.extends.clone(),
         title: child.title.clone(),
-        description: child.description.clone().or_else(|| parent.description.clone()),
+        description: child
+            .description
+            .clone()
+            .or_else(|| parent.description.clone()),
         meta: child.meta.clone().or_else(|| parent.meta.clone()),
         public: child.public.clone().or_else(|| parent.public.clone()),
-        joins: merge_named(&parent.joins, &child.joins, |j| j.name.as_ref().map(|s| s.value.as_str())),
-        measures: merge_named(&parent.measures, &child.measures, |m| m.name.as_ref().map(|s| s.value.as_str())),
-        dimensions: merge_named(&parent.dimensions, &child.dimensions, |m| m.name.as_ref().map(|s| s.value.as_str())),
-        segments: merge_named(&parent.segments, &child.segments, |m| m.name.as_ref().map(|s| s.value.as_str())),
-        pre_aggregations: merge_named(&parent.pre_aggregations, &child.pre_aggregations, |m| m.name.as_ref().map(|s| s.value.as_str())),
-        hierarchies: merge_named(&parent.hierarchies, &child.hierarchies, |m| m.name.as_ref().map(|s| s.value.as_str())),
-        refresh_key: child.refresh_key.clone().or_else(|| parent.refresh_key.clone()),
+        joins: merge_named(&parent.joins, &child.joins, |j| {
+            j.name.as_ref().map(|s| s.value.as_str())
+        }),
+        measures: merge_named(&parent.measures, &child.measures, |m| {
+            m.name.as_ref().map(|s| s.value.as_str())
+        }),
+        dimensions: merge_named(&parent.dimensions, &child.dimensions, |m| {
+            m.name.as_ref().map(|s| s.value.as_str())
+        }),
+        segments: merge_named(&parent.segments, &child.segments, |m| {
+            m.name.as_ref().map(|s| s.value.as_str())
+        }),
+        pre_aggregations: merge_named(&parent.pre_aggregations, &child.pre_aggregations, |m| {
+            m.name.as_ref().map(|s| s.value.as_str())
+        }),
+        hierarchies: merge_named(&parent.hierarchies, &child.hierarchies, |m| {
+            m.name.as_ref().map(|s| s.value.as_str())
+        }),
+        refresh_key: child
+            .refresh_key
+            .clone()
+            .or_else(|| parent.refresh_key.clone()),
     }
 }
 
@@ -203,7 +304,10 @@ fn merge_view(parent: &RawView, child: &RawView) -> RawView {
         name: child.name.clone(),
         extends: child.extends.clone(),
         title: child.title.clone(),
-        description: child.description.clone().or_else(|| parent.description.clone()),
+        description: child
+            .description
+            .clone()
+            .or_else(|| parent.description.clone()),
         meta: child.meta.clone().or_else(|| parent.meta.clone()),
         public: child.public.clone().or_else(|| parent.public.clone()),
         cubes,

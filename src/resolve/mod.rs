@@ -36,8 +36,15 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
         model.cubes.push(view);
     }
     let filled: Vec<cubes::FilledSql> = {
-        let res = templates::Resolver { model: &model, sources };
-        flat.cubes.iter().enumerate().map(|(id, raw)| cubes::fill_sql(&res, id, raw, &mut diags)).collect()
+        let res = templates::Resolver {
+            model: &model,
+            sources,
+        };
+        flat.cubes
+            .iter()
+            .enumerate()
+            .map(|(id, raw)| cubes::fill_sql(&res, id, raw, &mut diags))
+            .collect()
     };
     for (id, f) in filled.into_iter().enumerate() {
         f.apply(&mut model.cubes[id]);

@@ -9,9 +9,17 @@ use crate::util::did_you_mean;
 use std::collections::HashMap;
 
 pub fn skeleton(raw: &RawView) -> Cube {
-    let name = raw.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+    let name = raw
+        .name
+        .as_ref()
+        .map(|n| n.value.clone())
+        .unwrap_or_default();
     Cube {
-        title: raw.title.as_ref().map(|t| t.value.clone()).unwrap_or_else(|| super::cubes::titleize(&name)),
+        title: raw
+            .title
+            .as_ref()
+            .map(|t| t.value.clone())
+            .unwrap_or_else(|| super::cubes::titleize(&name)),
         name,
         kind: CubeKind::View,
         name_span: raw.name.as_ref().map(|n| n.span).unwrap_or(raw.span),
@@ -33,36 +41,59 @@ pub fn skeleton(raw: &RawView) -> Cube {
 }
 
 /// Fills the members of view `id` from the (already resolved) cubes of `model`.
-pub fn build(model: &Model, sources: &SourceMap, id: CubeId, raw: &RawView, diags: &mut Vec<Diagnostic>) -> Cube {
+pub fn build(
+    model: &Model,
+    sources: &SourceMap,
+    id: CubeId,
+    raw: &RawView,
+    diags: &mut Vec<Diagnostic>,
+) -> Cube {
     let mut view = model.cube(id).clone();
     for own in &raw.own_members {
         diags.push(
-            Diagnostic::error(Code::ViewOwnMember, format!("view `{}` defines its own member `{}`", view.name, own.value))
-                .at(own.span, "views only include cube members")
-                .with_help("move this definition to one of the cubes and include it in the view"),
+            Diagnostic::error(
+                Code::ViewOwnMember,
+                format!(
+                    "view `{}` defines its own member `{}`",
+                    view.name, own.value
+                ),
+            )
+            .at(own.span, "views only include cube members")
+            .with_help("move this definition to one of the cubes and include it in the view"),
         );
     }
     let mut origin: HashMap<String, Span> = HashMap::new();
     for entry in &raw.cubes {
         let Some(jp) = &entry.join_path else { continue };
-        let Some(path) = join_path(model, sources, &jp.value, jp.span, diags) else { continue };
+        let Some(path) = join_path(model, sources, &jp.value, jp.span, diags) else {
+            continue;
+        };
         let Some(&target) = path.last() else { continue };
         if let (Some(p), Some(s)) = (&entry.prefix, &entry.split) {
             if p.value && s.value {
                 diags.push(
-                    Diagnostic::error(Code::ViewPrefixSplit, "`split` cannot be used together with `prefix`")
-                        .at(s.span, "split here")
-                        .with_help("remove `split` or `prefix`"),
+                    Diagnostic::error(
+                        Code::ViewPrefixSplit,
+                        "`split` cannot be used together with `prefix`",
+                    )
+                    .at(s.span, "split here")
+                    .with_help("remove `split` or `prefix`"),
                 );
             }
         }
         let cube = model.cube(target);
         let prefix = match (&entry.prefix, &entry.alias) {
-            (Some(p), alias) if p.value => Some(alias.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| cube.name.clone())),
+            (Some(p), alias) if p.value => Some(
+                alias
+                    .as_ref()
+                    .map(|a| a.value.clone())
+                    .unwrap_or_else(|| cube.name.clone()),
+            ),
             _ => None,
         };
         // (member name in the cube, name in the view, overrides, span to blame)
-        let mut picks: Vec<(String, String, Option<&crate::load::raw::RawInclude>, Span)> = Vec::new();
+        let mut picks: Vec<(String, String, Option<&crate::load::raw::RawInclude>, Span)> =
+            Vec::new();
         match &entry.includes {
             None => {}
             Some(RawIncludes::All(span)) => {
@@ -80,22 +111,41 @@ pub fn build(model: &Model, sources: &SourceMap, id: CubeId, raw: &RawView, diag
                     let n = &inc.name.value;
                     if n.contains('.') {
                         diags.push(
-                            Diagnostic::error(Code::ViewIncludePath, format!("paths are not allowed in includes, but `{n}` is one"))
-                                .at(inc.name.span, "a path")
-                                .with_help("put the path in `join_path` and include the bare member name"),
+                            Diagnostic::error(
+                                Code::ViewIncludePath,
+                                format!("paths are not allowed in includes, but `{n}` is one"),
+                            )
+                            .at(inc.name.span, "a path")
+                            .with_help(
+                                "put the path in `join_path` and include the bare member name",
+                            ),
                         );
                         continue;
                     }
                     if cube.member(n).is_none() {
-                        let candidates: Vec<&str> = cube.members.keys().map(String::as_str).collect();
+                        let candidates: Vec<&str> =
+                            cube.members.keys().map(String::as_str).collect();
                         diags.push(
-                            Diagnostic::error(Code::ViewUnknownMember, format!("view `{}` includes `{n}`, which cube `{}` does not define", view.name, cube.name))
-                                .at(inc.name.span, "not a member of the cube")
-                                .maybe_help(did_you_mean(n, candidates.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
+                            Diagnostic::error(
+                                Code::ViewUnknownMember,
+                                format!(
+                                    "view `{}` includes `{n}`, which cube `{}` does not define",
+                                    view.name, cube.name
+                                ),
+                            )
+                            .at(inc.name.span, "not a member of the cube")
+                            .maybe_help(
+                                did_you_mean(n, candidates.iter().copied())
+                                    .map(|s| format!("did you mean `{s}`?")),
+                            ),
                         );
                         continue;
                     }
-                    let alias = inc.alias.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| n.clone());
+                    let alias = inc
+                        .alias
+                        .as_ref()
+                        .map(|a| a.value.clone())
+                        .unwrap_or_else(|| n.clone());
                     if let Some(a) = &inc.alias {
                         check_name(a, "include alias", diags);
                     }
@@ -106,32 +156,57 @@ pub fn build(model: &Model, sources: &SourceMap, id: CubeId, raw: &RawView, diag
         for e in &entry.excludes {
             if cube.member(&e.value).is_none() {
                 diags.push(
-                    Diagnostic::error(Code::ViewUnknownMember, format!("view `{}` excludes `{}`, which cube `{}` does not define", view.name, e.value, cube.name))
-                        .at(e.span, "not a member of the cube"),
+                    Diagnostic::error(
+                        Code::ViewUnknownMember,
+                        format!(
+                            "view `{}` excludes `{}`, which cube `{}` does not define",
+                            view.name, e.value, cube.name
+                        ),
+                    )
+                    .at(e.span, "not a member of the cube"),
                 );
             }
         }
         for (member_name, view_name, inc, span) in picks {
-            let Some(r) = cube.member(&member_name) else { continue };
+            let Some(r) = cube.member(&member_name) else {
+                continue;
+            };
             let name = match &prefix {
                 Some(p) => format!("{p}_{view_name}"),
                 None => view_name,
             };
             if let Some(first) = origin.get(&name) {
                 diags.push(
-                    Diagnostic::error(Code::ViewIncludeConflict, format!("view `{}` includes `{name}` twice", view.name))
-                        .at(span, format!("`{}.{member_name}` conflicts with an earlier member", cube.name))
-                        .at(*first, "first included here")
-                        .with_help("exclude one of them, give one an alias, or use `prefix: true`"),
+                    Diagnostic::error(
+                        Code::ViewIncludeConflict,
+                        format!("view `{}` includes `{name}` twice", view.name),
+                    )
+                    .at(
+                        span,
+                        format!(
+                            "`{}.{member_name}` conflicts with an earlier member",
+                            cube.name
+                        ),
+                    )
+                    .at(*first, "first included here")
+                    .with_help("exclude one of them, give one an alias, or use `prefix: true`"),
                 );
                 continue;
             }
             origin.insert(name.clone(), span);
-            let proxy = Proxy { cube: target, member: r, join_path: path.clone() };
+            let proxy = Proxy {
+                cube: target,
+                member: r,
+                join_path: path.clone(),
+            };
             add_member(&mut view, cube, r, name, proxy, inc);
         }
     }
-    view.folders = raw.folders.iter().map(|f| folder(&view, f, diags)).collect();
+    view.folders = raw
+        .folders
+        .iter()
+        .map(|f| folder(&view, f, diags))
+        .collect();
     view
 }
 
@@ -143,9 +218,18 @@ fn member_order(r: &MemberRef) -> (u8, usize) {
     }
 }
 
-fn add_member(view: &mut Cube, cube: &Cube, r: MemberRef, name: String, proxy: Proxy, inc: Option<&crate::load::raw::RawInclude>) {
+fn add_member(
+    view: &mut Cube,
+    cube: &Cube,
+    r: MemberRef,
+    name: String,
+    proxy: Proxy,
+    inc: Option<&crate::load::raw::RawInclude>,
+) {
     let title = inc.and_then(|i| i.title.as_ref()).map(|t| t.value.clone());
-    let description = inc.and_then(|i| i.description.as_ref()).map(|t| t.value.clone());
+    let description = inc
+        .and_then(|i| i.description.as_ref())
+        .map(|t| t.value.clone());
     let format = inc.and_then(|i| i.format.as_ref()).map(|t| t.value.clone());
     let meta = inc.and_then(|i| i.meta.clone());
     match r {
@@ -157,7 +241,8 @@ fn add_member(view: &mut Cube, cube: &Cube, r: MemberRef, name: String, proxy: P
             m.description = description.or(m.description);
             m.format = format.or(m.format);
             m.meta = meta.or(m.meta);
-            view.members.insert(name, MemberRef::Measure(view.measures.len()));
+            view.members
+                .insert(name, MemberRef::Measure(view.measures.len()));
             view.measures.push(m);
         }
         MemberRef::Dimension(i) => {
@@ -168,7 +253,8 @@ fn add_member(view: &mut Cube, cube: &Cube, r: MemberRef, name: String, proxy: P
             d.description = description.or(d.description);
             d.format = format.or(d.format);
             d.meta = meta.or(d.meta);
-            view.members.insert(name, MemberRef::Dimension(view.dimensions.len()));
+            view.members
+                .insert(name, MemberRef::Dimension(view.dimensions.len()));
             view.dimensions.push(d);
         }
         MemberRef::Segment(i) => {
@@ -177,14 +263,21 @@ fn add_member(view: &mut Cube, cube: &Cube, r: MemberRef, name: String, proxy: P
             s.proxy = Some(proxy);
             s.title = title.or(s.title);
             s.description = description.or(s.description);
-            view.members.insert(name, MemberRef::Segment(view.segments.len()));
+            view.members
+                .insert(name, MemberRef::Segment(view.segments.len()));
             view.segments.push(s);
         }
     }
 }
 
 /// `a.b.c`: every step a cube, each joined to the next by a declared join.
-fn join_path(model: &Model, sources: &SourceMap, text: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Option<Vec<CubeId>> {
+fn join_path(
+    model: &Model,
+    sources: &SourceMap,
+    text: &str,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<CubeId>> {
     let mut path = Vec::new();
     let steps: Vec<&str> = text.split('.').collect();
     for (i, step) in steps.iter().copied().enumerate() {
@@ -196,9 +289,18 @@ fn join_path(model: &Model, sources: &SourceMap, text: &str, span: Span, diags: 
                     let joined = model.cube(prev).joins.iter().any(|j: &Join| j.target == c);
                     if !joined {
                         diags.push(
-                            Diagnostic::error(Code::ViewJoinPath, format!("join_path `{text}`: cube `{}` has no join to `{step}`", model.cube(prev).name))
-                                .at(step_span, "no join to this cube")
-                                .with_help(format!("declare a join to `{step}` in cube `{}`, or fix the path", model.cube(prev).name)),
+                            Diagnostic::error(
+                                Code::ViewJoinPath,
+                                format!(
+                                    "join_path `{text}`: cube `{}` has no join to `{step}`",
+                                    model.cube(prev).name
+                                ),
+                            )
+                            .at(step_span, "no join to this cube")
+                            .with_help(format!(
+                                "declare a join to `{step}` in cube `{}`, or fix the path",
+                                model.cube(prev).name
+                            )),
                         );
                         return None;
                     }
@@ -230,9 +332,18 @@ fn folder(view: &Cube, f: &RawFolder, diags: &mut Vec<Diagnostic>) -> Folder {
                 let name = m.value.rsplit('.').next().unwrap_or(&m.value);
                 if view.member(name).is_none() {
                     diags.push(
-                        Diagnostic::error(Code::UnknownMember, format!("folder includes `{}`, which view `{}` does not have", m.value, view.name))
-                            .at(m.span, "not a member of the view")
-                            .maybe_help(did_you_mean(name, view.members.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?"))),
+                        Diagnostic::error(
+                            Code::UnknownMember,
+                            format!(
+                                "folder includes `{}`, which view `{}` does not have",
+                                m.value, view.name
+                            ),
+                        )
+                        .at(m.span, "not a member of the view")
+                        .maybe_help(
+                            did_you_mean(name, view.members.keys().map(String::as_str))
+                                .map(|s| format!("did you mean `{s}`?")),
+                        ),
                     );
                     None
                 } else {
@@ -242,5 +353,8 @@ fn folder(view: &Cube, f: &RawFolder, diags: &mut Vec<Diagnostic>) -> Folder {
             RawFolderItem::Folder(sub) => Some(FolderItem::Folder(folder(view, sub, diags))),
         })
         .collect();
-    Folder { name: f.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(), members }
+    Folder {
+        name: f.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
+        members,
+    }
 }
