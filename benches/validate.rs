@@ -26,17 +26,12 @@ fn bench(c: &mut Criterion) {
     let files = cubec::load::model_files(&model).expect("list files");
     assert_eq!(files.len(), 1000);
     let checked = cubec::check_model(&model);
-    assert!(
-        checked.diagnostics.is_empty(),
-        "the synthetic model is valid"
-    );
+    assert!(checked.diagnostics.is_empty(), "the synthetic model is valid");
 
     let mut g = c.benchmark_group("1000_cubes");
     g.sample_size(20);
     g.bench_function("yaml_parse_only", |b| b.iter(|| parse_only(&files)));
-    g.bench_function("validate", |b| {
-        b.iter(|| cubec::check_model(&model).diagnostics.len())
-    });
+    g.bench_function("validate", |b| b.iter(|| cubec::check_model(&model).diagnostics.len()));
     g.finish();
 }
 

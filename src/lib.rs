@@ -32,11 +32,7 @@ pub fn check_model(dir: &Path) -> Checked {
     let mut diagnostics = loaded.diagnostics;
     diagnostics.append(&mut resolve_diags);
     sort_diagnostics(&mut diagnostics);
-    Checked {
-        sources: loaded.sources,
-        model,
-        diagnostics,
-    }
+    Checked { sources: loaded.sources, model, diagnostics }
 }
 
 /// Orders diagnostics by file and position, so output is stable and reads top to bottom.

@@ -7,11 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "cubec",
-    version,
-    about = "A Cube-compatible semantic layer and metrics compiler"
-)]
+#[command(name = "cubec", version, about = "A Cube-compatible semantic layer and metrics compiler")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,9 +32,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let _ = e.print();
             return match e.kind() {
-                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
-                    ExitCode::SUCCESS
-                }
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => ExitCode::SUCCESS,
                 _ => ExitCode::from(2),
             };
         }
@@ -54,17 +48,9 @@ fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {
     let out = match format {
         DiagFormat::Human => {
             if checked.diagnostics.is_empty() {
-                format!(
-                    "{}: {} cubes and views, no problems\n",
-                    dir.display(),
-                    checked.model.cubes.len()
-                )
+                format!("{}: {} cubes and views, no problems\n", dir.display(), checked.model.cubes.len())
             } else {
-                render::to_human(
-                    &checked.diagnostics,
-                    &checked.sources,
-                    std::io::stderr().is_terminal(),
-                )
+                render::to_human(&checked.diagnostics, &checked.sources, std::io::stderr().is_terminal())
             }
         }
         DiagFormat::Json => render::to_json(&checked.diagnostics, &checked.sources) + "\n",

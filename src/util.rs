@@ -19,11 +19,11 @@ pub fn underscore(s: &str) -> String {
 }
 
 /// Model keys are snake_case; their camelCase twins (`sqlTable`) mean the same key.
-pub fn snake_case(key: &str) -> String {
+pub fn snake_case(key: &str) -> std::borrow::Cow<'_, str> {
     if key.bytes().any(|b| b.is_ascii_uppercase()) {
-        underscore(key)
+        std::borrow::Cow::Owned(underscore(key))
     } else {
-        key.to_string()
+        std::borrow::Cow::Borrowed(key)
     }
 }
 
@@ -42,28 +42,21 @@ pub fn is_identifier(s: &str) -> bool {
 /// Python keywords: Cube parses `{...}` references as Python, so a member with such a name
 /// cannot be referenced.
 pub const PYTHON_KEYWORDS: &[&str] = &[
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
-    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
-    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
-    "with", "yield",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del",
+    "elif", "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal",
+    "not", "or", "pass", "raise", "return", "try", "while", "with", "yield",
 ];
 
 /// The closest candidate to `word`, if any is close enough to be a likely typo.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<String> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let lower = word.to_ascii_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == word {
             continue;
         }
-        let score = if c.to_ascii_lowercase() == lower {
-            1.0
-        } else {
-            strsim::jaro_winkler(&lower, &c.to_ascii_lowercase())
-        };
+        let score =
+            if c.to_ascii_lowercase() == lower { 1.0 } else { strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()) };
         if score > 0.82 && best.map(|(b, _)| score > b).unwrap_or(true) {
             best = Some((score, c));
         }
@@ -77,24 +70,12 @@ mod tests {
 
     #[test]
     fn alias_names_match_cube() {
-        assert_eq!(
-            alias_name("referral_messages.createdAt"),
-            "referral_messages__created_at"
-        );
-        assert_eq!(
-            alias_name("SalesManagers.averageDealAmount"),
-            "sales_managers__average_deal_amount"
-        );
+        assert_eq!(alias_name("referral_messages.createdAt"), "referral_messages__created_at");
+        assert_eq!(alias_name("SalesManagers.averageDealAmount"), "sales_managers__average_deal_amount");
         assert_eq!(alias_name("cardsA.type"), "cards_a__type");
         assert_eq!(alias_name("orders.total2Amount"), "orders__total2_amount");
-        assert_eq!(
-            alias_name("visitors.My_favorite_source"),
-            "visitors___my_favorite_source"
-        );
-        assert_eq!(
-            alias_name("visitors.MY_FAVORITE_SOURCE"),
-            "visitors___m_y__f_a_v_o_r_i_t_e__s_o_u_r_c_e"
-        );
+        assert_eq!(alias_name("visitors.My_favorite_source"), "visitors___my_favorite_source");
+        assert_eq!(alias_name("visitors.MY_FAVORITE_SOURCE"), "visitors___m_y__f_a_v_o_r_i_t_e__s_o_u_r_c_e");
         assert_eq!(alias_name("ABCCube.HTTPCode"), "a_b_c_cube___h_t_t_p_code");
         assert_eq!(alias_name("ReferralMessages"), "referral_messages");
     }
@@ -109,10 +90,7 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(
-            did_you_mean("sql_tabel", ["sql", "sql_table", "title"]),
-            Some("sql_table".into())
-        );
+        assert_eq!(did_you_mean("sql_tabel", ["sql", "sql_table", "title"]), Some("sql_table".into()));
         assert_eq!(did_you_mean("zzz", ["sql", "title"]), None);
     }
 }

@@ -13,11 +13,7 @@ fn error_cases() {
         .map(|e| e.path())
         .collect();
     dirs.sort();
-    assert!(
-        dirs.len() >= 40,
-        "at least 40 broken models, found {}",
-        dirs.len()
-    );
+    assert!(dirs.len() >= 40, "at least 40 broken models, found {}", dirs.len());
     for dir in dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let checked = cubec::check_model(Path::new(&dir));
@@ -27,20 +23,12 @@ fn error_cases() {
             assert!(
                 checked.diagnostics.iter().any(|d| d.code.as_str() == code),
                 "{name}: expected a {code} diagnostic, got {:?}",
-                checked
-                    .diagnostics
-                    .iter()
-                    .map(|d| d.code.as_str())
-                    .collect::<Vec<_>>()
+                checked.diagnostics.iter().map(|d| d.code.as_str()).collect::<Vec<_>>()
             );
         }
         // Every diagnostic of a file-based check points into a file.
         for d in &checked.diagnostics {
-            assert!(
-                d.primary_span().is_some(),
-                "{name}: {} has no position",
-                d.code.as_str()
-            );
+            assert!(d.primary_span().is_some(), "{name}: {} has no position", d.code.as_str());
         }
         let human = cubec::diag::render::to_human(&checked.diagnostics, &checked.sources, false);
         insta::assert_snapshot!(name, human);

@@ -25,22 +25,14 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span {
-            file,
-            start: start as u32,
-            end: end.max(start) as u32,
-        }
+        Span { file, start: start as u32, end: end.max(start) as u32 }
     }
 
     /// A sub-range of this span, `offset` bytes in and `len` bytes long, clamped to the span.
     pub fn sub(&self, offset: usize, len: usize) -> Span {
         let start = (self.start as usize + offset).min(self.end as usize);
         let end = (start + len).min(self.end as usize).max(start);
-        Span {
-            file: self.file,
-            start: start as u32,
-            end: end as u32,
-        }
+        Span { file: self.file, start: start as u32, end: end as u32 }
     }
 }
 
@@ -78,27 +70,15 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            code,
-            severity: Severity::Error,
-            message: message.into(),
-            labels: Vec::new(),
-            help: None,
-        }
+        Diagnostic { code, severity: Severity::Error, message: message.into(), labels: Vec::new(), help: None }
     }
 
     pub fn warning(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(code, message)
-        }
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, message) }
     }
 
     pub fn at(mut self, span: Span, label: impl Into<String>) -> Diagnostic {
-        self.labels.push(Label {
-            span,
-            message: label.into(),
-        });
+        self.labels.push(Label { span, message: label.into() });
         self
     }
 
@@ -159,11 +139,7 @@ impl SourceFile {
                 line_starts.push(i as u32 + 1);
             }
         }
-        SourceFile {
-            path,
-            text,
-            line_starts,
-        }
+        SourceFile { path, text, line_starts }
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.

@@ -57,13 +57,7 @@ fn full_help(diag: &Diagnostic, sources: &SourceMap) -> Option<String> {
     for label in diag.labels.iter().skip(1) {
         if Some(label.span.file) != primary_file && (label.span.file.0 as usize) < sources.len() {
             let (l, c) = sources.get(label.span.file).line_col(label.span.start);
-            let note = format!(
-                "{} at {}:{}:{}",
-                label.message,
-                display_path(sources, label.span.file),
-                l,
-                c
-            );
+            let note = format!("{} at {}:{}:{}", label.message, display_path(sources, label.span.file), l, c);
             help = Some(match help {
                 Some(h) => format!("{h}\n{note}"),
                 None => note,
@@ -78,9 +72,7 @@ pub fn to_json(diags: &[Diagnostic], sources: &SourceMap) -> String {
     struct Out {
         diagnostics: Vec<ResolvedDiagnostic>,
     }
-    let out = Out {
-        diagnostics: diags.iter().map(|d| resolve(d, sources)).collect(),
-    };
+    let out = Out { diagnostics: diags.iter().map(|d| resolve(d, sources)).collect() };
     serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{\"diagnostics\":[]}".to_string())
 }
 
@@ -89,11 +81,7 @@ pub fn to_github(diags: &[Diagnostic], sources: &SourceMap) -> String {
     let mut out = String::new();
     for d in diags {
         let r = resolve(d, sources);
-        let kind = if d.severity == Severity::Error {
-            "error"
-        } else {
-            "warning"
-        };
+        let kind = if d.severity == Severity::Error { "error" } else { "warning" };
         let mut props = Vec::new();
         if let Some(f) = &r.file {
             props.push(format!("file={}", escape_property(f)));
@@ -110,19 +98,13 @@ pub fn to_github(diags: &[Diagnostic], sources: &SourceMap) -> String {
             message.push_str("\nhelp: ");
             message.push_str(h);
         }
-        out.push_str(&format!(
-            "::{kind} {}::{}\n",
-            props.join(","),
-            escape_data(&message)
-        ));
+        out.push_str(&format!("::{kind} {}::{}\n", props.join(","), escape_data(&message)));
     }
     out
 }
 
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -131,25 +113,14 @@ fn escape_property(s: &str) -> String {
 
 /// Human output: each diagnostic with the source line and a marker under the offending token.
 pub fn to_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
-    let theme = if color {
-        miette::GraphicalTheme::unicode()
-    } else {
-        miette::GraphicalTheme::unicode_nocolor()
-    };
-    let handler = miette::GraphicalReportHandler::new_themed(theme)
-        .with_width(110)
-        .with_links(false);
+    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(110).with_links(false);
     let mut out = String::new();
     for d in diags {
         let report = MietteReport::new(d, sources);
         let mut s = String::new();
         if handler.render_report(&mut s, &report).is_err() {
-            s = format!(
-                "{}[{}]: {}\n",
-                d.severity.as_str(),
-                d.code.as_str(),
-                d.message
-            );
+            s = format!("{}[{}]: {}\n", d.severity.as_str(), d.code.as_str(), d.message);
         }
         out.push_str(&s);
         if !out.ends_with('\n') {
@@ -170,11 +141,7 @@ pub fn summary_line(errors: usize, warnings: usize) -> String {
             format!("{n} {w}s")
         }
     };
-    format!(
-        "{}, {}\n",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
+    format!("{}, {}\n", plural(errors, "error"), plural(warnings, "warning"))
 }
 
 /// Adapter from our value type to miette's trait, built only at render time.
@@ -189,31 +156,19 @@ struct MietteReport {
 
 impl MietteReport {
     fn new(d: &Diagnostic, sources: &SourceMap) -> MietteReport {
-        let primary = d
-            .primary_span()
-            .filter(|s| (s.file.0 as usize) < sources.len());
+        let primary = d.primary_span().filter(|s| (s.file.0 as usize) < sources.len());
         let mut labels = Vec::new();
         let mut source = None;
         let mut message = d.message.clone();
         if let Some(p) = primary {
             let text = sources.text(p.file);
             let (line, col) = sources.get(p.file).line_col(p.start);
-            message = format!(
-                "{message}\n  --> {}:{line}:{col}",
-                display_path(sources, p.file)
-            );
-            source = Some(miette::NamedSource::new(
-                display_path(sources, p.file),
-                text.to_string(),
-            ));
+            message = format!("{message}\n  --> {}:{line}:{col}", display_path(sources, p.file));
+            source = Some(miette::NamedSource::new(display_path(sources, p.file), text.to_string()));
             for Label { span, message } in d.labels.iter().filter(|l| l.span.file == p.file) {
                 let start = (span.start as usize).min(text.len());
                 let len = (span.end as usize).min(text.len()).saturating_sub(start);
-                let label = if message.is_empty() {
-                    None
-                } else {
-                    Some(message.clone())
-                };
+                let label = if message.is_empty() { None } else { Some(message.clone()) };
                 labels.push(miette::LabeledSpan::new(label, start, len));
             }
         }
@@ -255,9 +210,7 @@ impl miette::Diagnostic for MietteReport {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

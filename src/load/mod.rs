@@ -8,7 +8,7 @@ pub mod raw;
 pub mod read;
 pub mod yaml;
 
-use crate::diag::{Code, Diagnostic, SourceMap, Span};
+use crate::diag::{Code, Diagnostic, FileId, SourceMap, Span};
 pub use raw::RawModel;
 use std::path::{Path, PathBuf};
 
@@ -50,8 +50,7 @@ pub fn model_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             };
             if ft.is_dir() {
                 let skip = name.starts_with('.')
-                    || (d == dir
-                        && matches!(name.as_str(), "data" | "tests" | "queries" | "macros"));
+                    || (d == dir && matches!(name.as_str(), "data" | "tests" | "queries" | "macros"));
                 if !skip {
                     stack.push(path);
                 }
@@ -69,44 +68,74 @@ pub fn load_dir(dir: &Path) -> Loaded {
     let mut loaded = Loaded::default();
     if !dir.is_dir() {
         loaded.diagnostics.push(
-            Diagnostic::error(
-                Code::NoModel,
-                format!("model directory `{}` does not exist", dir.display()),
-            )
-            .with_help("pass --model DIR, or run from a folder that has `metrics/` or `model/`"),
+            Diagnostic::error(Code::NoModel, format!("model directory `{}` does not exist", dir.display()))
+                .with_help("pass --model DIR, or run from a folder that has `metrics/` or `model/`"),
         );
         return loaded;
     }
     let files = match model_files(dir) {
         Ok(f) => f,
         Err(e) => {
-            loaded.diagnostics.push(Diagnostic::error(
-                Code::Io,
-                format!("cannot read `{}`: {e}", dir.display()),
-            ));
+            loaded.diagnostics.push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", dir.display())));
             return loaded;
         }
     };
     if files.is_empty() {
         loaded.diagnostics.push(
-            Diagnostic::error(
-                Code::NoModel,
-                format!("no model files (*.yml, *.yaml) under `{}`", dir.display()),
-            )
-            .with_help("model files hold `cubes:` and `views:` lists"),
+            Diagnostic::error(Code::NoModel, format!("no model files (*.yml, *.yaml) under `{}`", dir.display()))
+                .with_help("model files hold `cubes:` and `views:` lists"),
         );
     }
-    for path in files {
-        load_file(&path, &mut loaded);
+    let outcomes = load_files_parallel(&files);
+    for (path, outcome) in files.into_iter().zip(outcomes) {
+        loaded.sources.add(path, outcome.text);
+        loaded.raw.cubes.extend(outcome.raw.cubes);
+        loaded.raw.views.extend(outcome.raw.views);
+        loaded.diagnostics.extend(outcome.diagnostics);
     }
     loaded
 }
 
-/// Loads one file into `loaded` (used by `load_dir` and by tests over in-memory text).
-pub fn load_file(path: &Path, loaded: &mut Loaded) {
+/// What reading one file produced. The text is kept even when the file is broken, so that its
+/// diagnostics can show the source.
+pub struct FileOutcome {
+    pub text: String,
+    pub raw: RawModel,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and parses files on every available core. File `i` gets `FileId(i)`, so the results
+/// are the same as a sequential run, in the same order.
+fn load_files_parallel(files: &[PathBuf]) -> Vec<FileOutcome> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+    if threads == 1 || files.len() < 8 {
+        return files.iter().enumerate().map(|(i, p)| load_one(p, FileId(i as u32))).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .enumerate()
+            .map(|(c, paths)| {
+                scope.spawn(move || {
+                    paths
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| load_one(p, FileId((c * chunk + i) as u32)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    })
+}
+
+/// Reads one file: size limit, bytes, decoding, YAML, raw model.
+pub fn load_one(path: &Path, file: FileId) -> FileOutcome {
+    let mut out = FileOutcome { text: String::new(), raw: RawModel::default(), diagnostics: Vec::new() };
     let bytes = match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
-            loaded.diagnostics.push(
+            out.diagnostics.push(
                 Diagnostic::error(
                     Code::InputLimit,
                     format!(
@@ -115,51 +144,48 @@ pub fn load_file(path: &Path, loaded: &mut Loaded) {
                         m.len()
                     ),
                 )
+                .at(Span::new(file, 0, 0), "this file")
                 .with_help("split the model into several files"),
             );
-            return;
+            return out;
         }
         _ => match std::fs::read(path) {
             Ok(b) => b,
             Err(e) => {
-                loaded.diagnostics.push(Diagnostic::error(
-                    Code::Io,
-                    format!("cannot read `{}`: {e}", path.display()),
-                ));
-                return;
+                out.diagnostics.push(
+                    Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", path.display()))
+                        .at(Span::new(file, 0, 0), "this file"),
+                );
+                return out;
             }
         },
     };
-    load_bytes(path.to_path_buf(), bytes, loaded);
+    load_text(bytes, file, &mut out);
+    out
 }
 
-/// Loads one file's bytes (decoding, BOM, YAML, then reading into the raw model).
-pub fn load_bytes(path: PathBuf, bytes: Vec<u8>, loaded: &mut Loaded) {
+/// Decodes, parses and reads one file's bytes into `out`.
+pub fn load_text(bytes: Vec<u8>, file: FileId, out: &mut FileOutcome) {
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
-            let lossy = String::from_utf8_lossy(e.as_bytes()).to_string();
             let prefix_len = String::from_utf8_lossy(&e.as_bytes()[..valid]).len();
-            let file = loaded.sources.add(path, lossy);
-            loaded.diagnostics.push(
+            out.text = String::from_utf8_lossy(e.as_bytes()).to_string();
+            out.diagnostics.push(
                 Diagnostic::error(Code::Encoding, "the file is not valid UTF-8")
-                    .at(
-                        Span::new(file, prefix_len, prefix_len + 1),
-                        "invalid byte here",
-                    )
+                    .at(Span::new(file, prefix_len, prefix_len + 1), "invalid byte here")
                     .with_help("save the file as UTF-8"),
             );
             return;
         }
     };
-    let text = match text.strip_prefix('\u{feff}') {
+    out.text = match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
     };
-    let file = loaded.sources.add(path, text);
-    match yaml::parse(loaded.sources.text(file), file) {
-        Ok(root) => read::read_file(&root, &mut loaded.raw, &mut loaded.diagnostics),
-        Err(diags) => loaded.diagnostics.extend(diags),
+    match yaml::parse(&out.text, file) {
+        Ok(root) => read::read_file(&root, &mut out.raw, &mut out.diagnostics),
+        Err(diags) => out.diagnostics.extend(diags),
     }
 }

@@ -8,7 +8,7 @@ use crate::util::{did_you_mean, snake_case};
 
 /// A mapping being read: remembers which keys were consumed and reports the rest as unknown.
 struct Obj<'a> {
-    entries: Vec<(String, &'a Node, &'a Node)>,
+    entries: Vec<(std::borrow::Cow<'a, str>, &'a Node, &'a Node)>,
     what: &'static str,
     allowed: &'static [&'static str],
     span: Span,
@@ -23,87 +23,57 @@ impl<'a> Obj<'a> {
     ) -> Option<Obj<'a>> {
         let Some(map) = node.as_map() else {
             diags.push(
-                Diagnostic::error(
-                    Code::WrongType,
-                    format!("{what} must be a mapping, found {}", node.kind_name()),
-                )
-                .at(node.span, "expected a mapping here"),
+                Diagnostic::error(Code::WrongType, format!("{what} must be a mapping, found {}", node.kind_name()))
+                    .at(node.span, "expected a mapping here"),
             );
             return None;
         };
         let mut entries = Vec::with_capacity(map.len());
         for (k, v) in map {
-            let Some(text) = k.scalar_text() else {
-                diags.push(
-                    Diagnostic::error(Code::WrongType, "keys must be plain names")
-                        .at(k.span, "not a name"),
-                );
+            let Some(text) = k.as_str() else {
+                diags.push(Diagnostic::error(Code::WrongType, "keys must be plain names").at(k.span, "not a name"));
                 continue;
             };
-            let key = snake_case(&text);
-            if entries
-                .iter()
-                .any(|(seen, _, _): &(String, &Node, &Node)| *seen == key)
-            {
+            let key = snake_case(text);
+            if entries.iter().any(|(seen, _, _)| *seen == key) {
                 diags.push(
-                    Diagnostic::error(
-                        Code::DuplicateKey,
-                        format!("`{text}` is set twice in this {what}"),
-                    )
-                    .at(k.span, "set again here")
-                    .with_help("camelCase and snake_case spellings of a key are the same key"),
+                    Diagnostic::error(Code::DuplicateKey, format!("`{text}` is set twice in this {what}"))
+                        .at(k.span, "set again here")
+                        .with_help("camelCase and snake_case spellings of a key are the same key"),
                 );
                 continue;
             }
             entries.push((key, k, v));
         }
-        let obj = Obj {
-            entries,
-            what,
-            allowed,
-            span: node.span,
-        };
+        let obj = Obj { entries, what, allowed, span: node.span };
         obj.report_unknown(diags);
         Some(obj)
     }
 
     fn report_unknown(&self, diags: &mut Vec<Diagnostic>) {
         for (key, k, _) in &self.entries {
-            if self.allowed.contains(&key.as_str()) {
+            if self.allowed.contains(&key.as_ref()) {
                 continue;
             }
             let shown = k.scalar_text().unwrap_or_default();
             let help = match did_you_mean(key, self.allowed.iter().copied()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
-                    "allowed keys for a {}: {}",
-                    self.what,
-                    self.allowed.join(", ")
-                ),
+                None => format!("allowed keys for a {}: {}", self.what, self.allowed.join(", ")),
             };
             diags.push(
-                Diagnostic::error(
-                    Code::UnknownKey,
-                    format!("unknown key `{shown}` in {}", self.what),
-                )
-                .at(k.span, "not a known key")
-                .with_help(help),
+                Diagnostic::error(Code::UnknownKey, format!("unknown key `{shown}` in {}", self.what))
+                    .at(k.span, "not a known key")
+                    .with_help(help),
             );
         }
     }
 
     fn get(&self, key: &str) -> Option<&'a Node> {
-        self.entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, _, v)| *v)
+        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| *v)
     }
 
     fn key_span(&self, key: &str) -> Option<Span> {
-        self.entries
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, k, _)| k.span)
+        self.entries.iter().find(|(k, _, _)| k == key).map(|(_, k, _)| k.span)
     }
 
     /// A string value. Numbers and booleans are accepted as their text (`sql: 1`).
@@ -117,11 +87,8 @@ impl<'a> Obj<'a> {
             }
             _ => {
                 diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        format!("`{key}` must be a string, found {}", node.kind_name()),
-                    )
-                    .at(node.span, "expected a string"),
+                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a string, found {}", node.kind_name()))
+                        .at(node.span, "expected a string"),
                 );
                 None
             }
@@ -135,12 +102,9 @@ impl<'a> Obj<'a> {
             Value::Null => None,
             Value::Str(s) if s == "true" || s == "false" => {
                 diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        format!("`{key}` must be a boolean, found the string \"{s}\""),
-                    )
-                    .at(node.span, "a quoted string")
-                    .with_help(format!("write {s} without quotes")),
+                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a boolean, found the string \"{s}\""))
+                        .at(node.span, "a quoted string")
+                        .with_help(format!("write {s} without quotes")),
                 );
                 None
             }
@@ -171,25 +135,16 @@ impl<'a> Obj<'a> {
             Value::Null => &[],
             Value::Map(_) => {
                 diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        format!("`{key}` must be defined as a list, found a mapping"),
-                    )
-                    .at(
-                        self.key_span(key).unwrap_or(node.span),
-                        "a mapping, not a list",
-                    )
-                    .with_help(format!("write each item as `- name: ...` under `{key}:`")),
+                    Diagnostic::error(Code::WrongType, format!("`{key}` must be defined as a list, found a mapping"))
+                        .at(self.key_span(key).unwrap_or(node.span), "a mapping, not a list")
+                        .with_help(format!("write each item as `- name: ...` under `{key}:`")),
                 );
                 &[]
             }
             _ => {
                 diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        format!("`{key}` must be a list, found {}", node.kind_name()),
-                    )
-                    .at(node.span, "expected a list"),
+                    Diagnostic::error(Code::WrongType, format!("`{key}` must be a list, found {}", node.kind_name()))
+                        .at(node.span, "expected a list"),
                 );
                 &[]
             }
@@ -212,10 +167,7 @@ impl<'a> Obj<'a> {
                     diags.push(
                         Diagnostic::error(
                             Code::WrongType,
-                            format!(
-                                "items of `{key}` must be strings, found {}",
-                                item.kind_name()
-                            ),
+                            format!("items of `{key}` must be strings, found {}", item.kind_name()),
                         )
                         .at(item.span, "expected a string"),
                     );
@@ -230,13 +182,7 @@ impl<'a> Obj<'a> {
         if name.is_none() && self.get("name").is_none() {
             diags.push(
                 Diagnostic::error(Code::MissingKey, format!("{} has no `name`", self.what))
-                    .at(
-                        Span {
-                            end: self.span.start + 1,
-                            ..self.span
-                        },
-                        format!("this {} needs a name", self.what),
-                    )
+                    .at(Span { end: self.span.start + 1, ..self.span }, format!("this {} needs a name", self.what))
                     .with_help("add `name: <identifier>`"),
             );
         }
@@ -335,16 +281,7 @@ const DIMENSION_KEYS: &[&str] = &[
     "add_group_by",
     "values",
 ];
-const SEGMENT_KEYS: &[&str] = &[
-    "name",
-    "sql",
-    "title",
-    "description",
-    "meta",
-    "public",
-    "shown",
-    "aliases",
-];
+const SEGMENT_KEYS: &[&str] = &["name", "sql", "title", "description", "meta", "public", "shown", "aliases"];
 const PRE_AGG_KEYS: &[&str] = &[
     "name",
     "type",
@@ -381,24 +318,10 @@ const PRE_AGG_KEYS: &[&str] = &[
 const HIERARCHY_KEYS: &[&str] = &["name", "title", "public", "levels"];
 const GRANULARITY_KEYS: &[&str] = &["name", "title", "interval", "offset", "origin", "sql"];
 const ROLLING_KEYS: &[&str] = &["trailing", "leading", "offset", "type", "granularity"];
-const VIEW_CUBE_KEYS: &[&str] = &[
-    "join_path",
-    "includes",
-    "excludes",
-    "prefix",
-    "alias",
-    "split",
-];
+const VIEW_CUBE_KEYS: &[&str] = &["join_path", "includes", "excludes", "prefix", "alias", "split"];
 const INCLUDE_KEYS: &[&str] = &["name", "alias", "title", "description", "format", "meta"];
 const FOLDER_KEYS: &[&str] = &["name", "includes"];
-const REFRESH_KEYS: &[&str] = &[
-    "every",
-    "sql",
-    "timezone",
-    "immutable",
-    "incremental",
-    "update_window",
-];
+const REFRESH_KEYS: &[&str] = &["every", "sql", "timezone", "immutable", "incremental", "update_window"];
 const FILTER_KEYS: &[&str] = &["sql"];
 const CASE_KEYS: &[&str] = &["when", "else", "switch"];
 const WHEN_KEYS: &[&str] = &["sql", "label", "value"];
@@ -414,10 +337,7 @@ pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>)
             diags.push(
                 Diagnostic::error(
                     Code::TopLevelKey,
-                    format!(
-                        "a model file must be a mapping with `cubes:` and/or `views:`, found {}",
-                        root.kind_name()
-                    ),
+                    format!("a model file must be a mapping with `cubes:` and/or `views:`, found {}", root.kind_name()),
                 )
                 .at(root.span, "expected `cubes:` or `views:`"),
             );
@@ -444,16 +364,12 @@ pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>)
             _ => {
                 let help = match did_you_mean(&key, TOP_KEYS.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => "only `cubes` and `views` are allowed at the top level of a model file"
-                        .to_string(),
+                    None => "only `cubes` and `views` are allowed at the top level of a model file".to_string(),
                 };
                 diags.push(
-                    Diagnostic::error(
-                        Code::TopLevelKey,
-                        format!("unexpected top-level key `{key}`"),
-                    )
-                    .at(k.span, "only `cubes` and `views` are allowed here")
-                    .with_help(help),
+                    Diagnostic::error(Code::TopLevelKey, format!("unexpected top-level key `{key}`"))
+                        .at(k.span, "only `cubes` and `views` are allowed here")
+                        .with_help(help),
                 );
             }
         }
@@ -466,12 +382,9 @@ fn top_list<'a>(k: &Node, v: &'a Node, key: &str, diags: &mut Vec<Diagnostic>) -
         Value::Null => &[],
         _ => {
             diags.push(
-                Diagnostic::error(
-                    Code::WrongType,
-                    format!("`{key}` must be a list, found {}", v.kind_name()),
-                )
-                .at(k.span, "expected a list of named items")
-                .with_help(format!("write each item as `- name: ...` under `{key}:`")),
+                Diagnostic::error(Code::WrongType, format!("`{key}` must be a list, found {}", v.kind_name()))
+                    .at(k.span, "expected a list of named items")
+                    .with_help(format!("write each item as `- name: ...` under `{key}:`")),
             );
             &[]
         }
@@ -479,9 +392,7 @@ fn top_list<'a>(k: &Node, v: &'a Node, key: &str, diags: &mut Vec<Diagnostic>) -
 }
 
 fn public_of(o: &Obj, diags: &mut Vec<Diagnostic>) -> Option<Sp<bool>> {
-    o.bool("public", diags)
-        .or_else(|| o.bool("shown", diags))
-        .or_else(|| o.bool("visible", diags))
+    o.bool("public", diags).or_else(|| o.bool("shown", diags)).or_else(|| o.bool("visible", diags))
 }
 
 fn read_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCube> {
@@ -498,39 +409,13 @@ fn read_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCube> {
         description: o.str("description", diags),
         meta: o.json("meta"),
         public: public_of(&o, diags),
-        joins: o
-            .list("joins", diags)
-            .iter()
-            .filter_map(|n| read_join(n, diags))
-            .collect(),
-        measures: o
-            .list("measures", diags)
-            .iter()
-            .filter_map(|n| read_measure(n, diags))
-            .collect(),
-        dimensions: o
-            .list("dimensions", diags)
-            .iter()
-            .filter_map(|n| read_dimension(n, diags))
-            .collect(),
-        segments: o
-            .list("segments", diags)
-            .iter()
-            .filter_map(|n| read_segment(n, diags))
-            .collect(),
-        pre_aggregations: o
-            .list("pre_aggregations", diags)
-            .iter()
-            .filter_map(|n| read_pre_agg(n, diags))
-            .collect(),
-        hierarchies: o
-            .list("hierarchies", diags)
-            .iter()
-            .filter_map(|n| read_hierarchy(n, diags))
-            .collect(),
-        refresh_key: o
-            .get("refresh_key")
-            .and_then(|n| read_refresh_key(n, diags)),
+        joins: o.list("joins", diags).iter().filter_map(|n| read_join(n, diags)).collect(),
+        measures: o.list("measures", diags).iter().filter_map(|n| read_measure(n, diags)).collect(),
+        dimensions: o.list("dimensions", diags).iter().filter_map(|n| read_dimension(n, diags)).collect(),
+        segments: o.list("segments", diags).iter().filter_map(|n| read_segment(n, diags)).collect(),
+        pre_aggregations: o.list("pre_aggregations", diags).iter().filter_map(|n| read_pre_agg(n, diags)).collect(),
+        hierarchies: o.list("hierarchies", diags).iter().filter_map(|n| read_hierarchy(n, diags)).collect(),
+        refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
     })
 }
 
@@ -542,17 +427,11 @@ fn read_join(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawJoin> {
         relationship: o.str("relationship", diags),
         sql: o.str("sql", diags),
     };
-    for (key, present) in [
-        ("relationship", join.relationship.is_some()),
-        ("sql", join.sql.is_some()),
-    ] {
+    for (key, present) in [("relationship", join.relationship.is_some()), ("sql", join.sql.is_some())] {
         if !present {
             diags.push(
                 Diagnostic::error(Code::MissingKey, format!("join has no `{key}`"))
-                    .at(
-                        join.name.as_ref().map(|n| n.span).unwrap_or(node.span),
-                        format!("`{key}` is required"),
-                    )
+                    .at(join.name.as_ref().map(|n| n.span).unwrap_or(node.span), format!("`{key}` is required"))
                     .with_help(if key == "sql" {
                         "add the ON condition, e.g. `sql: \"{CUBE}.user_id = {users.id}\"`"
                     } else {
@@ -574,8 +453,7 @@ fn read_measure(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawMeasure> 
             let sql = fo.str("sql", diags);
             if sql.is_none() {
                 diags.push(
-                    Diagnostic::error(Code::MissingKey, "measure filter has no `sql`")
-                        .at(f.span, "add `sql: ...`"),
+                    Diagnostic::error(Code::MissingKey, "measure filter has no `sql`").at(f.span, "add `sql: ...`"),
                 );
             }
             sql
@@ -605,10 +483,7 @@ fn read_measure(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawMeasure> 
         filters,
         rolling_window,
         drill_members: o.str_list("drill_members", diags),
-        multi_stage: o
-            .bool("multi_stage", diags)
-            .map(|b| b.value)
-            .unwrap_or(false),
+        multi_stage: o.bool("multi_stage", diags).map(|b| b.value).unwrap_or(false),
     })
 }
 
@@ -621,22 +496,15 @@ fn read_dimension(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawDimensi
             match f.get("type").and_then(Node::as_str) {
                 Some("link") => Some(Sp::new(RawFormat::Link { label }, f.span)),
                 _ => Some(Sp::new(
-                    RawFormat::Name(
-                        f.get("type")
-                            .and_then(Node::scalar_text)
-                            .unwrap_or_default(),
-                    ),
+                    RawFormat::Name(f.get("type").and_then(Node::scalar_text).unwrap_or_default()),
                     f.span,
                 )),
             }
         }
         _ => {
             diags.push(
-                Diagnostic::error(
-                    Code::WrongType,
-                    "`format` must be a string or `{type: link, label}`",
-                )
-                .at(f.span, "unexpected value"),
+                Diagnostic::error(Code::WrongType, "`format` must be a string or `{type: link, label}`")
+                    .at(f.span, "unexpected value"),
             );
             None
         }
@@ -665,11 +533,7 @@ fn read_dimension(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawDimensi
         case: o.get("case").and_then(|n| read_case(n, diags)),
         latitude,
         longitude,
-        granularities: o
-            .list("granularities", diags)
-            .iter()
-            .filter_map(|n| read_granularity(n, diags))
-            .collect(),
+        granularities: o.list("granularities", diags).iter().filter_map(|n| read_granularity(n, diags)).collect(),
         switch_values: o.str_list("values", diags),
     })
 }
@@ -681,9 +545,7 @@ fn read_label(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawLabel> {
             lo.str("sql", diags).map(RawLabel::Sql)
         }
         Value::Null => None,
-        _ => node
-            .scalar_text()
-            .map(|s| RawLabel::Text(Sp::new(s, node.span))),
+        _ => node.scalar_text().map(|s| RawLabel::Text(Sp::new(s, node.span))),
     }
 }
 
@@ -694,10 +556,8 @@ fn read_case(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCase> {
         .iter()
         .filter_map(|w| {
             let wo = Obj::new(w, "case branch", WHEN_KEYS, diags)?;
-            let branch = RawCaseWhen {
-                sql: wo.str("sql", diags),
-                label: wo.get("label").and_then(|l| read_label(l, diags)),
-            };
+            let branch =
+                RawCaseWhen { sql: wo.str("sql", diags), label: wo.get("label").and_then(|l| read_label(l, diags)) };
             if branch.sql.is_none() {
                 diags.push(
                     Diagnostic::error(Code::MissingKey, "case branch has no `sql` condition")
@@ -708,22 +568,14 @@ fn read_case(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCase> {
         })
         .collect::<Vec<_>>();
     if o.get("when").is_none() {
-        diags.push(
-            Diagnostic::error(Code::DimensionCase, "`case` needs a `when` list")
-                .at(node.span, "no `when` here"),
-        );
+        diags
+            .push(Diagnostic::error(Code::DimensionCase, "`case` needs a `when` list").at(node.span, "no `when` here"));
     }
     let else_label = o.get("else").and_then(|e| {
         let eo = Obj::new(e, "case else", ELSE_KEYS, diags)?;
-        eo.get("label")
-            .and_then(|l| read_label(l, diags))
-            .or_else(|| eo.str("sql", diags).map(RawLabel::Sql))
+        eo.get("label").and_then(|l| read_label(l, diags)).or_else(|| eo.str("sql", diags).map(RawLabel::Sql))
     });
-    Some(RawCase {
-        span: node.span,
-        when,
-        else_label,
-    })
+    Some(RawCase { span: node.span, when, else_label })
 }
 
 fn read_granularity(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawGranularity> {
@@ -753,10 +605,7 @@ fn read_segment(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawSegment> 
     if seg.sql.is_none() {
         diags.push(
             Diagnostic::error(Code::MissingSql, "segment has no `sql`")
-                .at(
-                    seg.name.as_ref().map(|n| n.span).unwrap_or(node.span),
-                    "a segment is a WHERE condition",
-                )
+                .at(seg.name.as_ref().map(|n| n.span).unwrap_or(node.span), "a segment is a WHERE condition")
                 .with_help("add `sql: \"{CUBE}.status = 'active'\"`"),
         );
     }
@@ -772,13 +621,7 @@ fn read_pre_agg(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawPreAggreg
         "time_dimension_reference",
         "rollup_references",
     ];
-    let modern = [
-        "measures",
-        "dimensions",
-        "segments",
-        "time_dimension",
-        "rollups",
-    ];
+    let modern = ["measures", "dimensions", "segments", "time_dimension", "rollups"];
     let uses_old = deprecated.iter().any(|k| o.get(k).is_some());
     let uses_new = modern.iter().any(|k| o.get(k).is_some());
     if uses_old && uses_new {
@@ -806,24 +649,16 @@ fn read_pre_agg(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawPreAggreg
         measures: pick("measures", "measure_references", diags),
         dimensions: pick("dimensions", "dimension_references", diags),
         segments: pick("segments", "segment_references", diags),
-        time_dimension: o
-            .str("time_dimension", diags)
-            .or_else(|| o.str("time_dimension_reference", diags)),
+        time_dimension: o.str("time_dimension", diags).or_else(|| o.str("time_dimension_reference", diags)),
         granularity: o.str("granularity", diags),
         partition_granularity: o.str("partition_granularity", diags),
-        refresh_key: o
-            .get("refresh_key")
-            .and_then(|n| read_refresh_key(n, diags)),
+        refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
     })
 }
 
 fn read_refresh_key(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawRefreshKey> {
     let o = Obj::new(node, "refresh key", REFRESH_KEYS, diags)?;
-    Some(RawRefreshKey {
-        span: node.span,
-        every: o.str("every", diags),
-        sql: o.str("sql", diags),
-    })
+    Some(RawRefreshKey { span: node.span, every: o.str("every", diags), sql: o.str("sql", diags) })
 }
 
 fn read_hierarchy(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawHierarchy> {
@@ -844,10 +679,7 @@ fn read_view(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawView> {
         for item in o.list(key, diags) {
             let name_node = item.get("name");
             let name = name_node.and_then(Node::scalar_text).unwrap_or_default();
-            own_members.push(Sp::new(
-                name,
-                name_node.map(|n| n.span).unwrap_or(item.span),
-            ));
+            own_members.push(Sp::new(name, name_node.map(|n| n.span).unwrap_or(item.span)));
         }
     }
     Some(RawView {
@@ -858,16 +690,8 @@ fn read_view(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawView> {
         description: o.str("description", diags),
         meta: o.json("meta"),
         public: public_of(&o, diags),
-        cubes: o
-            .list("cubes", diags)
-            .iter()
-            .filter_map(|n| read_view_cube(n, diags))
-            .collect(),
-        folders: o
-            .list("folders", diags)
-            .iter()
-            .filter_map(|n| read_folder(n, diags, 0))
-            .collect(),
+        cubes: o.list("cubes", diags).iter().filter_map(|n| read_view_cube(n, diags)).collect(),
+        folders: o.list("folders", diags).iter().filter_map(|n| read_folder(n, diags, 0)).collect(),
         own_members,
     })
 }
@@ -879,39 +703,26 @@ fn read_view_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawViewCub
         diags.push(
             Diagnostic::error(Code::MissingKey, "view cube entry has no `join_path`")
                 .at(node.span, "`join_path` is required")
-                .with_help(
-                    "name the cube, or a dotted path from the view's root cube: `orders.users`",
-                ),
+                .with_help("name the cube, or a dotted path from the view's root cube: `orders.users`"),
         );
     }
     let includes = match o.get("includes") {
         None => {
             diags.push(
                 Diagnostic::error(Code::MissingKey, "view cube entry has no `includes`")
-                    .at(
-                        join_path.as_ref().map(|j| j.span).unwrap_or(node.span),
-                        "`includes` is required",
-                    )
+                    .at(join_path.as_ref().map(|j| j.span).unwrap_or(node.span), "`includes` is required")
                     .with_help("use `includes: \"*\"` or list member names"),
             );
             None
         }
         Some(n) => match &n.value {
             Value::Str(s) if s == "*" => Some(RawIncludes::All(n.span)),
-            Value::Seq(items) => Some(RawIncludes::List(
-                items
-                    .iter()
-                    .filter_map(|i| read_include(i, diags))
-                    .collect(),
-            )),
+            Value::Seq(items) => Some(RawIncludes::List(items.iter().filter_map(|i| read_include(i, diags)).collect())),
             _ => {
                 diags.push(
                     Diagnostic::error(
                         Code::WrongType,
-                        format!(
-                            "`includes` must be \"*\" or a list, found {}",
-                            n.kind_name()
-                        ),
+                        format!("`includes` must be \"*\" or a list, found {}", n.kind_name()),
                     )
                     .at(n.span, "expected \"*\" or a list of member names"),
                 );
@@ -956,10 +767,7 @@ fn read_include(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawInclude> 
             diags.push(
                 Diagnostic::error(
                     Code::WrongType,
-                    format!(
-                        "an include must be a member name or `{{name, alias}}`, found {}",
-                        node.kind_name()
-                    ),
+                    format!("an include must be a member name or `{{name, alias}}`, found {}", node.kind_name()),
                 )
                 .at(node.span, "unexpected value"),
             );
@@ -975,24 +783,15 @@ fn read_folder(node: &Node, diags: &mut Vec<Diagnostic>, depth: usize) -> Option
         .iter()
         .filter_map(|i| match &i.value {
             Value::Str(s) => Some(RawFolderItem::Member(Sp::new(s.clone(), i.span))),
-            Value::Map(_) if depth < 32 => {
-                read_folder(i, diags, depth + 1).map(RawFolderItem::Folder)
-            }
+            Value::Map(_) if depth < 32 => read_folder(i, diags, depth + 1).map(RawFolderItem::Folder),
             _ => {
                 diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        "folder items must be member names or nested folders",
-                    )
-                    .at(i.span, "unexpected value"),
+                    Diagnostic::error(Code::WrongType, "folder items must be member names or nested folders")
+                        .at(i.span, "unexpected value"),
                 );
                 None
             }
         })
         .collect();
-    Some(RawFolder {
-        span: node.span,
-        name: o.require_name(diags),
-        includes,
-    })
+    Some(RawFolder { span: node.span, name: o.require_name(diags), includes })
 }

@@ -89,10 +89,7 @@ impl Node {
 
     /// Looks a key up in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
-        self.as_map()?
-            .iter()
-            .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
+        self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
     }
 
     fn size(&self) -> usize {
@@ -110,16 +107,12 @@ impl Node {
             Value::Null => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f)
-                .map(J::Number)
-                .unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
-            Value::Map(m) => J::Object(
-                m.iter()
-                    .map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(m) => {
+                J::Object(m.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json())).collect())
+            }
         }
     }
 }
@@ -139,36 +132,20 @@ impl Offsets {
             v.push(text.len() as u32);
             Some(v)
         };
-        Offsets {
-            char_to_byte,
-            len: text.len(),
-        }
+        Offsets { char_to_byte, len: text.len() }
     }
 
     fn byte(&self, char_index: usize) -> usize {
         match &self.char_to_byte {
             None => char_index.min(self.len),
-            Some(v) => v
-                .get(char_index)
-                .copied()
-                .map(|b| b as usize)
-                .unwrap_or(self.len),
+            Some(v) => v.get(char_index).copied().map(|b| b as usize).unwrap_or(self.len),
         }
     }
 }
 
 enum Frame {
-    Seq {
-        items: Vec<Node>,
-        start: usize,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<(Node, Node)>,
-        key: Option<Node>,
-        start: usize,
-        anchor: usize,
-    },
+    Seq { items: Vec<Node>, start: usize, anchor: usize },
+    Map { entries: Vec<(Node, Node)>, key: Option<Node>, start: usize, anchor: usize },
 }
 
 /// Parses one YAML document into a tree. An empty file gives `Value::Null`.
@@ -195,17 +172,11 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
                     }
                 }
                 if err.info().contains("recursion limit") {
-                    return Err(vec![limit_diag(
-                        Span::new(file, at, at + 1),
-                        "nesting is too deep",
-                    )]);
+                    return Err(vec![limit_diag(Span::new(file, at, at + 1), "nesting is too deep")]);
                 }
-                let d =
-                    Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {}", err.info()))
-                        .at(Span::new(file, at, at + 1), "here")
-                        .with_help(
-                            "fix the YAML syntax; check indentation (spaces, not tabs) and quoting",
-                        );
+                let d = Diagnostic::error(Code::YamlSyntax, format!("invalid YAML: {}", err.info()))
+                    .at(Span::new(file, at, at + 1), "here")
+                    .with_help("fix the YAML syntax; check indentation (spaces, not tabs) and quoting");
                 return Err(vec![d]);
             }
         };
@@ -215,12 +186,9 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
             Event::DocumentStart(_) => {
                 documents += 1;
                 if documents > 1 {
-                    let d = Diagnostic::error(
-                        Code::YamlSyntax,
-                        "a model file must hold a single YAML document",
-                    )
-                    .at(span(s, e.max(s + 3)), "second document starts here")
-                    .with_help("split the documents into separate files");
+                    let d = Diagnostic::error(Code::YamlSyntax, "a model file must hold a single YAML document")
+                        .at(span(s, e.max(s + 3)), "second document starts here")
+                        .with_help("split the documents into separate files");
                     return Err(vec![d]);
                 }
                 None
@@ -229,21 +197,15 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
                 let node = match anchors.get(&id) {
                     Some(n) => n,
                     None => {
-                        let d = Diagnostic::error(
-                            Code::YamlSyntax,
-                            "alias refers to an unknown anchor",
-                        )
-                        .at(span(s, e), "unknown anchor");
+                        let d = Diagnostic::error(Code::YamlSyntax, "alias refers to an unknown anchor")
+                            .at(span(s, e), "unknown anchor");
                         return Err(vec![d]);
                     }
                 };
                 let size = node.size();
                 nodes += size;
                 if nodes > MAX_NODES {
-                    return Err(vec![limit_diag(
-                        span(s, e),
-                        "aliases expand this file to too many nodes",
-                    )]);
+                    return Err(vec![limit_diag(span(s, e), "aliases expand this file to too many nodes")]);
                 }
                 let mut n = node.clone();
                 n.span = span(s, e);
@@ -267,84 +229,39 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
                     ScalarStyle::Literal => Style::Literal,
                     ScalarStyle::Folded => Style::Folded,
                 };
-                Some((
-                    Node {
-                        value: v,
-                        span: span(s, e),
-                        style: st,
-                    },
-                    anchor,
-                ))
+                Some((Node { value: v, span: span(s, e), style: st }, anchor))
             }
             Event::SequenceStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(vec![limit_diag(span(s, e), "nesting is too deep")]);
                 }
-                stack.push(Frame::Seq {
-                    items: Vec::new(),
-                    start: s,
-                    anchor,
-                });
+                stack.push(Frame::Seq { items: Vec::new(), start: s, anchor });
                 None
             }
             Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
                     return Err(vec![limit_diag(span(s, e), "nesting is too deep")]);
                 }
-                stack.push(Frame::Map {
-                    entries: Vec::new(),
-                    key: None,
-                    start: s,
-                    anchor,
-                });
+                stack.push(Frame::Map { entries: Vec::new(), key: None, start: s, anchor });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq {
-                    items,
-                    start,
-                    anchor,
-                }) => {
+                Some(Frame::Seq { items, start, anchor }) => {
                     nodes += 1;
-                    let end = items
-                        .last()
-                        .map(|n| n.span.end as usize)
-                        .unwrap_or(offsets.byte(e));
+                    let end = items.last().map(|n| n.span.end as usize).unwrap_or(offsets.byte(e));
                     let sp = Span::new(file, offsets.byte(start), end.max(offsets.byte(start)));
-                    Some((
-                        Node {
-                            value: Value::Seq(items),
-                            span: sp,
-                            style: Style::Collection,
-                        },
-                        anchor,
-                    ))
+                    Some((Node { value: Value::Seq(items), span: sp, style: Style::Collection }, anchor))
                 }
                 _ => None,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map {
-                    entries,
-                    start,
-                    anchor,
-                    ..
-                }) => {
+                Some(Frame::Map { entries, start, anchor, .. }) => {
                     nodes += 1;
-                    let end = entries
-                        .last()
-                        .map(|(_, v)| v.span.end as usize)
-                        .unwrap_or(offsets.byte(e));
+                    let end = entries.last().map(|(_, v)| v.span.end as usize).unwrap_or(offsets.byte(e));
                     let sp = Span::new(file, offsets.byte(start), end.max(offsets.byte(start)));
                     let entries = apply_merge_keys(entries, &mut diags);
                     check_duplicate_keys(&entries, &mut diags);
-                    Some((
-                        Node {
-                            value: Value::Map(entries),
-                            span: sp,
-                            style: Style::Collection,
-                        },
-                        anchor,
-                    ))
+                    Some((Node { value: Value::Map(entries), span: sp, style: Style::Collection }, anchor))
                 }
                 _ => None,
             },
@@ -369,11 +286,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(root.unwrap_or(Node {
-        value: Value::Null,
-        span: Span::new(file, 0, 0),
-        style: Style::Plain,
-    }))
+    Ok(root.unwrap_or(Node { value: Value::Null, span: Span::new(file, 0, 0), style: Style::Plain }))
 }
 
 fn limit_diag(span: Span, what: &str) -> Diagnostic {
@@ -390,9 +303,7 @@ fn resolve_plain(s: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Float(f64::INFINITY)
-        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Float(f64::INFINITY),
         "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
         _ => {}
@@ -435,13 +346,8 @@ fn looks_like_float(s: &str) -> bool {
         let int = parts.next().unwrap_or("");
         let frac = parts.next();
         let int_ok = int.bytes().all(|b| b.is_ascii_digit());
-        let frac_ok = frac
-            .map(|f| f.bytes().all(|b| b.is_ascii_digit()))
-            .unwrap_or(true);
-        int_ok
-            && frac_ok
-            && (frac.is_some() || exp.is_some())
-            && (int.len() + frac.map_or(0, str::len)) > 0
+        let frac_ok = frac.map(|f| f.bytes().all(|b| b.is_ascii_digit())).unwrap_or(true);
+        int_ok && frac_ok && (frac.is_some() || exp.is_some()) && (int.len() + frac.map_or(0, str::len)) > 0
     };
     let exp_ok = exp
         .map(|e| {
@@ -476,11 +382,8 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>, diags: &mut Vec<Diagnostic>) -> 
             Value::Seq(items) => items,
             _ => {
                 diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        "a merge key `<<` needs a mapping or a list of mappings",
-                    )
-                    .at(v.span, format!("found {}", v.kind_name())),
+                    Diagnostic::error(Code::WrongType, "a merge key `<<` needs a mapping or a list of mappings")
+                        .at(v.span, format!("found {}", v.kind_name())),
                 );
                 continue;
             }
@@ -489,19 +392,15 @@ fn apply_merge_keys(entries: Vec<(Node, Node)>, diags: &mut Vec<Diagnostic>) -> 
             match src.value {
                 Value::Map(m) => {
                     for (mk, mv) in m {
-                        let taken =
-                            |list: &[(Node, Node)]| list.iter().any(|(k2, _)| k2.value == mk.value);
+                        let taken = |list: &[(Node, Node)]| list.iter().any(|(k2, _)| k2.value == mk.value);
                         if !taken(&own) && !taken(&merged) {
                             merged.push((mk, mv));
                         }
                     }
                 }
                 _ => diags.push(
-                    Diagnostic::error(
-                        Code::WrongType,
-                        "a merge key `<<` needs a mapping or a list of mappings",
-                    )
-                    .at(src.span, format!("found {}", src.kind_name())),
+                    Diagnostic::error(Code::WrongType, "a merge key `<<` needs a mapping or a list of mappings")
+                        .at(src.span, format!("found {}", src.kind_name())),
                 ),
             }
         }
@@ -516,29 +415,18 @@ fn is_merge_key(k: &Node) -> bool {
 }
 
 fn check_duplicate_keys(entries: &[(Node, Node)], diags: &mut Vec<Diagnostic>) {
-    if entries.len() < 2 {
-        return;
-    }
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for (k, _) in entries {
-        let Some(text) = k.scalar_text() else {
+    // Mappings are small: a quadratic scan without allocation beats hashing here.
+    for (i, (k, _)) in entries.iter().enumerate().skip(1) {
+        let Some(first) = entries[..i].iter().find(|(prev, _)| prev.value == k.value).map(|(prev, _)| prev.span) else {
             continue;
         };
-        if let Some(first) = seen.get(&text) {
-            diags.push(
-                Diagnostic::error(
-                    Code::DuplicateKey,
-                    format!("duplicate key `{text}` in a mapping"),
-                )
+        let text = k.scalar_text().unwrap_or_default();
+        diags.push(
+            Diagnostic::error(Code::DuplicateKey, format!("duplicate key `{text}` in a mapping"))
                 .at(k.span, "repeated here")
-                .at(*first, "first defined here")
-                .with_help(
-                    "YAML keys must be unique within a mapping; remove or rename one of them",
-                ),
-            );
-        } else {
-            seen.insert(text, k.span);
-        }
+                .at(first, "first defined here")
+                .with_help("YAML keys must be unique within a mapping; remove or rename one of them"),
+        );
     }
 }
 
@@ -577,13 +465,8 @@ mod tests {
     fn spans_point_at_values() {
         let text = "cubes:\n  - name: orders\n";
         let n = p(text);
-        let name = n.get("cubes").unwrap().as_seq().unwrap()[0]
-            .get("name")
-            .unwrap();
-        assert_eq!(
-            &text[name.span.start as usize..name.span.end as usize],
-            "orders"
-        );
+        let name = n.get("cubes").unwrap().as_seq().unwrap()[0].get("name").unwrap();
+        assert_eq!(&text[name.span.start as usize..name.span.end as usize], "orders");
     }
 
     #[test]

@@ -22,12 +22,7 @@ pub fn parse_local(s: &str) -> Option<(NaiveDateTime, bool)> {
         return Some((d.and_time(midnight), false));
     }
     let body = strip_zone(s);
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(body, fmt) {
             return Some((dt, true));
         }

@@ -26,9 +26,9 @@ fn edges_of(t: &SqlTemplate, out: &mut Vec<(Node, Span)>) {
         if let SqlPart::Ref(r, span) = p {
             match r {
                 Ref::Member { cube, member, .. } => out.push((Node::Member(*cube, *member), *span)),
-                Ref::Granularity {
-                    cube, dimension, ..
-                } => out.push((Node::Member(*cube, MemberRef::Dimension(*dimension)), *span)),
+                Ref::Granularity { cube, dimension, .. } => {
+                    out.push((Node::Member(*cube, MemberRef::Dimension(*dimension)), *span))
+                }
                 Ref::CubeSql { cube } => out.push((Node::CubeSql(*cube), *span)),
                 Ref::CubeAlias { .. } | Ref::Context { .. } => {}
             }
@@ -74,9 +74,7 @@ fn edges(model: &Model, n: Node) -> Vec<(Node, Span)> {
                 }
             }
         }
-        Node::Member(c, MemberRef::Segment(i)) => {
-            edges_of(&model.cube(c).segments[i].sql, &mut out)
-        }
+        Node::Member(c, MemberRef::Segment(i)) => edges_of(&model.cube(c).segments[i].sql, &mut out),
         Node::CubeSql(c) => {
             if let Some(CubeSource::Sql(s)) = &model.cube(c).source {
                 edges_of(s, &mut out);
@@ -112,8 +110,7 @@ pub fn reference_cycles(model: &Model, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         // Iterative DFS: (node, its edges, next edge index).
-        let mut stack: Vec<(Node, Vec<(Node, Span)>, usize)> =
-            vec![(start, edges(model, start), 0)];
+        let mut stack: Vec<(Node, Vec<(Node, Span)>, usize)> = vec![(start, edges(model, start), 0)];
         color.insert(start, Color::Gray);
         while let Some(top) = stack.last_mut() {
             if top.2 >= top.1.len() {
@@ -135,8 +132,7 @@ pub fn reference_cycles(model: &Model, diags: &mut Vec<Diagnostic>) {
                     let mut key = cycle.clone();
                     key.sort_by_key(|n| format!("{n:?}"));
                     if reported.insert(key) {
-                        let mut names: Vec<String> =
-                            cycle.iter().map(|n| node_name(model, *n)).collect();
+                        let mut names: Vec<String> = cycle.iter().map(|n| node_name(model, *n)).collect();
                         names.push(node_name(model, next));
                         diags.push(
                             Diagnostic::error(Code::ReferenceCycle, format!("reference cycle: {}", names.join(" -> ")))
@@ -166,10 +162,7 @@ pub fn primary_keys(model: &Model, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         let needs = cube.measures.iter().find(|m| {
-            matches!(
-                m.type_,
-                MeasureType::Count | MeasureType::Sum | MeasureType::Avg | MeasureType::Number
-            )
+            matches!(m.type_, MeasureType::Count | MeasureType::Sum | MeasureType::Avg | MeasureType::Number)
         });
         if let Some(m) = needs {
             diags.push(
@@ -201,26 +194,20 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
             };
             let Some(target) = target else {
                 diags.push(
-                    Diagnostic::error(
-                        Code::UnknownMember,
-                        format!("{context} `{name}` names an unknown cube"),
-                    )
-                    .at(span, "no such cube")
-                    .maybe_help(
-                        did_you_mean(name.split('.').next().unwrap_or(""), model.cube_names())
-                            .map(|s| format!("did you mean `{s}`?")),
-                    ),
+                    Diagnostic::error(Code::UnknownMember, format!("{context} `{name}` names an unknown cube"))
+                        .at(span, "no such cube")
+                        .maybe_help(
+                            did_you_mean(name.split('.').next().unwrap_or(""), model.cube_names())
+                                .map(|s| format!("did you mean `{s}`?")),
+                        ),
                 );
                 return;
             };
             match target.member(member) {
                 Some(r) if want(r) => {}
                 Some(_) => diags.push(
-                    Diagnostic::error(
-                        Code::UnknownMember,
-                        format!("{context} `{name}` is the wrong kind of member"),
-                    )
-                    .at(span, "wrong member kind"),
+                    Diagnostic::error(Code::UnknownMember, format!("{context} `{name}` is the wrong kind of member"))
+                        .at(span, "wrong member kind"),
                 ),
                 None => diags.push(
                     Diagnostic::error(
@@ -250,40 +237,16 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
         }
         for p in &raw.pre_aggregations {
             for m in &p.measures {
-                check(
-                    &m.value,
-                    m.span,
-                    "pre-aggregation measure",
-                    &is_measure,
-                    diags,
-                );
+                check(&m.value, m.span, "pre-aggregation measure", &is_measure, diags);
             }
             for d in &p.dimensions {
-                check(
-                    &d.value,
-                    d.span,
-                    "pre-aggregation dimension",
-                    &is_dim,
-                    diags,
-                );
+                check(&d.value, d.span, "pre-aggregation dimension", &is_dim, diags);
             }
             for s in &p.segments {
-                check(
-                    &s.value,
-                    s.span,
-                    "pre-aggregation segment",
-                    &is_segment,
-                    diags,
-                );
+                check(&s.value, s.span, "pre-aggregation segment", &is_segment, diags);
             }
             if let Some(t) = &p.time_dimension {
-                check(
-                    &t.value,
-                    t.span,
-                    "pre-aggregation time dimension",
-                    &is_dim,
-                    diags,
-                );
+                check(&t.value, t.span, "pre-aggregation time dimension", &is_dim, diags);
             }
             if let Some(t) = &p.type_ {
                 const TYPES: &[&str] = &[
@@ -299,19 +262,19 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
                 ];
                 if !TYPES.contains(&t.value.as_str()) {
                     diags.push(
-                        Diagnostic::error(Code::PreAggregation, format!("pre-aggregation type `{}` is not known", t.value))
-                            .at(t.span, "invalid type")
-                            .with_help(match did_you_mean(&t.value, TYPES.iter().copied()) {
-                                Some(s) => format!("did you mean `{s}`?"),
-                                None => "use rollup, original_sql, rollup_join, rollup_lambda or auto_rollup".to_string(),
-                            }),
+                        Diagnostic::error(
+                            Code::PreAggregation,
+                            format!("pre-aggregation type `{}` is not known", t.value),
+                        )
+                        .at(t.span, "invalid type")
+                        .with_help(match did_you_mean(&t.value, TYPES.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`?"),
+                            None => "use rollup, original_sql, rollup_join, rollup_lambda or auto_rollup".to_string(),
+                        }),
                     );
                 }
             }
-            for g in [&p.granularity, &p.partition_granularity]
-                .into_iter()
-                .flatten()
-            {
+            for g in [&p.granularity, &p.partition_granularity].into_iter().flatten() {
                 if !super::templates::BUILTIN_GRANULARITIES.contains(&g.value.as_str()) {
                     diags.push(
                         Diagnostic::error(
@@ -320,11 +283,8 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
                         )
                         .at(g.span, "invalid granularity")
                         .maybe_help(
-                            did_you_mean(
-                                &g.value,
-                                super::templates::BUILTIN_GRANULARITIES.iter().copied(),
-                            )
-                            .map(|s| format!("did you mean `{s}`?")),
+                            did_you_mean(&g.value, super::templates::BUILTIN_GRANULARITIES.iter().copied())
+                                .map(|s| format!("did you mean `{s}`?")),
                         ),
                     );
                 }
@@ -345,23 +305,14 @@ fn refresh_every(every: Option<&crate::load::raw::SpStr>, diags: &mut Vec<Diagno
     let words: Vec<&str> = e.value.split_whitespace().collect();
     let interval_ok = words.len() == 2
         && words[0].parse::<u64>().is_ok()
-        && matches!(
-            words[1].trim_end_matches('s'),
-            "second" | "minute" | "hour" | "day" | "week"
-        );
+        && matches!(words[1].trim_end_matches('s'), "second" | "minute" | "hour" | "day" | "week");
     let cron_ok = (5..=6).contains(&words.len())
-        && words.iter().all(|w| {
-            w.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "*/,-?LW#".contains(c))
-        });
+        && words.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?LW#".contains(c)));
     if !interval_ok && !cron_ok {
         diags.push(
             Diagnostic::error(
                 Code::RefreshKey,
-                format!(
-                    "refresh_key every `{}` is neither an interval nor a cron expression",
-                    e.value
-                ),
+                format!("refresh_key every `{}` is neither an interval nor a cron expression", e.value),
             )
             .at(e.span, "invalid `every`")
             .with_help("write e.g. `1 hour`, `30 minutes` or a cron string such as `0 * * * *`"),

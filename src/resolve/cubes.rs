@@ -35,20 +35,14 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
     let name_span = raw.name.as_ref().map(|n| n.span).unwrap_or(raw.span);
     match (&raw.sql, &raw.sql_table) {
         (Some(_), Some(t)) => diags.push(
-            Diagnostic::error(
-                Code::CubeSqlXor,
-                format!("cube `{name}` has both `sql` and `sql_table`"),
-            )
-            .at(t.span, "second source")
-            .with_help("use either sql or sql_table, not both"),
+            Diagnostic::error(Code::CubeSqlXor, format!("cube `{name}` has both `sql` and `sql_table`"))
+                .at(t.span, "second source")
+                .with_help("use either sql or sql_table, not both"),
         ),
         (None, None) => diags.push(
-            Diagnostic::error(
-                Code::CubeSqlXor,
-                format!("cube `{name}` has neither `sql` nor `sql_table`"),
-            )
-            .at(name_span, "this cube reads from nowhere")
-            .with_help("add `sql_table: schema.table` or `sql: SELECT ...`"),
+            Diagnostic::error(Code::CubeSqlXor, format!("cube `{name}` has neither `sql` nor `sql_table`"))
+                .at(name_span, "this cube reads from nowhere")
+                .with_help("add `sql_table: schema.table` or `sql: SELECT ...`"),
         ),
         _ => {}
     }
@@ -81,10 +75,7 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
             continue;
         };
         if let Some(measure) = measure_skeleton(n, m, diags) {
-            cube.members.insert(
-                measure.name.clone(),
-                MemberRef::Measure(cube.measures.len()),
-            );
+            cube.members.insert(measure.name.clone(), MemberRef::Measure(cube.measures.len()));
             cube.measures.push(measure);
         }
     }
@@ -93,10 +84,7 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
             continue;
         };
         if let Some(dim) = dimension_skeleton(n, d, diags) {
-            cube.members.insert(
-                dim.name.clone(),
-                MemberRef::Dimension(cube.dimensions.len()),
-            );
+            cube.members.insert(dim.name.clone(), MemberRef::Dimension(cube.dimensions.len()));
             cube.dimensions.push(dim);
         }
     }
@@ -104,8 +92,7 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
         let Some(n) = member_name(&s.name, "segment", &mut names, diags) else {
             continue;
         };
-        cube.members
-            .insert(n.value.clone(), MemberRef::Segment(cube.segments.len()));
+        cube.members.insert(n.value.clone(), MemberRef::Segment(cube.segments.len()));
         cube.segments.push(Segment {
             name: n.value.clone(),
             span: n.span,
@@ -155,7 +142,9 @@ fn member_name<'a>(
             Diagnostic::error(Code::DuplicateMember, format!("`{}` is defined more than once in this cube", n.value))
                 .at(n.span, format!("{what} defined again here"))
                 .at(*first, format!("first defined as a {first_what} here"))
-                .with_help("measures, dimensions, segments, pre-aggregations and hierarchies share one namespace per cube"),
+                .with_help(
+                    "measures, dimensions, segments, pre-aggregations and hierarchies share one namespace per cube",
+                ),
         );
         return None;
     }
@@ -167,12 +156,9 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
     let type_ = match &m.type_ {
         None => {
             diags.push(
-                Diagnostic::error(
-                    Code::MissingKey,
-                    format!("measure `{}` has no `type`", name.value),
-                )
-                .at(name.span, "`type` is required")
-                .with_help(format!("one of: {}", MeasureType::NAMES.join(", "))),
+                Diagnostic::error(Code::MissingKey, format!("measure `{}` has no `type`", name.value))
+                    .at(name.span, "`type` is required")
+                    .with_help(format!("one of: {}", MeasureType::NAMES.join(", "))),
             );
             MeasureType::Number
         }
@@ -180,7 +166,8 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
             Some(ty) => ty,
             None => {
                 let help = if t.value == "running_total" || t.value == "runningTotal" {
-                    "running_total was removed from Cube; use `type: sum` with `rolling_window: {trailing: unbounded}`".to_string()
+                    "running_total was removed from Cube; use `type: sum` with `rolling_window: {trailing: unbounded}`"
+                        .to_string()
                 } else {
                     match did_you_mean(&t.value, MeasureType::NAMES.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
@@ -202,21 +189,27 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
     };
     if m.sql.is_none() && !matches!(type_, MeasureType::Count | MeasureType::Rank) {
         diags.push(
-            Diagnostic::error(Code::MissingSql, format!("measure `{}` of type `{}` needs `sql`", name.value, m.type_.as_ref().map(|t| t.value.as_str()).unwrap_or("")))
-                .at(name.span, "no `sql` here")
-                .with_help(match type_ {
-                    MeasureType::Number => "a number measure is an expression over other measures, e.g. `sql: \"{paid} / NULLIF({count}, 0)\"`",
-                    _ => "give the column or expression to aggregate, e.g. `sql: amount`",
-                }),
+            Diagnostic::error(
+                Code::MissingSql,
+                format!(
+                    "measure `{}` of type `{}` needs `sql`",
+                    name.value,
+                    m.type_.as_ref().map(|t| t.value.as_str()).unwrap_or("")
+                ),
+            )
+            .at(name.span, "no `sql` here")
+            .with_help(match type_ {
+                MeasureType::Number => {
+                    "a number measure is an expression over other measures, e.g. `sql: \"{paid} / NULLIF({count}, 0)\"`"
+                }
+                _ => "give the column or expression to aggregate, e.g. `sql: amount`",
+            }),
         );
     }
     if let Some(f) = &m.format {
         check_format(&f.value, f.span, FORMATS_MEASURE, diags);
     }
-    let rolling_window = m
-        .rolling_window
-        .as_ref()
-        .and_then(|r| rolling_window(r, diags));
+    let rolling_window = m.rolling_window.as_ref().and_then(|r| rolling_window(r, diags));
     Some(Measure {
         name: name.value.clone(),
         span: name.span,
@@ -235,20 +228,13 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
     })
 }
 
-fn dimension_skeleton(
-    name: &SpStr,
-    d: &RawDimension,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Dimension> {
+fn dimension_skeleton(name: &SpStr, d: &RawDimension, diags: &mut Vec<Diagnostic>) -> Option<Dimension> {
     let type_ = match &d.type_ {
         None => {
             diags.push(
-                Diagnostic::error(
-                    Code::MissingKey,
-                    format!("dimension `{}` has no `type`", name.value),
-                )
-                .at(name.span, "`type` is required")
-                .with_help(format!("one of: {}", DimensionType::NAMES.join(", "))),
+                Diagnostic::error(Code::MissingKey, format!("dimension `{}` has no `type`", name.value))
+                    .at(name.span, "`type` is required")
+                    .with_help(format!("one of: {}", DimensionType::NAMES.join(", "))),
             );
             DimensionType::String
         }
@@ -278,42 +264,28 @@ fn dimension_skeleton(
         || (type_ == DimensionType::Switch && !d.switch_values.is_empty());
     if !has_source {
         let help = match type_ {
-            DimensionType::Geo => {
-                "a geo dimension needs `latitude: {sql: ...}` and `longitude: {sql: ...}`"
-            }
+            DimensionType::Geo => "a geo dimension needs `latitude: {sql: ...}` and `longitude: {sql: ...}`",
             DimensionType::Switch => "a switch dimension needs `values: [...]`",
             _ => "add `sql: column_name` or a `case:` block",
         };
         diags.push(
-            Diagnostic::error(
-                Code::MissingSql,
-                format!("dimension `{}` needs `sql`", name.value),
-            )
-            .at(name.span, "no `sql` here")
-            .with_help(help),
+            Diagnostic::error(Code::MissingSql, format!("dimension `{}` needs `sql`", name.value))
+                .at(name.span, "no `sql` here")
+                .with_help(help),
         );
     }
     if d.sql.is_some() && d.case.is_some() {
         diags.push(
-            Diagnostic::error(
-                Code::KeyConflict,
-                format!("dimension `{}` has both `sql` and `case`", name.value),
-            )
-            .at(
-                d.case.as_ref().map(|c| c.span).unwrap_or(name.span),
-                "choose one",
-            )
-            .with_help("a case dimension builds its SQL from `when` branches; remove `sql`"),
+            Diagnostic::error(Code::KeyConflict, format!("dimension `{}` has both `sql` and `case`", name.value))
+                .at(d.case.as_ref().map(|c| c.span).unwrap_or(name.span), "choose one")
+                .with_help("a case dimension builds its SQL from `when` branches; remove `sql`"),
         );
     }
     if !d.granularities.is_empty() && type_ != DimensionType::Time {
         diags.push(
             Diagnostic::error(
                 Code::Granularity,
-                format!(
-                    "dimension `{}` has granularities but is not a time dimension",
-                    name.value
-                ),
+                format!("dimension `{}` has granularities but is not a time dimension", name.value),
             )
             .at(name.span, "not `type: time`")
             .with_help("only time dimensions take custom granularities"),
@@ -332,20 +304,13 @@ fn dimension_skeleton(
         }
         if granularities.iter().any(|x| x.name == gn.value) {
             diags.push(
-                Diagnostic::error(
-                    Code::Granularity,
-                    format!("granularity `{}` is defined twice", gn.value),
-                )
-                .at(gn.span, "defined again here"),
+                Diagnostic::error(Code::Granularity, format!("granularity `{}` is defined twice", gn.value))
+                    .at(gn.span, "defined again here"),
             );
             continue;
         }
         if let Some(kind) = granularity(gn, g, diags) {
-            granularities.push(CustomGranularity {
-                name: gn.value.clone(),
-                title: text(&g.title),
-                kind,
-            });
+            granularities.push(CustomGranularity { name: gn.value.clone(), title: text(&g.title), kind });
         }
     }
     let primary_key = d.primary_key.as_ref().map(|p| p.value).unwrap_or(false);
@@ -358,11 +323,7 @@ fn dimension_skeleton(
         geo: None,
         primary_key,
         sub_query: d.sub_query.as_ref().map(|p| p.value).unwrap_or(false),
-        propagate_filters_to_sub_query: d
-            .propagate_filters_to_sub_query
-            .as_ref()
-            .map(|p| p.value)
-            .unwrap_or(false),
+        propagate_filters_to_sub_query: d.propagate_filters_to_sub_query.as_ref().map(|p| p.value).unwrap_or(false),
         granularities,
         title: text(&d.title),
         description: text(&d.description),
@@ -377,25 +338,9 @@ fn dimension_skeleton(
     })
 }
 
-const FORMATS_MEASURE: &[&str] = &[
-    "percent",
-    "currency",
-    "number",
-    "abbr",
-    "accounting",
-    "decimal",
-];
-const FORMATS_DIMENSION: &[&str] = &[
-    "imageUrl",
-    "link",
-    "id",
-    "percent",
-    "currency",
-    "number",
-    "abbr",
-    "accounting",
-    "decimal",
-];
+const FORMATS_MEASURE: &[&str] = &["percent", "currency", "number", "abbr", "accounting", "decimal"];
+const FORMATS_DIMENSION: &[&str] =
+    &["imageUrl", "link", "id", "percent", "currency", "number", "abbr", "accounting", "decimal"];
 
 /// Known format names, their `_0`..`_6` precision variants, or a d3-format specifier.
 fn check_format(format: &str, span: Span, known: &[&str], diags: &mut Vec<Diagnostic>) {
@@ -403,10 +348,7 @@ fn check_format(format: &str, span: Span, known: &[&str], diags: &mut Vec<Diagno
         return;
     }
     if let Some((base, digits)) = format.rsplit_once('_') {
-        if known.contains(&base)
-            && digits.len() == 1
-            && digits.bytes().all(|b| (b'0'..=b'6').contains(&b))
-        {
+        if known.contains(&base) && digits.len() == 1 && digits.bytes().all(|b| (b'0'..=b'6').contains(&b)) {
             return;
         }
     }
@@ -474,13 +416,7 @@ fn window_size(s: &SpStr, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Wind
         return Some(WindowSize::Unbounded);
     }
     match Interval::parse(&s.value, true) {
-        Some(iv)
-            if iv.single().is_some()
-                && iv
-                    .single()
-                    .map(|(_, u)| u != TimeUnit::Second)
-                    .unwrap_or(false) =>
-        {
+        Some(iv) if iv.single().is_some() && iv.single().map(|(_, u)| u != TimeUnit::Second).unwrap_or(false) => {
             Some(WindowSize::Interval(iv))
         }
         _ => {
@@ -495,21 +431,11 @@ fn window_size(s: &SpStr, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Wind
 }
 
 fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<RollingWindow> {
-    let kind = r
-        .type_
-        .as_ref()
-        .map(|t| t.value.as_str())
-        .unwrap_or("fixed");
+    let kind = r.type_.as_ref().map(|t| t.value.as_str()).unwrap_or("fixed");
     match kind {
         "fixed" => {
-            let trailing = r
-                .trailing
-                .as_ref()
-                .and_then(|t| window_size(t, "trailing", diags));
-            let leading = r
-                .leading
-                .as_ref()
-                .and_then(|t| window_size(t, "leading", diags));
+            let trailing = r.trailing.as_ref().and_then(|t| window_size(t, "trailing", diags));
+            let leading = r.leading.as_ref().and_then(|t| window_size(t, "leading", diags));
             let offset_start = match r.offset.as_ref().map(|o| o.value.as_str()) {
                 None | Some("end") => false,
                 Some("start") => true,
@@ -528,22 +454,12 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
             };
             if r.granularity.is_some() {
                 diags.push(
-                    Diagnostic::error(
-                        Code::RollingWindow,
-                        "`granularity` belongs to `type: to_date` rolling windows",
-                    )
-                    .at(
-                        r.granularity.as_ref().map(|g| g.span).unwrap_or(r.span),
-                        "not used by a fixed window",
-                    )
-                    .with_help("add `type: to_date` or remove `granularity`"),
+                    Diagnostic::error(Code::RollingWindow, "`granularity` belongs to `type: to_date` rolling windows")
+                        .at(r.granularity.as_ref().map(|g| g.span).unwrap_or(r.span), "not used by a fixed window")
+                        .with_help("add `type: to_date` or remove `granularity`"),
                 );
             }
-            Some(RollingWindow::Fixed {
-                trailing,
-                leading,
-                offset_start,
-            })
+            Some(RollingWindow::Fixed { trailing, leading, offset_start })
         }
         "to_date" | "year_to_date" | "quarter_to_date" | "month_to_date" => {
             let granularity = match kind {
@@ -556,12 +472,9 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
                 Some(g) => Some(RollingWindow::ToDate { granularity: g }),
                 None => {
                     diags.push(
-                        Diagnostic::error(
-                            Code::RollingWindow,
-                            "a `to_date` rolling window needs a `granularity`",
-                        )
-                        .at(r.span, "no granularity")
-                        .with_help("add `granularity: year`, `quarter`, `month` or `week`"),
+                        Diagnostic::error(Code::RollingWindow, "a `to_date` rolling window needs a `granularity`")
+                            .at(r.span, "no granularity")
+                            .with_help("add `granularity: year`, `quarter`, `month` or `week`"),
                     );
                     None
                 }
@@ -570,16 +483,12 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
         other => {
             let t = r.type_.as_ref().map(|t| t.span).unwrap_or(r.span);
             diags.push(
-                Diagnostic::error(
-                    Code::RollingWindow,
-                    format!("rolling window type `{other}` is not known"),
-                )
-                .at(t, "invalid type")
-                .with_help(match did_you_mean(other, ["fixed", "to_date"]) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => "use `fixed` (trailing/leading) or `to_date` (with a granularity)"
-                        .to_string(),
-                }),
+                Diagnostic::error(Code::RollingWindow, format!("rolling window type `{other}` is not known"))
+                    .at(t, "invalid type")
+                    .with_help(match did_you_mean(other, ["fixed", "to_date"]) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "use `fixed` (trailing/leading) or `to_date` (with a granularity)".to_string(),
+                    }),
             );
             None
         }
@@ -587,19 +496,12 @@ fn rolling_window(r: &RawRollingWindow, diags: &mut Vec<Diagnostic>) -> Option<R
 }
 
 /// Checks a custom granularity: `interval` (+ `offset` or `origin`) or `sql`.
-fn granularity(
-    name: &SpStr,
-    g: &RawGranularity,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<GranularityKind> {
+fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) -> Option<GranularityKind> {
     if super::templates::BUILTIN_GRANULARITIES.contains(&name.value.as_str()) {
         diags.push(
             Diagnostic::error(
                 Code::Granularity,
-                format!(
-                    "custom granularity `{}` shadows the built-in one",
-                    name.value
-                ),
+                format!("custom granularity `{}` shadows the built-in one", name.value),
             )
             .at(name.span, "reserved granularity name")
             .with_help("choose another name, e.g. `fiscal_year`"),
@@ -612,17 +514,13 @@ fn granularity(
     }
     let Some(iv_text) = &g.interval else {
         diags.push(
-            Diagnostic::error(
-                Code::Granularity,
-                format!("granularity `{}` needs `interval` or `sql`", name.value),
-            )
-            .at(name.span, "no interval")
-            .with_help("e.g. `interval: 1 year` with `offset: 3 months`"),
+            Diagnostic::error(Code::Granularity, format!("granularity `{}` needs `interval` or `sql`", name.value))
+                .at(name.span, "no interval")
+                .with_help("e.g. `interval: 1 year` with `offset: 3 months`"),
         );
         return None;
     };
-    let Some(interval) =
-        Interval::parse(&iv_text.value, false).filter(|iv| iv.parts.iter().all(|(n, _)| *n > 0))
+    let Some(interval) = Interval::parse(&iv_text.value, false).filter(|iv| iv.parts.iter().all(|(n, _)| *n > 0))
     else {
         diags.push(
             Diagnostic::error(Code::Granularity, format!("granularity interval `{}` is not `N unit [N unit ...]`", iv_text.value))
@@ -639,10 +537,7 @@ fn granularity(
                 diags.push(
                     Diagnostic::error(
                         Code::Granularity,
-                        format!(
-                            "granularity offset `{}` is not `N unit [N unit ...]`",
-                            o.value
-                        ),
+                        format!("granularity offset `{}` is not `N unit [N unit ...]`", o.value),
                     )
                     .at(o.span, "invalid offset")
                     .with_help("e.g. `offset: 3 months` or `offset: -1 week`"),
@@ -655,15 +550,9 @@ fn granularity(
         diags.push(
             Diagnostic::error(
                 Code::Granularity,
-                format!(
-                    "granularity `{}` has both `offset` and `origin`",
-                    name.value
-                ),
+                format!("granularity `{}` has both `offset` and `origin`", name.value),
             )
-            .at(
-                g.origin.as_ref().map(|o| o.span).unwrap_or(name.span),
-                "choose one",
-            )
+            .at(g.origin.as_ref().map(|o| o.span).unwrap_or(name.span), "choose one")
             .with_help("`offset` shifts natural buckets; `origin` anchors arbitrary intervals"),
         );
     }
@@ -682,11 +571,7 @@ fn granularity(
                 .with_help("add `origin: 2024-01-01` to anchor it, or use an interval such as 1, 2, 3, 4 or 6 months, 1 week, 1 day, 2 hours"),
         );
     }
-    Some(GranularityKind::Interval {
-        interval,
-        offset,
-        origin: text(&g.origin),
-    })
+    Some(GranularityKind::Interval { interval, offset, origin: text(&g.origin) })
 }
 
 /// Without an origin an interval must tile the next unit: any years, months dividing 12,
@@ -706,12 +591,7 @@ fn aligned(iv: &Interval) -> bool {
 }
 
 /// Second pass: resolves every SQL string of cube `id` against the complete skeleton.
-pub fn fill_sql(
-    res: &Resolver,
-    id: CubeId,
-    raw: &RawCube,
-    diags: &mut Vec<Diagnostic>,
-) -> FilledSql {
+pub fn fill_sql(res: &Resolver, id: CubeId, raw: &RawCube, diags: &mut Vec<Diagnostic>) -> FilledSql {
     let cube = res.model.cube(id);
     let mut out = FilledSql::default();
     out.source = match (&raw.sql, &raw.sql_table) {
@@ -730,15 +610,8 @@ pub fn fill_sql(
         if cube.measures[i].span != name.span {
             continue;
         }
-        let sql = m
-            .sql
-            .as_ref()
-            .map(|s| res.sql(id, s, SqlRole::Member, diags));
-        let filters = m
-            .filters
-            .iter()
-            .map(|f| res.sql(id, f, SqlRole::Other, diags))
-            .collect();
+        let sql = m.sql.as_ref().map(|s| res.sql(id, s, SqlRole::Member, diags));
+        let filters = m.filters.iter().map(|f| res.sql(id, f, SqlRole::Other, diags)).collect();
         out.measures.push((i, sql, filters));
     }
     for d in &raw.dimensions {
@@ -749,39 +622,29 @@ pub fn fill_sql(
         if cube.dimensions[i].span != name.span {
             continue;
         }
-        let sql = d
-            .sql
-            .as_ref()
-            .map(|s| res.sql(id, s, SqlRole::Member, diags));
+        let sql = d.sql.as_ref().map(|s| res.sql(id, s, SqlRole::Member, diags));
         let case = d.case.as_ref().map(|c| Case {
             when: c
                 .when
                 .iter()
                 .filter_map(|w| {
                     let cond = res.sql(id, w.sql.as_ref()?, SqlRole::Other, diags);
-                    let label = label(res, id, w.label.as_ref(), diags)
-                        .unwrap_or(CaseLabel::Text(String::new()));
+                    let label = label(res, id, w.label.as_ref(), diags).unwrap_or(CaseLabel::Text(String::new()));
                     Some((cond, label))
                 })
                 .collect(),
             else_label: label(res, id, c.else_label.as_ref(), diags),
         });
         let geo = match (&d.latitude, &d.longitude) {
-            (Some(lat), Some(lng)) => Some((
-                res.sql(id, lat, SqlRole::Member, diags),
-                res.sql(id, lng, SqlRole::Member, diags),
-            )),
+            (Some(lat), Some(lng)) => {
+                Some((res.sql(id, lat, SqlRole::Member, diags), res.sql(id, lng, SqlRole::Member, diags)))
+            }
             _ => None,
         };
         let grans: Vec<(String, SqlTemplate)> = d
             .granularities
             .iter()
-            .filter_map(|g| {
-                Some((
-                    g.name.as_ref()?.value.clone(),
-                    res.sql(id, g.sql.as_ref()?, SqlRole::Other, diags),
-                ))
-            })
+            .filter_map(|g| Some((g.name.as_ref()?.value.clone(), res.sql(id, g.sql.as_ref()?, SqlRole::Other, diags))))
             .collect();
         out.dimensions.push((i, sql, case, geo, grans));
     }
@@ -795,8 +658,7 @@ pub fn fill_sql(
         if cube.segments[i].span != name.span {
             continue;
         }
-        out.segments
-            .push((i, res.sql(id, sql, SqlRole::Other, diags)));
+        out.segments.push((i, res.sql(id, sql, SqlRole::Other, diags)));
     }
     for j in &raw.joins {
         let (Some(target), Some(rel), Some(sql)) = (&j.name, &j.relationship, &j.sql) else {
@@ -806,21 +668,23 @@ pub fn fill_sql(
             Some(r) => r,
             None => {
                 diags.push(
-                    Diagnostic::error(Code::InvalidRelationship, format!("join relationship `{}` is not known", rel.value))
-                        .at(rel.span, "invalid relationship")
-                        .with_help(match did_you_mean(&rel.value, Relationship::NAMES.iter().copied()) {
+                    Diagnostic::error(
+                        Code::InvalidRelationship,
+                        format!("join relationship `{}` is not known", rel.value),
+                    )
+                    .at(rel.span, "invalid relationship")
+                    .with_help(
+                        match did_you_mean(&rel.value, Relationship::NAMES.iter().copied()) {
                             Some(s) => format!("did you mean `{s}`?"),
-                            None => "use many_to_one, one_to_many or one_to_one (many-to-many needs a bridge cube)".to_string(),
-                        }),
+                            None => "use many_to_one, one_to_many or one_to_one (many-to-many needs a bridge cube)"
+                                .to_string(),
+                        },
+                    ),
                 );
                 continue;
             }
         };
-        let Some(tid) = res
-            .model
-            .cube_id(&target.value)
-            .filter(|t| !res.model.cube(*t).is_view())
-        else {
+        let Some(tid) = res.model.cube_id(&target.value).filter(|t| !res.model.cube(*t).is_view()) else {
             diags.push(
                 Diagnostic::error(
                     Code::UnknownJoinTarget,
@@ -830,11 +694,7 @@ pub fn fill_sql(
                 .maybe_help(
                     did_you_mean(
                         &target.value,
-                        res.model
-                            .cubes
-                            .iter()
-                            .filter(|c| !c.is_view())
-                            .map(|c| c.name.as_str()),
+                        res.model.cubes.iter().filter(|c| !c.is_view()).map(|c| c.name.as_str()),
                     )
                     .map(|s| format!("did you mean `{s}`?")),
                 ),
@@ -842,22 +702,12 @@ pub fn fill_sql(
             continue;
         };
         let sql = res.sql(id, sql, SqlRole::Other, diags);
-        out.joins.push(Join {
-            target: tid,
-            relationship,
-            sql,
-            span: target.span,
-        });
+        out.joins.push(Join { target: tid, relationship, sql, span: target.span });
     }
     out
 }
 
-fn label(
-    res: &Resolver,
-    id: CubeId,
-    l: Option<&RawLabel>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<CaseLabel> {
+fn label(res: &Resolver, id: CubeId, l: Option<&RawLabel>, diags: &mut Vec<Diagnostic>) -> Option<CaseLabel> {
     match l? {
         RawLabel::Text(t) => Some(CaseLabel::Text(t.value.clone())),
         RawLabel::Sql(s) => Some(CaseLabel::Sql(res.sql(id, s, SqlRole::Other, diags))),
@@ -871,9 +721,7 @@ fn select_all_table(sql: &str) -> Option<String> {
         && words[0].eq_ignore_ascii_case("select")
         && words[1] == "*"
         && words[2].eq_ignore_ascii_case("from")
-        && words[3]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '`')
+        && words[3].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '"' || c == '`')
     {
         Some(words[3].to_string())
     } else {
@@ -887,13 +735,8 @@ pub struct FilledSql {
     pub source: Option<CubeSource>,
     pub measures: Vec<(usize, Option<SqlTemplate>, Vec<SqlTemplate>)>,
     #[allow(clippy::type_complexity)]
-    pub dimensions: Vec<(
-        usize,
-        Option<SqlTemplate>,
-        Option<Case>,
-        Option<(SqlTemplate, SqlTemplate)>,
-        Vec<(String, SqlTemplate)>,
-    )>,
+    pub dimensions:
+        Vec<(usize, Option<SqlTemplate>, Option<Case>, Option<(SqlTemplate, SqlTemplate)>, Vec<(String, SqlTemplate)>)>,
     pub segments: Vec<(usize, SqlTemplate)>,
     pub joins: Vec<Join>,
 }

@@ -4,6 +4,7 @@
 use crate::diag::{Code, Diagnostic, Span};
 use crate::load::raw::{RawCube, RawModel, RawView, SpStr};
 use crate::util::{did_you_mean, is_identifier, PYTHON_KEYWORDS};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Checks a cube, view or member name.
@@ -21,37 +22,31 @@ pub fn check_name(name: &SpStr, what: &str, diags: &mut Vec<Diagnostic>) -> bool
     }
     if PYTHON_KEYWORDS.contains(&name.value.as_str()) {
         diags.push(
-            Diagnostic::warning(
-                Code::ReservedName,
-                format!("{what} name `{}` is a Python keyword", name.value),
-            )
-            .at(name.span, "reserved word")
-            .with_help(
-                "Cube parses `{...}` references as Python, so `{".to_string()
-                    + &name.value
-                    + "}` cannot be written; choose another name",
-            ),
+            Diagnostic::warning(Code::ReservedName, format!("{what} name `{}` is a Python keyword", name.value))
+                .at(name.span, "reserved word")
+                .with_help(
+                    "Cube parses `{...}` references as Python, so `{".to_string()
+                        + &name.value
+                        + "}` cannot be written; choose another name",
+                ),
         );
     }
     true
 }
 
 /// Cubes and views that survive name checks, with `extends` applied.
-pub struct Flattened {
-    pub cubes: Vec<RawCube>,
-    pub views: Vec<RawView>,
+pub struct Flattened<'a> {
+    pub cubes: Vec<Cow<'a, RawCube>>,
+    pub views: Vec<Cow<'a, RawView>>,
 }
 
-pub fn flatten(raw: &RawModel, diags: &mut Vec<Diagnostic>) -> Flattened {
+pub fn flatten<'a>(raw: &'a RawModel, diags: &mut Vec<Diagnostic>) -> Flattened<'a> {
     // Names are unique across cubes and views.
     let mut first: HashMap<String, Span> = HashMap::new();
     let mut keep_cube = vec![false; raw.cubes.len()];
     let mut keep_view = vec![false; raw.views.len()];
-    let entries = raw
-        .cubes
-        .iter()
-        .map(|c| (c.name.as_ref(), "cube"))
-        .chain(raw.views.iter().map(|v| (v.name.as_ref(), "view")));
+    let entries =
+        raw.cubes.iter().map(|c| (c.name.as_ref(), "cube")).chain(raw.views.iter().map(|v| (v.name.as_ref(), "view")));
     for (i, (name, what)) in entries.enumerate() {
         let Some(name) = name else { continue };
         if !check_name(name, what, diags) {
@@ -59,13 +54,10 @@ pub fn flatten(raw: &RawModel, diags: &mut Vec<Diagnostic>) -> Flattened {
         }
         if let Some(prev) = first.get(&name.value) {
             diags.push(
-                Diagnostic::error(
-                    Code::DuplicateCube,
-                    format!("`{}` is defined more than once", name.value),
-                )
-                .at(name.span, "defined again here")
-                .at(*prev, "first defined here")
-                .with_help("cube and view names must be unique across all model files"),
+                Diagnostic::error(Code::DuplicateCube, format!("`{}` is defined more than once", name.value))
+                    .at(name.span, "defined again here")
+                    .at(*prev, "first defined here")
+                    .with_help("cube and view names must be unique across all model files"),
             );
             continue;
         }
@@ -76,43 +68,14 @@ pub fn flatten(raw: &RawModel, diags: &mut Vec<Diagnostic>) -> Flattened {
             keep_view[i - raw.cubes.len()] = true;
         }
     }
-    let cubes: Vec<&RawCube> = raw
-        .cubes
-        .iter()
-        .zip(&keep_cube)
-        .filter(|(_, k)| **k)
-        .map(|(c, _)| c)
-        .collect();
-    let views: Vec<&RawView> = raw
-        .views
-        .iter()
-        .zip(&keep_view)
-        .filter(|(_, k)| **k)
-        .map(|(v, _)| v)
-        .collect();
+    let cubes: Vec<&RawCube> = raw.cubes.iter().zip(&keep_cube).filter(|(_, k)| **k).map(|(c, _)| c).collect();
+    let views: Vec<&RawView> = raw.views.iter().zip(&keep_view).filter(|(_, k)| **k).map(|(v, _)| v).collect();
 
     let cube_names: Vec<&str> = cubes.iter().map(|c| name_of(&c.name)).collect();
-    let flat_cubes = flatten_all(
-        &cubes,
-        &cube_names,
-        |c| c.extends.as_ref(),
-        merge_cube,
-        "cube",
-        diags,
-    );
+    let flat_cubes = flatten_all(&cubes, &cube_names, |c| c.extends.as_ref(), merge_cube, "cube", diags);
     let view_names: Vec<&str> = views.iter().map(|v| name_of(&v.name)).collect();
-    let flat_views = flatten_all(
-        &views,
-        &view_names,
-        |v| v.extends.as_ref(),
-        merge_view,
-        "view",
-        diags,
-    );
-    Flattened {
-        cubes: flat_cubes,
-        views: flat_views,
-    }
+    let flat_views = flatten_all(&views, &view_names, |v| v.extends.as_ref(), merge_view, "view", diags);
+    Flattened { cubes: flat_cubes, views: flat_views }
 }
 
 fn name_of(n: &Option<SpStr>) -> &str {
@@ -121,14 +84,14 @@ fn name_of(n: &Option<SpStr>) -> &str {
 
 /// Resolves `extends` for one kind of item, in dependency order, reporting unknown parents
 /// and cycles. An item in a cycle, or whose parent is unknown, keeps only its own definition.
-fn flatten_all<T: Clone>(
-    items: &[&T],
+fn flatten_all<'a, T: Clone>(
+    items: &[&'a T],
     names: &[&str],
     extends: impl Fn(&T) -> Option<&SpStr>,
     merge: impl Fn(&T, &T) -> T,
     what: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<T> {
+) -> Vec<Cow<'a, T>> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         New,
@@ -136,10 +99,9 @@ fn flatten_all<T: Clone>(
         Done,
     }
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let parent_of =
-        |i: usize| extends(items[i]).map(|p| (p, p.value.trim_start_matches("CUBE.").to_string()));
+    let parent_of = |i: usize| extends(items[i]).map(|p| (p, p.value.trim_start_matches("CUBE.").to_string()));
     let mut state = vec![State::New; items.len()];
-    let mut built: Vec<Option<T>> = vec![None; items.len()];
+    let mut built: Vec<Option<Cow<'a, T>>> = vec![None; items.len()];
     for start in 0..items.len() {
         let mut path = Vec::new();
         let mut cur = start;
@@ -158,17 +120,12 @@ fn flatten_all<T: Clone>(
                         file: crate::diag::FileId(0),
                     });
                     diags.push(
-                        Diagnostic::error(
-                            Code::ExtendsCycle,
-                            format!("`extends` cycle: {}", cycle.join(" -> ")),
-                        )
-                        .at(span, "this `extends` closes the cycle")
-                        .with_help(format!(
-                            "a {what} cannot extend itself, directly or through others"
-                        )),
+                        Diagnostic::error(Code::ExtendsCycle, format!("`extends` cycle: {}", cycle.join(" -> ")))
+                            .at(span, "this `extends` closes the cycle")
+                            .with_help(format!("a {what} cannot extend itself, directly or through others")),
                     );
                     for &c in &path[pos..] {
-                        built[c] = Some(items[c].clone());
+                        built[c] = Some(Cow::Borrowed(items[c]));
                         state[c] = State::Done;
                     }
                     break;
@@ -186,18 +143,14 @@ fn flatten_all<T: Clone>(
                     diags.push(
                         Diagnostic::error(
                             Code::UnknownExtends,
-                            format!(
-                                "{what} `{}` extends unknown {what} `{}`",
-                                names[cur], parent.value
-                            ),
+                            format!("{what} `{}` extends unknown {what} `{}`", names[cur], parent.value),
                         )
                         .at(parent.span, format!("no {what} named `{}`", parent.value))
                         .maybe_help(
-                            did_you_mean(&parent_name, names.iter().copied())
-                                .map(|s| format!("did you mean `{s}`?")),
+                            did_you_mean(&parent_name, names.iter().copied()).map(|s| format!("did you mean `{s}`?")),
                         ),
                     );
-                    built[cur] = Some(items[cur].clone());
+                    built[cur] = Some(Cow::Borrowed(items[cur]));
                     state[cur] = State::Done;
                     break;
                 }
@@ -211,32 +164,21 @@ fn flatten_all<T: Clone>(
             let own = items[c];
             let value = match parent_of(c).and_then(|(_, n)| index.get(n.as_str()).copied()) {
                 Some(p) => match &built[p] {
-                    Some(parent) => merge(parent, own),
-                    None => own.clone(),
+                    Some(parent) => Cow::Owned(merge(parent, own)),
+                    None => Cow::Borrowed(own),
                 },
-                None => own.clone(),
+                None => Cow::Borrowed(own),
             };
             built[c] = Some(value);
             state[c] = State::Done;
         }
     }
-    built
-        .into_iter()
-        .enumerate()
-        .map(|(i, b)| b.unwrap_or_else(|| items[i].clone()))
-        .collect()
+    built.into_iter().enumerate().map(|(i, b)| b.unwrap_or(Cow::Borrowed(items[i]))).collect()
 }
 
 fn merge_named<T: Clone>(parent: &[T], child: &[T], name: impl Fn(&T) -> Option<&str>) -> Vec<T> {
-    let mut out: Vec<T> = parent
-        .iter()
-        .filter(|p| {
-            !child
-                .iter()
-                .any(|c| name(c).is_some() && name(c) == name(p))
-        })
-        .cloned()
-        .collect();
+    let mut out: Vec<T> =
+        parent.iter().filter(|p| !child.iter().any(|c| name(c).is_some() && name(c) == name(p))).cloned().collect();
     out.extend(child.iter().cloned());
     out
 }
@@ -246,51 +188,26 @@ fn merge_cube(parent: &RawCube, child: &RawCube) -> RawCube {
     RawCube {
         span: child.span,
         name: child.name.clone(),
-        sql: if own_source {
-            child.sql.clone()
-        } else {
-            parent.sql.clone()
-        },
-        sql_table: if own_source {
-            child.sql_table.clone()
-        } else {
-            parent.sql_table.clone()
-        },
+        sql: if own_source { child.sql.clone() } else { parent.sql.clone() },
+        sql_table: if own_source { child.sql_table.clone() } else { parent.sql_table.clone() },
         sql_alias: child.sql_alias.clone(),
-        data_source: child
-            .data_source
-            .clone()
-            .or_else(|| parent.data_source.clone()),
+        data_source: child.data_source.clone().or_else(|| parent.data_source.clone()),
         extends: child.extends.clone(),
         title: child.title.clone(),
-        description: child
-            .description
-            .clone()
-            .or_else(|| parent.description.clone()),
+        description: child.description.clone().or_else(|| parent.description.clone()),
         meta: child.meta.clone().or_else(|| parent.meta.clone()),
         public: child.public.clone().or_else(|| parent.public.clone()),
-        joins: merge_named(&parent.joins, &child.joins, |j| {
-            j.name.as_ref().map(|s| s.value.as_str())
-        }),
-        measures: merge_named(&parent.measures, &child.measures, |m| {
-            m.name.as_ref().map(|s| s.value.as_str())
-        }),
-        dimensions: merge_named(&parent.dimensions, &child.dimensions, |m| {
-            m.name.as_ref().map(|s| s.value.as_str())
-        }),
-        segments: merge_named(&parent.segments, &child.segments, |m| {
-            m.name.as_ref().map(|s| s.value.as_str())
-        }),
+        joins: merge_named(&parent.joins, &child.joins, |j| j.name.as_ref().map(|s| s.value.as_str())),
+        measures: merge_named(&parent.measures, &child.measures, |m| m.name.as_ref().map(|s| s.value.as_str())),
+        dimensions: merge_named(&parent.dimensions, &child.dimensions, |m| m.name.as_ref().map(|s| s.value.as_str())),
+        segments: merge_named(&parent.segments, &child.segments, |m| m.name.as_ref().map(|s| s.value.as_str())),
         pre_aggregations: merge_named(&parent.pre_aggregations, &child.pre_aggregations, |m| {
             m.name.as_ref().map(|s| s.value.as_str())
         }),
         hierarchies: merge_named(&parent.hierarchies, &child.hierarchies, |m| {
             m.name.as_ref().map(|s| s.value.as_str())
         }),
-        refresh_key: child
-            .refresh_key
-            .clone()
-            .or_else(|| parent.refresh_key.clone()),
+        refresh_key: child.refresh_key.clone().or_else(|| parent.refresh_key.clone()),
     }
 }
 
@@ -304,10 +221,7 @@ fn merge_view(parent: &RawView, child: &RawView) -> RawView {
         name: child.name.clone(),
         extends: child.extends.clone(),
         title: child.title.clone(),
-        description: child
-            .description
-            .clone()
-            .or_else(|| parent.description.clone()),
+        description: child.description.clone().or_else(|| parent.description.clone()),
         meta: child.meta.clone().or_else(|| parent.meta.clone()),
         public: child.public.clone().or_else(|| parent.public.clone()),
         cubes,

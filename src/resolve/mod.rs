@@ -36,15 +36,8 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
         model.cubes.push(view);
     }
     let filled: Vec<cubes::FilledSql> = {
-        let res = templates::Resolver {
-            model: &model,
-            sources,
-        };
-        flat.cubes
-            .iter()
-            .enumerate()
-            .map(|(id, raw)| cubes::fill_sql(&res, id, raw, &mut diags))
-            .collect()
+        let res = templates::Resolver { model: &model, sources };
+        flat.cubes.iter().enumerate().map(|(id, raw)| cubes::fill_sql(&res, id, raw, &mut diags)).collect()
     };
     for (id, f) in filled.into_iter().enumerate() {
         f.apply(&mut model.cubes[id]);
@@ -56,7 +49,7 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
     }
     checks::reference_cycles(&model, &mut diags);
     checks::primary_keys(&model, &mut diags);
-    let raws: Vec<(CubeId, &crate::load::raw::RawCube)> = flat.cubes.iter().enumerate().collect();
+    let raws: Vec<(CubeId, &crate::load::raw::RawCube)> = flat.cubes.iter().map(|c| c.as_ref()).enumerate().collect();
     checks::member_lists(&model, &raws, &mut diags);
     (model, diags)
 }

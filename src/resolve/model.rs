@@ -81,11 +81,7 @@ impl Cube {
     }
 
     pub fn primary_keys(&self) -> impl Iterator<Item = usize> + '_ {
-        self.dimensions
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| d.primary_key)
-            .map(|(i, _)| i)
+        self.dimensions.iter().enumerate().filter(|(_, d)| d.primary_key).map(|(i, _)| i)
     }
 
     pub fn is_view(&self) -> bool {
@@ -122,10 +118,7 @@ pub struct SqlTemplate {
 
 impl SqlTemplate {
     pub fn text(s: impl Into<String>) -> SqlTemplate {
-        SqlTemplate {
-            parts: vec![SqlPart::Text(s.into())],
-            span: None,
-        }
+        SqlTemplate { parts: vec![SqlPart::Text(s.into())], span: None }
     }
 
     pub fn refs(&self) -> impl Iterator<Item = &Ref> {
@@ -160,25 +153,13 @@ pub enum Ref {
     /// `{CUBE}`, `{users}`: the cube's alias in the query.
     CubeAlias { cube: CubeId, path: Vec<CubeId> },
     /// `{member}`, `{users.count}`, `{a.b.member}`.
-    Member {
-        cube: CubeId,
-        member: MemberRef,
-        path: Vec<CubeId>,
-    },
+    Member { cube: CubeId, member: MemberRef, path: Vec<CubeId> },
     /// `{created_at.month}`, `{created_at.fiscal_year}`.
-    Granularity {
-        cube: CubeId,
-        dimension: usize,
-        granularity: String,
-    },
+    Granularity { cube: CubeId, dimension: usize, granularity: String },
     /// `{users.sql()}`.
     CubeSql { cube: CubeId },
     /// `SECURITY_CONTEXT`, `FILTER_PARAMS`, ... kept for the renderer.
-    Context {
-        root: String,
-        path: Vec<String>,
-        call: Option<(String, Vec<String>)>,
-    },
+    Context { root: String, path: Vec<String>, call: Option<(String, Vec<String>)> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,10 +236,7 @@ impl MeasureType {
 
     /// Types whose `sql` is an expression the user aggregates themselves.
     pub fn is_calculated(&self) -> bool {
-        matches!(
-            self,
-            MeasureType::Number | MeasureType::String | MeasureType::Time | MeasureType::Boolean
-        )
+        matches!(self, MeasureType::Number | MeasureType::String | MeasureType::Time | MeasureType::Boolean)
     }
 }
 
@@ -291,14 +269,8 @@ pub struct Proxy {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum RollingWindow {
-    Fixed {
-        trailing: Option<WindowSize>,
-        leading: Option<WindowSize>,
-        offset_start: bool,
-    },
-    ToDate {
-        granularity: String,
-    },
+    Fixed { trailing: Option<WindowSize>, leading: Option<WindowSize>, offset_start: bool },
+    ToDate { granularity: String },
 }
 
 /// `7 day`, `unbounded`, a signed count of one unit.
@@ -399,13 +371,7 @@ impl std::fmt::Display for Interval {
         let s: Vec<String> = self
             .parts
             .iter()
-            .map(|(n, u)| {
-                if n.abs() == 1 {
-                    format!("{n} {}", u.name())
-                } else {
-                    format!("{n} {}s", u.name())
-                }
-            })
+            .map(|(n, u)| if n.abs() == 1 { format!("{n} {}", u.name()) } else { format!("{n} {}s", u.name()) })
             .collect();
         write!(f, "{}", s.join(" "))
     }
@@ -434,8 +400,7 @@ impl DimensionType {
         })
     }
 
-    pub const NAMES: &'static [&'static str] =
-        &["string", "number", "boolean", "time", "geo", "switch"];
+    pub const NAMES: &'static [&'static str] = &["string", "number", "boolean", "time", "geo", "switch"];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -496,11 +461,7 @@ pub struct CustomGranularity {
 
 #[derive(Debug, Clone)]
 pub enum GranularityKind {
-    Interval {
-        interval: Interval,
-        offset: Option<Interval>,
-        origin: Option<String>,
-    },
+    Interval { interval: Interval, offset: Option<Interval>, origin: Option<String> },
     Sql(SqlTemplate),
 }
 

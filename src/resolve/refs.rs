@@ -31,11 +31,7 @@ pub enum RefForm {
     /// `a.sql()`: another cube's SQL inlined.
     CubeSql(Vec<String>),
     /// `FILTER_PARAMS...`, `SECURITY_CONTEXT...`, `COMPILE_CONTEXT...`, `SQL_UTILS...`.
-    Context {
-        root: String,
-        path: Vec<String>,
-        call: Option<(String, Vec<String>)>,
-    },
+    Context { root: String, path: Vec<String>, call: Option<(String, Vec<String>)> },
 }
 
 /// Why a SQL string could not be split.
@@ -47,13 +43,8 @@ pub struct RefSyntaxError {
     pub written: String,
 }
 
-pub const CONTEXT_ROOTS: &[&str] = &[
-    "FILTER_PARAMS",
-    "FILTER_GROUP",
-    "SECURITY_CONTEXT",
-    "COMPILE_CONTEXT",
-    "SQL_UTILS",
-];
+pub const CONTEXT_ROOTS: &[&str] =
+    &["FILTER_PARAMS", "FILTER_GROUP", "SECURITY_CONTEXT", "COMPILE_CONTEXT", "SQL_UTILS"];
 
 /// Splits `sql` into text and reference pieces.
 pub fn split(sql: &str) -> Result<Vec<Piece>, RefSyntaxError> {
@@ -96,12 +87,7 @@ pub fn split(sql: &str) -> Result<Vec<Piece>, RefSyntaxError> {
             if !text.is_empty() {
                 pieces.push(Piece::Text(std::mem::take(&mut text)));
             }
-            pieces.push(Piece::Ref(RefExpr {
-                expr: expr.to_string(),
-                written: written.to_string(),
-                offset: i,
-                form,
-            }));
+            pieces.push(Piece::Ref(RefExpr { expr: expr.to_string(), written: written.to_string(), offset: i, form }));
             i = end + 1;
             continue;
         }
@@ -186,9 +172,7 @@ fn parse_expr(expr: &str) -> Result<RefForm, String> {
 fn parse_context(expr: &str) -> Result<RefForm, String> {
     let (head, call) = match expr.find('(') {
         Some(p) => {
-            let close = expr
-                .rfind(')')
-                .ok_or_else(|| format!("unclosed `(` in `{{{expr}}}`"))?;
+            let close = expr.rfind(')').ok_or_else(|| format!("unclosed `(` in `{{{expr}}}`"))?;
             if close < p || !expr[close + 1..].trim().is_empty() {
                 return Err(format!("`{{{expr}}}` is not a reference cubec understands"));
             }
@@ -204,18 +188,12 @@ fn parse_context(expr: &str) -> Result<RefForm, String> {
     let call = match call {
         None => None,
         Some(args) => {
-            let method = segs
-                .pop()
-                .ok_or_else(|| format!("`{{{expr}}}` calls nothing"))?;
+            let method = segs.pop().ok_or_else(|| format!("`{{{expr}}}` calls nothing"))?;
             let args = split_args(args);
             Some((method, args))
         }
     };
-    Ok(RefForm::Context {
-        root,
-        path: segs,
-        call,
-    })
+    Ok(RefForm::Context { root, path: segs, call })
 }
 
 fn split_args(args: &str) -> Vec<String> {
@@ -296,16 +274,12 @@ mod tests {
     #[test]
     fn escapes_are_literal_braces() {
         let pieces = split(r#"payload::json = '\{"a":1\}'"#).unwrap();
-        assert_eq!(
-            pieces,
-            vec![Piece::Text(r#"payload::json = '{"a":1}'"#.to_string())]
-        );
+        assert_eq!(pieces, vec![Piece::Text(r#"payload::json = '{"a":1}'"#.to_string())]);
     }
 
     #[test]
     fn cube_sql_and_context() {
-        let pieces =
-            split("{users.sql()} WHERE {FILTER_PARAMS.orders.status.filter('status')}").unwrap();
+        let pieces = split("{users.sql()} WHERE {FILTER_PARAMS.orders.status.filter('status')}").unwrap();
         match (&pieces[0], &pieces[2]) {
             (Piece::Ref(a), Piece::Ref(b)) => {
                 assert_eq!(a.form, RefForm::CubeSql(vec!["users".into()]));

@@ -8,9 +8,7 @@ use crate::load::raw::SpStr;
 use crate::util::did_you_mean;
 
 /// Builtin granularities usable in queries and in `{time_dim.granularity}` references.
-pub const BUILTIN_GRANULARITIES: &[&str] = &[
-    "second", "minute", "hour", "day", "week", "month", "quarter", "year",
-];
+pub const BUILTIN_GRANULARITIES: &[&str] = &["second", "minute", "hour", "day", "week", "month", "quarter", "year"];
 
 /// Where the SQL sits, which decides whether a bare column is prefixed with the cube alias.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,27 +28,12 @@ const NOT_COLUMNS: &[&str] = &["true", "false", "null", "TRUE", "FALSE", "NULL"]
 
 impl<'a> Resolver<'a> {
     /// Parses and resolves `sql` for cube `cube`.
-    pub fn sql(
-        &self,
-        cube: CubeId,
-        sql: &SpStr,
-        role: SqlRole,
-        diags: &mut Vec<Diagnostic>,
-    ) -> SqlTemplate {
+    pub fn sql(&self, cube: CubeId, sql: &SpStr, role: SqlRole, diags: &mut Vec<Diagnostic>) -> SqlTemplate {
         let text = sql.value.trim();
-        if role == SqlRole::Member
-            && crate::util::is_identifier(text)
-            && !NOT_COLUMNS.contains(&text)
-        {
+        if role == SqlRole::Member && crate::util::is_identifier(text) && !NOT_COLUMNS.contains(&text) {
             return SqlTemplate {
                 parts: vec![
-                    SqlPart::Ref(
-                        Ref::CubeAlias {
-                            cube,
-                            path: Vec::new(),
-                        },
-                        sql.span,
-                    ),
+                    SqlPart::Ref(Ref::CubeAlias { cube, path: Vec::new() }, sql.span),
                     SqlPart::Text(format!(".{text}")),
                 ],
                 span: Some(sql.span),
@@ -60,15 +43,10 @@ impl<'a> Resolver<'a> {
             Ok(p) => p,
             Err(e) => {
                 let at = self.locate(sql, &e.written, 0);
-                diags.push(
-                    Diagnostic::error(Code::ReferenceSyntax, e.message)
-                        .at(at, "here")
-                        .with_help("references look like {member}, {cube.member} or {CUBE}; write a literal brace as \\{ or \\}"),
-                );
-                return SqlTemplate {
-                    parts: vec![SqlPart::Text(sql.value.clone())],
-                    span: Some(sql.span),
-                };
+                diags.push(Diagnostic::error(Code::ReferenceSyntax, e.message).at(at, "here").with_help(
+                    "references look like {member}, {cube.member} or {CUBE}; write a literal brace as \\{ or \\}",
+                ));
+                return SqlTemplate { parts: vec![SqlPart::Text(sql.value.clone())], span: Some(sql.span) };
             }
         };
         let mut parts = Vec::with_capacity(pieces.len());
@@ -87,10 +65,7 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
-        SqlTemplate {
-            parts,
-            span: Some(sql.span),
-        }
+        SqlTemplate { parts, span: Some(sql.span) }
     }
 
     /// The span of the `nth` occurrence of `written` inside the scalar, or the whole scalar.
@@ -98,19 +73,11 @@ impl<'a> Resolver<'a> {
         crate::diag::locate(self.sources, sql.span, written, nth)
     }
 
-    fn reference(
-        &self,
-        cube: CubeId,
-        form: &RefForm,
-        span: Span,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<Ref> {
+    fn reference(&self, cube: CubeId, form: &RefForm, span: Span, diags: &mut Vec<Diagnostic>) -> Option<Ref> {
         match form {
-            RefForm::Context { root, path, call } => Some(Ref::Context {
-                root: root.clone(),
-                path: path.clone(),
-                call: call.clone(),
-            }),
+            RefForm::Context { root, path, call } => {
+                Some(Ref::Context { root: root.clone(), path: path.clone(), call: call.clone() })
+            }
             RefForm::CubeSql(path) => {
                 let target = match path.as_slice() {
                     [one] if one == "CUBE" => Some(cube),
@@ -129,22 +96,13 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn path(
-        &self,
-        cube: CubeId,
-        path: &[String],
-        span: Span,
-        diags: &mut Vec<Diagnostic>,
-    ) -> Option<Ref> {
+    fn path(&self, cube: CubeId, path: &[String], span: Span, diags: &mut Vec<Diagnostic>) -> Option<Ref> {
         let own = self.model.cube(cube);
         let first = path[0].as_str();
         // `{CUBE...}` and `{TABLE...}` are the owning cube.
         if first == "CUBE" || first == "TABLE" {
             return if path.len() == 1 {
-                Some(Ref::CubeAlias {
-                    cube,
-                    path: Vec::new(),
-                })
+                Some(Ref::CubeAlias { cube, path: Vec::new() })
             } else {
                 self.member_path(cube, &path[1..], Vec::new(), span, path, diags)
             };
@@ -167,10 +125,7 @@ impl<'a> Resolver<'a> {
                 }
             }
             if i == path.len() {
-                return Some(Ref::CubeAlias {
-                    cube: current,
-                    path: hops,
-                });
+                return Some(Ref::CubeAlias { cube: current, path: hops });
             }
             return self.member_path(current, &path[i..], hops, span, path, diags);
         }
@@ -180,8 +135,7 @@ impl<'a> Resolver<'a> {
         let help = if path.len() == 1 {
             did_you_mean(first, members.iter().copied())
         } else {
-            did_you_mean(first, self.model.cube_names())
-                .or_else(|| did_you_mean(first, members.iter().copied()))
+            did_you_mean(first, self.model.cube_names()).or_else(|| did_you_mean(first, members.iter().copied()))
         };
         let full = path.join(".");
         diags.push(
@@ -211,52 +165,27 @@ impl<'a> Resolver<'a> {
             diags.push(
                 Diagnostic::error(
                     Code::UnknownReference,
-                    format!(
-                        "`{{{}}}`: cube `{}` has no member `{}`",
-                        full.join("."),
-                        c.name,
-                        rest[0]
-                    ),
+                    format!("`{{{}}}`: cube `{}` has no member `{}`", full.join("."), c.name, rest[0]),
                 )
                 .at(span, format!("no member `{}` in `{}`", rest[0], c.name))
-                .with_help(
-                    match did_you_mean(&rest[0], candidates.iter().copied()) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => format!(
-                            "for a raw column of `{}` write {{{}}}.{}",
-                            c.name, c.name, rest[0]
-                        ),
-                    },
-                ),
+                .with_help(match did_you_mean(&rest[0], candidates.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("for a raw column of `{}` write {{{}}}.{}", c.name, c.name, rest[0]),
+                }),
             );
             return None;
         };
         match rest.len() {
-            1 => Some(Ref::Member {
-                cube: target,
-                member,
-                path: hops,
-            }),
+            1 => Some(Ref::Member { cube: target, member, path: hops }),
             2 => {
                 let gran = rest[1].as_str();
                 match member {
                     MemberRef::Dimension(d) if c.dimensions[d].type_ == DimensionType::Time => {
-                        if BUILTIN_GRANULARITIES.contains(&gran)
-                            || c.dimensions[d].granularity(gran).is_some()
-                        {
-                            Some(Ref::Granularity {
-                                cube: target,
-                                dimension: d,
-                                granularity: gran.to_string(),
-                            })
+                        if BUILTIN_GRANULARITIES.contains(&gran) || c.dimensions[d].granularity(gran).is_some() {
+                            Some(Ref::Granularity { cube: target, dimension: d, granularity: gran.to_string() })
                         } else {
                             let mut names: Vec<&str> = BUILTIN_GRANULARITIES.to_vec();
-                            names.extend(
-                                c.dimensions[d]
-                                    .granularities
-                                    .iter()
-                                    .map(|g| g.name.as_str()),
-                            );
+                            names.extend(c.dimensions[d].granularities.iter().map(|g| g.name.as_str()));
                             diags.push(
                                 Diagnostic::error(
                                     Code::UnknownReference,
@@ -275,9 +204,16 @@ impl<'a> Resolver<'a> {
                     }
                     _ => {
                         diags.push(
-                            Diagnostic::error(Code::UnknownReference, format!("`{{{}}}`: `{}` is not a time dimension, so `.{gran}` means nothing", full.join("."), rest[0]))
-                                .at(span, "not a time dimension")
-                                .with_help("only time dimensions take a granularity, e.g. {created_at.month}"),
+                            Diagnostic::error(
+                                Code::UnknownReference,
+                                format!(
+                                    "`{{{}}}`: `{}` is not a time dimension, so `.{gran}` means nothing",
+                                    full.join("."),
+                                    rest[0]
+                                ),
+                            )
+                            .at(span, "not a time dimension")
+                            .with_help("only time dimensions take a granularity, e.g. {created_at.month}"),
                         );
                         None
                     }
@@ -296,13 +232,8 @@ impl<'a> Resolver<'a> {
 
     fn unknown(&self, cube: CubeId, name: &str, span: Span, label: &str) -> Diagnostic {
         let own = self.model.cube(cube);
-        Diagnostic::error(
-            Code::UnknownReference,
-            format!("`{{{name}.sql()}}` in cube `{}` names no cube", own.name),
-        )
-        .at(span, label)
-        .maybe_help(
-            did_you_mean(name, self.model.cube_names()).map(|s| format!("did you mean `{s}`?")),
-        )
+        Diagnostic::error(Code::UnknownReference, format!("`{{{name}.sql()}}` in cube `{}` names no cube", own.name))
+            .at(span, label)
+            .maybe_help(did_you_mean(name, self.model.cube_names()).map(|s| format!("did you mean `{s}`?")))
     }
 }

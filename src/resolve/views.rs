@@ -9,17 +9,9 @@ use crate::util::did_you_mean;
 use std::collections::HashMap;
 
 pub fn skeleton(raw: &RawView) -> Cube {
-    let name = raw
-        .name
-        .as_ref()
-        .map(|n| n.value.clone())
-        .unwrap_or_default();
+    let name = raw.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
     Cube {
-        title: raw
-            .title
-            .as_ref()
-            .map(|t| t.value.clone())
-            .unwrap_or_else(|| super::cubes::titleize(&name)),
+        title: raw.title.as_ref().map(|t| t.value.clone()).unwrap_or_else(|| super::cubes::titleize(&name)),
         name,
         kind: CubeKind::View,
         name_span: raw.name.as_ref().map(|n| n.span).unwrap_or(raw.span),
@@ -41,22 +33,13 @@ pub fn skeleton(raw: &RawView) -> Cube {
 }
 
 /// Fills the members of view `id` from the (already resolved) cubes of `model`.
-pub fn build(
-    model: &Model,
-    sources: &SourceMap,
-    id: CubeId,
-    raw: &RawView,
-    diags: &mut Vec<Diagnostic>,
-) -> Cube {
+pub fn build(model: &Model, sources: &SourceMap, id: CubeId, raw: &RawView, diags: &mut Vec<Diagnostic>) -> Cube {
     let mut view = model.cube(id).clone();
     for own in &raw.own_members {
         diags.push(
             Diagnostic::error(
                 Code::ViewOwnMember,
-                format!(
-                    "view `{}` defines its own member `{}`",
-                    view.name, own.value
-                ),
+                format!("view `{}` defines its own member `{}`", view.name, own.value),
             )
             .at(own.span, "views only include cube members")
             .with_help("move this definition to one of the cubes and include it in the view"),
@@ -72,28 +55,21 @@ pub fn build(
         if let (Some(p), Some(s)) = (&entry.prefix, &entry.split) {
             if p.value && s.value {
                 diags.push(
-                    Diagnostic::error(
-                        Code::ViewPrefixSplit,
-                        "`split` cannot be used together with `prefix`",
-                    )
-                    .at(s.span, "split here")
-                    .with_help("remove `split` or `prefix`"),
+                    Diagnostic::error(Code::ViewPrefixSplit, "`split` cannot be used together with `prefix`")
+                        .at(s.span, "split here")
+                        .with_help("remove `split` or `prefix`"),
                 );
             }
         }
         let cube = model.cube(target);
         let prefix = match (&entry.prefix, &entry.alias) {
-            (Some(p), alias) if p.value => Some(
-                alias
-                    .as_ref()
-                    .map(|a| a.value.clone())
-                    .unwrap_or_else(|| cube.name.clone()),
-            ),
+            (Some(p), alias) if p.value => {
+                Some(alias.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| cube.name.clone()))
+            }
             _ => None,
         };
         // (member name in the cube, name in the view, overrides, span to blame)
-        let mut picks: Vec<(String, String, Option<&crate::load::raw::RawInclude>, Span)> =
-            Vec::new();
+        let mut picks: Vec<(String, String, Option<&crate::load::raw::RawInclude>, Span)> = Vec::new();
         match &entry.includes {
             None => {}
             Some(RawIncludes::All(span)) => {
@@ -116,15 +92,12 @@ pub fn build(
                                 format!("paths are not allowed in includes, but `{n}` is one"),
                             )
                             .at(inc.name.span, "a path")
-                            .with_help(
-                                "put the path in `join_path` and include the bare member name",
-                            ),
+                            .with_help("put the path in `join_path` and include the bare member name"),
                         );
                         continue;
                     }
                     if cube.member(n).is_none() {
-                        let candidates: Vec<&str> =
-                            cube.members.keys().map(String::as_str).collect();
+                        let candidates: Vec<&str> = cube.members.keys().map(String::as_str).collect();
                         diags.push(
                             Diagnostic::error(
                                 Code::ViewUnknownMember,
@@ -135,17 +108,12 @@ pub fn build(
                             )
                             .at(inc.name.span, "not a member of the cube")
                             .maybe_help(
-                                did_you_mean(n, candidates.iter().copied())
-                                    .map(|s| format!("did you mean `{s}`?")),
+                                did_you_mean(n, candidates.iter().copied()).map(|s| format!("did you mean `{s}`?")),
                             ),
                         );
                         continue;
                     }
-                    let alias = inc
-                        .alias
-                        .as_ref()
-                        .map(|a| a.value.clone())
-                        .unwrap_or_else(|| n.clone());
+                    let alias = inc.alias.as_ref().map(|a| a.value.clone()).unwrap_or_else(|| n.clone());
                     if let Some(a) = &inc.alias {
                         check_name(a, "include alias", diags);
                     }
@@ -181,32 +149,18 @@ pub fn build(
                         Code::ViewIncludeConflict,
                         format!("view `{}` includes `{name}` twice", view.name),
                     )
-                    .at(
-                        span,
-                        format!(
-                            "`{}.{member_name}` conflicts with an earlier member",
-                            cube.name
-                        ),
-                    )
+                    .at(span, format!("`{}.{member_name}` conflicts with an earlier member", cube.name))
                     .at(*first, "first included here")
                     .with_help("exclude one of them, give one an alias, or use `prefix: true`"),
                 );
                 continue;
             }
             origin.insert(name.clone(), span);
-            let proxy = Proxy {
-                cube: target,
-                member: r,
-                join_path: path.clone(),
-            };
+            let proxy = Proxy { cube: target, member: r, join_path: path.clone() };
             add_member(&mut view, cube, r, name, proxy, inc);
         }
     }
-    view.folders = raw
-        .folders
-        .iter()
-        .map(|f| folder(&view, f, diags))
-        .collect();
+    view.folders = raw.folders.iter().map(|f| folder(&view, f, diags)).collect();
     view
 }
 
@@ -227,9 +181,7 @@ fn add_member(
     inc: Option<&crate::load::raw::RawInclude>,
 ) {
     let title = inc.and_then(|i| i.title.as_ref()).map(|t| t.value.clone());
-    let description = inc
-        .and_then(|i| i.description.as_ref())
-        .map(|t| t.value.clone());
+    let description = inc.and_then(|i| i.description.as_ref()).map(|t| t.value.clone());
     let format = inc.and_then(|i| i.format.as_ref()).map(|t| t.value.clone());
     let meta = inc.and_then(|i| i.meta.clone());
     match r {
@@ -241,8 +193,7 @@ fn add_member(
             m.description = description.or(m.description);
             m.format = format.or(m.format);
             m.meta = meta.or(m.meta);
-            view.members
-                .insert(name, MemberRef::Measure(view.measures.len()));
+            view.members.insert(name, MemberRef::Measure(view.measures.len()));
             view.measures.push(m);
         }
         MemberRef::Dimension(i) => {
@@ -253,8 +204,7 @@ fn add_member(
             d.description = description.or(d.description);
             d.format = format.or(d.format);
             d.meta = meta.or(d.meta);
-            view.members
-                .insert(name, MemberRef::Dimension(view.dimensions.len()));
+            view.members.insert(name, MemberRef::Dimension(view.dimensions.len()));
             view.dimensions.push(d);
         }
         MemberRef::Segment(i) => {
@@ -263,8 +213,7 @@ fn add_member(
             s.proxy = Some(proxy);
             s.title = title.or(s.title);
             s.description = description.or(s.description);
-            view.members
-                .insert(name, MemberRef::Segment(view.segments.len()));
+            view.members.insert(name, MemberRef::Segment(view.segments.len()));
             view.segments.push(s);
         }
     }
@@ -291,10 +240,7 @@ fn join_path(
                         diags.push(
                             Diagnostic::error(
                                 Code::ViewJoinPath,
-                                format!(
-                                    "join_path `{text}`: cube `{}` has no join to `{step}`",
-                                    model.cube(prev).name
-                                ),
+                                format!("join_path `{text}`: cube `{}` has no join to `{step}`", model.cube(prev).name),
                             )
                             .at(step_span, "no join to this cube")
                             .with_help(format!(
@@ -311,10 +257,17 @@ fn join_path(
                 diags.push(
                     Diagnostic::error(Code::ViewJoinPath, format!("join_path `{text}` names unknown cube `{step}`"))
                         .at(step_span, "no such cube")
-                        .with_help(match did_you_mean(step, model.cubes.iter().filter(|c| !c.is_view()).map(|c| c.name.as_str())) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => "a join_path is cube names separated by dots, following declared joins".to_string(),
-                        }),
+                        .with_help(
+                            match did_you_mean(
+                                step,
+                                model.cubes.iter().filter(|c| !c.is_view()).map(|c| c.name.as_str()),
+                            ) {
+                                Some(s) => format!("did you mean `{s}`?"),
+                                None => {
+                                    "a join_path is cube names separated by dots, following declared joins".to_string()
+                                }
+                            },
+                        ),
                 );
                 return None;
             }
@@ -334,10 +287,7 @@ fn folder(view: &Cube, f: &RawFolder, diags: &mut Vec<Diagnostic>) -> Folder {
                     diags.push(
                         Diagnostic::error(
                             Code::UnknownMember,
-                            format!(
-                                "folder includes `{}`, which view `{}` does not have",
-                                m.value, view.name
-                            ),
+                            format!("folder includes `{}`, which view `{}` does not have", m.value, view.name),
                         )
                         .at(m.span, "not a member of the view")
                         .maybe_help(
@@ -353,8 +303,5 @@ fn folder(view: &Cube, f: &RawFolder, diags: &mut Vec<Diagnostic>) -> Folder {
             RawFolderItem::Folder(sub) => Some(FolderItem::Folder(folder(view, sub, diags))),
         })
         .collect();
-    Folder {
-        name: f.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(),
-        members,
-    }
+    Folder { name: f.name.as_ref().map(|n| n.value.clone()).unwrap_or_default(), members }
 }
