@@ -1,12 +1,14 @@
 //! cubec: a Cube-compatible semantic layer and metrics compiler.
 //!
 //! The pipeline has one IR per stage (see the README's architecture section):
-//! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan -> render.
+//! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`]).
 
 pub mod diag;
 pub mod load;
+pub mod plan;
 pub mod query;
 pub mod resolve;
+pub mod sql;
 pub mod util;
 
 use diag::{Diagnostic, SourceMap};
@@ -41,4 +43,17 @@ pub fn sort_diagnostics(diags: &mut [Diagnostic]) {
         Some(s) => (0, s.file.0, s.start),
         None => (1, 0, 0),
     });
+}
+
+/// Compiles one query (JSON) against a valid model for one dialect: query, plan and render.
+pub fn compile(
+    model: &resolve::Model,
+    query: &serde_json::Value,
+    dialect: &sql::Dialect,
+    opts: &query::QueryOptions,
+    render: sql::RenderOptions,
+) -> Result<sql::CompiledSql, Vec<Diagnostic>> {
+    let q = query::parse_query(query, model, opts)?;
+    let p = plan::plan(model, &q)?;
+    sql::render(model, &q, &p, dialect, render)
 }

@@ -24,6 +24,33 @@ enum Command {
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
     },
+    /// Compile a Cube REST query (or a JSON array of them) to SQL.
+    Sql {
+        /// The query: a file path, `-` for stdin, or JSON text.
+        #[arg(long)]
+        query: String,
+        /// Target dialect: postgres, bigquery, snowflake, duckdb (or one from --dialects).
+        #[arg(long, default_value = "postgres")]
+        dialect: String,
+        /// Model directory (default: ./metrics, else ./model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// `sql`: the SQL, then the params as a comment; `json`: {"sql","params","aliasNameToMember"}.
+        #[arg(long, value_enum, default_value = "sql")]
+        format: SqlFormat,
+        /// Put parameters into the SQL as escaped literals.
+        #[arg(long)]
+        inline: bool,
+        /// A folder of dialect files that add to or override the built-in ones.
+        #[arg(long)]
+        dialects: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SqlFormat {
+    Sql,
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -39,7 +66,115 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Validate { model, format } => validate(model, format),
+        Command::Sql { query, dialect, model, format, inline, dialects } => {
+            sql(&query, &dialect, model, format, inline, dialects.as_deref())
+        }
     }
+}
+
+/// Prints diagnostics that have no useful source position (query, dialect errors).
+fn report(diags: &[cubec::diag::Diagnostic], sources: &cubec::diag::SourceMap) {
+    eprint!("{}", render::to_human(diags, sources, std::io::stderr().is_terminal()));
+}
+
+/// Reads `--query`: a path, `-` for stdin, or the JSON itself.
+fn read_query(arg: &str) -> Result<serde_json::Value, String> {
+    let text = if arg == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("cannot read the query from stdin: {e}"))?;
+        s
+    } else if arg.trim_start().starts_with(['{', '[']) {
+        arg.to_string()
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| format!("cannot read query file `{arg}`: {e}"))?
+    };
+    serde_json::from_str(&text).map_err(|e| format!("the query is not valid JSON: {e}"))
+}
+
+fn sql(
+    query: &str,
+    dialect: &str,
+    model: Option<PathBuf>,
+    format: SqlFormat,
+    inline: bool,
+    dialects: Option<&std::path::Path>,
+) -> ExitCode {
+    let query = match read_query(query) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let dialects = match cubec::sql::Dialects::load(dialects) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let dialect = match dialects.get(dialect) {
+        Ok(d) => d,
+        Err(d) => {
+            report(&[d], &cubec::diag::SourceMap::default());
+            return ExitCode::from(2);
+        }
+    };
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    if checked.has_errors() {
+        report(&checked.diagnostics, &checked.sources);
+        eprintln!("error: the model under `{}` has errors; fix them before compiling queries", dir.display());
+        return ExitCode::from(1);
+    }
+    let opts = cubec::query::QueryOptions::default();
+    let render_opts = cubec::sql::RenderOptions { inline };
+    let (queries, many) = match &query {
+        serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
+        one => (vec![one], false),
+    };
+    let mut results = Vec::new();
+    let mut failed = false;
+    for (i, q) in queries.iter().enumerate() {
+        match cubec::compile(&checked.model, q, &dialect, &opts, render_opts) {
+            Ok(c) => results.push(c),
+            Err(diags) => {
+                if many {
+                    eprintln!("query {i}:");
+                }
+                report(&diags, &checked.sources);
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        return ExitCode::from(1);
+    }
+    match format {
+        SqlFormat::Json => {
+            let v = if many { serde_json::to_value(&results) } else { serde_json::to_value(&results[0]) };
+            println!("{}", serde_json::to_string_pretty(&v.unwrap_or_default()).unwrap_or_default());
+        }
+        SqlFormat::Sql => {
+            for (i, c) in results.iter().enumerate() {
+                if many {
+                    println!("-- query {i}");
+                }
+                println!("{};", c.sql);
+                if !inline {
+                    println!("-- params: {}", serde_json::to_string(&c.params).unwrap_or_default());
+                }
+                for w in &c.warnings {
+                    println!("-- warning: {w}");
+                }
+                if many && i + 1 < results.len() {
+                    println!();
+                }
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {

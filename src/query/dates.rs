@@ -83,7 +83,9 @@ pub fn period_start(dt: NaiveDateTime, unit: TimeUnit) -> NaiveDateTime {
     match unit {
         TimeUnit::Second => dt.with_nanosecond(0).unwrap_or(dt),
         TimeUnit::Minute => dt.with_nanosecond(0).and_then(|x| x.with_second(0)).unwrap_or(dt),
-        TimeUnit::Hour => dt.with_nanosecond(0).and_then(|x| x.with_second(0)).and_then(|x| x.with_minute(0)).unwrap_or(dt),
+        TimeUnit::Hour => {
+            dt.with_nanosecond(0).and_then(|x| x.with_second(0)).and_then(|x| x.with_minute(0)).unwrap_or(dt)
+        }
         TimeUnit::Day => midnight(d),
         TimeUnit::Week => midnight(d - Duration::days(d.weekday().num_days_from_monday() as i64)),
         TimeUnit::Month => midnight(d.with_day(1).unwrap_or(d)),
@@ -222,8 +224,14 @@ mod tests {
         assert_eq!(range("next quarter"), ("2024-04-01T00:00:00.000".into(), "2024-06-30T23:59:59.999".into()));
         assert_eq!(range("last 7 days"), ("2024-03-06T00:00:00.000".into(), "2024-03-12T23:59:59.999".into()));
         assert_eq!(range("last year").0, "2023-01-01T00:00:00.000");
-        assert_eq!(range("from 7 days ago to now"), ("2024-03-06T00:00:00.000".into(), "2024-03-13T23:59:59.999".into()));
-        assert_eq!(range("from 2 hours ago to now"), ("2024-03-13T13:30:00.000".into(), "2024-03-13T15:30:00.000".into()));
+        assert_eq!(
+            range("from 7 days ago to now"),
+            ("2024-03-06T00:00:00.000".into(), "2024-03-13T23:59:59.999".into())
+        );
+        assert_eq!(
+            range("from 2 hours ago to now"),
+            ("2024-03-13T13:30:00.000".into(), "2024-03-13T15:30:00.000".into())
+        );
         assert!(relative_range("fortnight ago", dt("2024-03-13T00:00:00")).is_err());
     }
 

@@ -143,7 +143,9 @@ impl FilterNode {
     /// Whether the filter is on measures (HAVING) rather than dimensions (WHERE).
     pub fn is_measure(&self) -> bool {
         match self {
-            FilterNode::Leaf(f) => matches!(f.member.source_member, MemberRef::Measure(_)) && f.operator != Operator::MeasureFilter,
+            FilterNode::Leaf(f) => {
+                matches!(f.member.source_member, MemberRef::Measure(_)) && f.operator != Operator::MeasureFilter
+            }
             FilterNode::And(v) | FilterNode::Or(v) => v.first().map(FilterNode::is_measure).unwrap_or(false),
         }
     }
@@ -172,4 +174,6 @@ pub struct Query {
     pub ungrouped: bool,
     pub total: bool,
     pub join_hints: Vec<Vec<CubeId>>,
+    /// "Now" in the query timezone, for defaults that depend on it.
+    pub now: NaiveDateTime,
 }

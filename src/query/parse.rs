@@ -108,7 +108,11 @@ impl<'a> Parser<'a> {
                 let base = format!("{}.{}", parts[0], parts[1]);
                 if let Some(m) = self.member(&base, &field, Kind::Dimension) {
                     if self.check_granularity(&m, parts[2], &field) {
-                        time_dimensions.push(TimeDimension { member: m, granularity: Some(parts[2].to_string()), date_range: None });
+                        time_dimensions.push(TimeDimension {
+                            member: m,
+                            granularity: Some(parts[2].to_string()),
+                            date_range: None,
+                        });
                     }
                 }
             } else if let Some(m) = self.member(&name, &field, Kind::Dimension) {
@@ -125,7 +129,9 @@ impl<'a> Parser<'a> {
                     }
                 }
                 Value::Null => {}
-                v => self.diags.push(err(Code::QueryJson, format!("`timeDimensions` must be a list, found {}", kind(v)))),
+                v => {
+                    self.diags.push(err(Code::QueryJson, format!("`timeDimensions` must be a list, found {}", kind(v))))
+                }
             }
         }
         let segments = self.member_list(obj.get("segments"), "segments", Kind::Segment);
@@ -182,15 +188,20 @@ impl<'a> Parser<'a> {
                 let ids: Option<Vec<CubeId>> = names.iter().map(|n| self.model.cube_id(n)).collect();
                 match ids {
                     Some(ids) if ids.len() >= 2 => join_hints.push(ids),
-                    _ => self.diags.push(err(Code::QueryJoinPath, format!("`joinHints[{i}]` must list two or more cube names"))),
+                    _ => self
+                        .diags
+                        .push(err(Code::QueryJoinPath, format!("`joinHints[{i}]` must list two or more cube names"))),
                 }
             }
         }
         if measures.is_empty() && dimensions.is_empty() && !time_dimensions.iter().any(|t| t.granularity.is_some()) {
             if self.diags.is_empty() {
                 self.diags.push(
-                    err(Code::QueryEmpty, "the query has no measures, dimensions or time dimensions with a granularity")
-                        .with_help("add at least one member to select"),
+                    err(
+                        Code::QueryEmpty,
+                        "the query has no measures, dimensions or time dimensions with a granularity",
+                    )
+                    .with_help("add at least one member to select"),
                 );
             }
             return None;
@@ -208,6 +219,7 @@ impl<'a> Parser<'a> {
             ungrouped,
             total,
             join_hints,
+            now: now_local,
         })
     }
 
@@ -227,7 +239,10 @@ impl<'a> Parser<'a> {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => {
                 if items.len() > MAX_MEMBERS {
-                    self.diags.push(err(Code::QueryJson, format!("`{field}` lists {} members; at most {MAX_MEMBERS}", items.len())));
+                    self.diags.push(err(
+                        Code::QueryJson,
+                        format!("`{field}` lists {} members; at most {MAX_MEMBERS}", items.len()),
+                    ));
                     return Vec::new();
                 }
                 items
@@ -246,7 +261,10 @@ impl<'a> Parser<'a> {
                     .collect()
             }
             Some(other) => {
-                self.diags.push(err(Code::QueryJson, format!("`{field}` must be a list of member names, found {}", kind(other))));
+                self.diags.push(err(
+                    Code::QueryJson,
+                    format!("`{field}` must be a list of member names, found {}", kind(other)),
+                ));
                 Vec::new()
             }
         }
@@ -262,7 +280,8 @@ impl<'a> Parser<'a> {
 
     /// Looks up `cube.member` and checks its kind.
     fn member(&mut self, name: &str, field: &str, want: Kind) -> Option<QueryMember> {
-        let Some((cube_name, member_name)) = name.split_once('.').filter(|(c, m)| !c.is_empty() && !m.contains('.') && !m.is_empty())
+        let Some((cube_name, member_name)) =
+            name.split_once('.').filter(|(c, m)| !c.is_empty() && !m.contains('.') && !m.is_empty())
         else {
             self.diags.push(
                 err(Code::QueryMemberName, format!("`{field}`: `{}` is not a `cube.member` name", truncate(name)))
@@ -273,8 +292,11 @@ impl<'a> Parser<'a> {
         let Some(cube) = self.model.cube_id(cube_name) else {
             let help = did_you_mean(cube_name, self.model.cube_names());
             self.diags.push(
-                err(Code::QueryUnknownMember, format!("`{field}`: cube `{}` not found for path `{}`", truncate(cube_name), truncate(name)))
-                    .maybe_help(help.map(|h| format!("did you mean `{h}`?"))),
+                err(
+                    Code::QueryUnknownMember,
+                    format!("`{field}`: cube `{}` not found for path `{}`", truncate(cube_name), truncate(name)),
+                )
+                .maybe_help(help.map(|h| format!("did you mean `{h}`?"))),
             );
             return None;
         };
@@ -282,13 +304,18 @@ impl<'a> Parser<'a> {
         let Some(member) = c.member(member_name) else {
             let help = did_you_mean(member_name, c.members.keys().map(String::as_str));
             self.diags.push(
-                err(Code::QueryUnknownMember, format!("`{field}`: `{}` not found in `{}`", truncate(member_name), c.name))
-                    .maybe_help(help.map(|h| format!("did you mean `{cube_name}.{h}`?"))),
+                err(
+                    Code::QueryUnknownMember,
+                    format!("`{field}`: `{}` not found in `{}`", truncate(member_name), c.name),
+                )
+                .maybe_help(help.map(|h| format!("did you mean `{cube_name}.{h}`?"))),
             );
             return None;
         };
         let ok = match (want, member) {
-            (Kind::Measure, MemberRef::Measure(_)) | (Kind::Dimension, MemberRef::Dimension(_)) | (Kind::Segment, MemberRef::Segment(_)) => true,
+            (Kind::Measure, MemberRef::Measure(_))
+            | (Kind::Dimension, MemberRef::Dimension(_))
+            | (Kind::Segment, MemberRef::Segment(_)) => true,
             (Kind::Any, MemberRef::Measure(_) | MemberRef::Dimension(_)) => true,
             _ => false,
         };
@@ -319,11 +346,14 @@ impl<'a> Parser<'a> {
         let mut names: Vec<&str> = crate::resolve::templates::BUILTIN_GRANULARITIES.to_vec();
         names.extend(dim.granularities.iter().map(|g| g.name.as_str()));
         self.diags.push(
-            err(Code::QueryGranularity, format!("`{field}`: granularity \"{}\" does not exist in dimension {}", truncate(gran), m.name))
-                .with_help(match did_you_mean(gran, names.iter().copied()) {
-                    Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("granularities: {}", names.join(", ")),
-                }),
+            err(
+                Code::QueryGranularity,
+                format!("`{field}`: granularity \"{}\" does not exist in dimension {}", truncate(gran), m.name),
+            )
+            .with_help(match did_you_mean(gran, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("granularities: {}", names.join(", ")),
+            }),
         );
         false
     }
@@ -365,7 +395,10 @@ impl<'a> Parser<'a> {
                 Some(g.clone())
             }
             Some(v) => {
-                self.diags.push(err(Code::QueryGranularity, format!("`{field}.granularity` must be a string, found {}", kind(v))));
+                self.diags.push(err(
+                    Code::QueryGranularity,
+                    format!("`{field}.granularity` must be a string, found {}", kind(v)),
+                ));
                 return None;
             }
         };
@@ -405,7 +438,10 @@ impl<'a> Parser<'a> {
 
     fn filter(&mut self, f: &Value, field: &str, depth: usize, now: NaiveDateTime) -> Option<FilterNode> {
         if depth > MAX_FILTER_DEPTH {
-            self.diags.push(err(Code::QueryFilter, format!("`{field}`: filters nest more than {MAX_FILTER_DEPTH} levels deep")));
+            self.diags.push(err(
+                Code::QueryFilter,
+                format!("`{field}`: filters nest more than {MAX_FILTER_DEPTH} levels deep"),
+            ));
             return None;
         }
         let Some(obj) = f.as_object() else {
@@ -446,12 +482,11 @@ impl<'a> Parser<'a> {
         let Some(operator) = Operator::parse(op_name) else {
             let names: Vec<&str> = Operator::ALL.iter().map(|(n, _)| *n).collect();
             self.diags.push(
-                err(Code::QueryFilter, format!("`{field}`: `{}` is not a filter operator", truncate(op_name))).with_help(
-                    match did_you_mean(op_name, names.iter().copied()) {
+                err(Code::QueryFilter, format!("`{field}`: `{}` is not a filter operator", truncate(op_name)))
+                    .with_help(match did_you_mean(op_name, names.iter().copied()) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("operators: {}", names.join(", ")),
-                    },
-                ),
+                    }),
             );
             return None;
         };
@@ -467,7 +502,13 @@ impl<'a> Parser<'a> {
                         Value::Number(n) => out.push(Some(n.to_string())),
                         Value::Bool(b) => out.push(Some(b.to_string())),
                         other => {
-                            self.diags.push(err(Code::QueryFilter, format!("`{field}.values` may hold strings, numbers, booleans or null, found {}", kind(other))));
+                            self.diags.push(err(
+                                Code::QueryFilter,
+                                format!(
+                                    "`{field}.values` may hold strings, numbers, booleans or null, found {}",
+                                    kind(other)
+                                ),
+                            ));
                             return None;
                         }
                     }
@@ -475,12 +516,14 @@ impl<'a> Parser<'a> {
                 out
             }
             Some(other) => {
-                self.diags.push(err(Code::QueryFilter, format!("`{field}.values` must be a list, found {}", kind(other))));
+                self.diags
+                    .push(err(Code::QueryFilter, format!("`{field}.values` must be a list, found {}", kind(other))));
                 return None;
             }
         };
         if operator.needs_values() && values.is_empty() {
-            self.diags.push(err(Code::QueryFilter, format!("`{field}`: values required for filter `{}`", operator.name())));
+            self.diags
+                .push(err(Code::QueryFilter, format!("`{field}`: values required for filter `{}`", operator.name())));
             return None;
         }
         let mut date_bounds = None;
@@ -490,9 +533,19 @@ impl<'a> Parser<'a> {
                 (Operator::InDateRange | Operator::NotInDateRange | Operator::OnTheDate, [one]) => {
                     dates::relative_range(one, now).or_else(|_| dates::absolute_range(one, one))
                 }
-                (Operator::InDateRange | Operator::NotInDateRange | Operator::OnTheDate, [from, to]) => dates::absolute_range(from, to),
+                (Operator::InDateRange | Operator::NotInDateRange | Operator::OnTheDate, [from, to]) => {
+                    dates::absolute_range(from, to)
+                }
                 (_, [one]) => dates::absolute_range(one, one),
-                _ => Err(format!("`{}` takes {} date value(s)", operator.name(), if matches!(operator, Operator::InDateRange | Operator::NotInDateRange) { "one or two" } else { "one" })),
+                _ => Err(format!(
+                    "`{}` takes {} date value(s)",
+                    operator.name(),
+                    if matches!(operator, Operator::InDateRange | Operator::NotInDateRange) {
+                        "one or two"
+                    } else {
+                        "one"
+                    }
+                )),
             };
             match range {
                 Ok(r) => date_bounds = Some(r),
@@ -514,13 +567,19 @@ impl<'a> Parser<'a> {
                 for (i, item) in items.iter().enumerate() {
                     match item.as_array().map(Vec::as_slice) {
                         Some([Value::String(k), d]) => out.push((k.clone(), d.clone())),
-                        _ => self.diags.push(err(Code::QueryOrder, format!("`order[{i}]` must be a [member, \"asc\"|\"desc\"] pair"))),
+                        _ => self.diags.push(err(
+                            Code::QueryOrder,
+                            format!("`order[{i}]` must be a [member, \"asc\"|\"desc\"] pair"),
+                        )),
                     }
                 }
                 out
             }
             Some(other) => {
-                self.diags.push(err(Code::QueryOrder, format!("`order` must be an object or a list of pairs, found {}", kind(other))));
+                self.diags.push(err(
+                    Code::QueryOrder,
+                    format!("`order` must be an object or a list of pairs, found {}", kind(other)),
+                ));
                 return None;
             }
         };
@@ -530,7 +589,10 @@ impl<'a> Parser<'a> {
                 Some("asc") => false,
                 Some("desc") => true,
                 _ => {
-                    self.diags.push(err(Code::QueryOrder, format!("`order` of `{id}` must be \"asc\" or \"desc\", found {dir}")));
+                    self.diags.push(err(
+                        Code::QueryOrder,
+                        format!("`order` of `{id}` must be \"asc\" or \"desc\", found {dir}"),
+                    ));
                     continue;
                 }
             };

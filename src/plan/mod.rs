@@ -1,0 +1,387 @@
+//! Stage 4, plan: [`Model`] + [`Query`] to a [`Plan`].
+//!
+//! Input: the resolved model and a normalized query. Output: the join tree, the select list with
+//! Cube's aliases, the WHERE / HAVING split, date ranges as UTC instants, and the order as select
+//! positions. No SQL text is produced here.
+
+pub mod joins;
+
+use crate::diag::{Code, Diagnostic};
+use crate::query::{dates, FilterNode, Query, QueryMember};
+use crate::resolve::{CubeId, MeasureType, MemberRef, Model, Ref, Relationship, SqlPart, SqlTemplate};
+use crate::util::alias_name;
+use chrono::NaiveDateTime;
+pub use joins::{JoinStep, JoinTree};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ColumnKind {
+    Dimension { cube: CubeId, dimension: usize },
+    TimeBucket { cube: CubeId, dimension: usize, granularity: String },
+    Measure { cube: CubeId, measure: usize },
+}
+
+/// One output column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    /// The SQL column alias, as Cube makes it (`orders__created_at_week`).
+    pub alias: String,
+    /// The member name the alias maps back to (`orders.created_at.week`).
+    pub member: String,
+    pub kind: ColumnKind,
+}
+
+/// A time dimension's date range: the raw column between two UTC instants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DateRangeCond {
+    pub cube: CubeId,
+    pub dimension: usize,
+    pub from_utc: NaiveDateTime,
+    pub to_utc: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub joins: JoinTree,
+    pub columns: Vec<Column>,
+    /// How many leading columns are grouped (dimensions and time buckets).
+    pub dimension_count: usize,
+    pub date_ranges: Vec<DateRangeCond>,
+    pub segments: Vec<(CubeId, usize)>,
+    pub where_filters: Vec<FilterNode>,
+    pub having_filters: Vec<FilterNode>,
+    /// 1-based select positions, descending?
+    pub order: Vec<(usize, bool)>,
+    pub limit: u64,
+    pub offset: Option<u64>,
+    pub ungrouped: bool,
+    pub total: bool,
+    pub timezone: chrono_tz::Tz,
+}
+
+/// The alias base of a member as queried: `sql_alias` replaces the cube part.
+fn member_alias(model: &Model, m: &QueryMember) -> String {
+    let cube = model.cube(m.cube);
+    alias_name(&format!("{}.{}", cube.alias_base(), cube.member_name(m.member)))
+}
+
+/// Builds the plan of `query`.
+pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut columns = Vec::new();
+    for d in &query.dimensions {
+        let MemberRef::Dimension(i) = d.source_member else { continue };
+        columns.push(Column {
+            alias: member_alias(model, d),
+            member: d.name.clone(),
+            kind: ColumnKind::Dimension { cube: d.source_cube, dimension: i },
+        });
+    }
+    for td in &query.time_dimensions {
+        let (Some(g), MemberRef::Dimension(i)) = (&td.granularity, td.member.source_member) else { continue };
+        let alias = format!("{}_{}", member_alias(model, &td.member), crate::util::underscore(g));
+        if columns.iter().any(|c: &Column| c.alias == alias) {
+            continue;
+        }
+        columns.push(Column {
+            alias,
+            member: format!("{}.{g}", td.member.name),
+            kind: ColumnKind::TimeBucket { cube: td.member.source_cube, dimension: i, granularity: g.clone() },
+        });
+    }
+    let dimension_count = columns.len();
+    for m in &query.measures {
+        let MemberRef::Measure(i) = m.source_member else { continue };
+        let measure = &model.cube(m.source_cube).measures[i];
+        if measure.multi_stage || matches!(measure.type_, MeasureType::NumberAgg | MeasureType::Rank) {
+            diags.push(
+                Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("`{}` is a multi-stage measure, which cubec does not compile yet", m.name),
+                )
+                .with_help("query its input measures instead"),
+            );
+        }
+        if measure.rolling_window.is_some() {
+            diags.push(
+                Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("`{}` has a rolling window, which cubec does not compile yet", m.name),
+                )
+                .with_help("rolling windows are planned; query the measure without the window for now"),
+            );
+        }
+        columns.push(Column {
+            alias: member_alias(model, m),
+            member: m.name.clone(),
+            kind: ColumnKind::Measure { cube: m.source_cube, measure: i },
+        });
+    }
+
+    // Which cubes the query touches, in Cube's order: measures, dimensions, segments, time
+    // dimensions, filters; plus cubes their SQL references.
+    let mut needed: Vec<CubeId> = Vec::new();
+    let mut hints: Vec<Vec<CubeId>> = query.join_hints.clone();
+    let touch = |m: &QueryMember, needed: &mut Vec<CubeId>, hints: &mut Vec<Vec<CubeId>>| {
+        if !m.join_path.is_empty() && !hints.contains(&m.join_path) {
+            hints.push(m.join_path.clone());
+        }
+        let mut stack = vec![(m.source_cube, Some(m.source_member))];
+        let mut seen: Vec<(CubeId, Option<MemberRef>)> = Vec::new();
+        while let Some(item) = stack.pop() {
+            if seen.contains(&item) {
+                continue;
+            }
+            seen.push(item);
+            let (c, member) = item;
+            if !needed.contains(&c) {
+                needed.push(c);
+            }
+            if let Some(r) = member {
+                for t in member_templates(model, c, r) {
+                    for part in &t.parts {
+                        if let SqlPart::Ref(reference, _) = part {
+                            match reference {
+                                Ref::Member { cube, member, path } => {
+                                    if path.len() > 1 && !hints.contains(path) {
+                                        hints.push(path.clone());
+                                    }
+                                    stack.push((*cube, Some(*member)));
+                                }
+                                Ref::Granularity { cube, dimension, .. } => {
+                                    stack.push((*cube, Some(MemberRef::Dimension(*dimension))))
+                                }
+                                Ref::CubeAlias { cube, path } => {
+                                    if path.len() > 1 && !hints.contains(path) {
+                                        hints.push(path.clone());
+                                    }
+                                    stack.push((*cube, None));
+                                }
+                                Ref::CubeSql { .. } | Ref::Context { .. } => {}
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    for m in &query.measures {
+        touch(m, &mut needed, &mut hints);
+    }
+    for m in &query.dimensions {
+        touch(m, &mut needed, &mut hints);
+    }
+    for m in &query.segments {
+        touch(m, &mut needed, &mut hints);
+    }
+    for td in &query.time_dimensions {
+        touch(&td.member, &mut needed, &mut hints);
+    }
+    let mut filter_members = Vec::new();
+    for f in &query.filters {
+        collect_filter_members(f, &mut filter_members);
+    }
+    for m in filter_members {
+        touch(m, &mut needed, &mut hints);
+    }
+    let joins = match joins::build(model, &needed, &hints) {
+        Ok(j) => j,
+        Err(d) => {
+            diags.push(d);
+            return Err(diags);
+        }
+    };
+    for c in &columns {
+        if let ColumnKind::Measure { cube, measure } = c.kind {
+            if let Some(reason) = multiplied_by(model, &joins, cube) {
+                let m = &model.cube(cube).measures[measure];
+                let safe = matches!(m.type_, MeasureType::CountDistinct | MeasureType::CountDistinctApprox)
+                    || (m.type_ == MeasureType::Count && m.sql.is_none() && m.filters.is_empty());
+                if !safe {
+                    diags.push(
+                        Diagnostic::error(
+                            Code::QueryUnsupported,
+                            format!("`{}` would be counted more than once: {reason}; fan-out-safe aggregation is not implemented yet", c.member),
+                        )
+                        .with_help("query the measure without members of the multiplying cube, or through a view whose join path avoids it"),
+                    );
+                }
+            }
+        }
+    }
+
+    let mut date_ranges = Vec::new();
+    for td in &query.time_dimensions {
+        if let (Some((from, to)), MemberRef::Dimension(i)) = (td.date_range, td.member.source_member) {
+            date_ranges.push(DateRangeCond {
+                cube: td.member.source_cube,
+                dimension: i,
+                from_utc: dates::local_to_utc(from, query.timezone, false),
+                to_utc: dates::local_to_utc(to, query.timezone, true),
+            });
+        }
+    }
+    let segments = query
+        .segments
+        .iter()
+        .filter_map(|s| match s.source_member {
+            MemberRef::Segment(i) => Some((s.source_cube, i)),
+            _ => None,
+        })
+        .collect();
+    let (having_filters, where_filters): (Vec<FilterNode>, Vec<FilterNode>) =
+        query.filters.iter().cloned().partition(FilterNode::is_measure);
+
+    if query.ungrouped {
+        if !having_filters.is_empty() {
+            diags.push(Diagnostic::error(Code::QueryUngrouped, "measure filters aren't allowed in an ungrouped query"));
+        }
+        let mut missing = Vec::new();
+        for c in std::iter::once(joins.root).chain(joins.steps.iter().map(|s| s.to)) {
+            let cube = model.cube(c);
+            for pk in cube.primary_keys() {
+                let present = columns.iter().any(|col| matches!(col.kind, ColumnKind::Dimension { cube: cc, dimension } if cc == c && dimension == pk));
+                if !present {
+                    missing.push(format!("'{}.{}'", cube.name, cube.dimensions[pk].name));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    Code::QueryUngrouped,
+                    format!(
+                        "ungrouped query requires primary keys to be present in dimensions: {}",
+                        missing.join(", ")
+                    ),
+                )
+                .with_help("add the primary key dimensions, so that each row is one record"),
+            );
+        }
+    }
+
+    let order = order_positions(query, &columns);
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Plan {
+        joins,
+        dimension_count,
+        columns,
+        date_ranges,
+        segments,
+        where_filters,
+        having_filters,
+        order,
+        limit: query.limit,
+        offset: query.offset,
+        ungrouped: query.ungrouped,
+        total: query.total,
+        timezone: query.timezone,
+    })
+}
+
+fn collect_filter_members<'a>(f: &'a FilterNode, out: &mut Vec<&'a QueryMember>) {
+    match f {
+        FilterNode::Leaf(l) => out.push(&l.member),
+        FilterNode::And(v) | FilterNode::Or(v) => v.iter().for_each(|c| collect_filter_members(c, out)),
+    }
+}
+
+/// The SQL templates of one member (its sql, filters, case branches).
+pub fn member_templates(model: &Model, cube: CubeId, r: MemberRef) -> Vec<&SqlTemplate> {
+    let c = model.cube(cube);
+    let mut out = Vec::new();
+    match r {
+        MemberRef::Measure(i) => {
+            let m = &c.measures[i];
+            out.extend(m.sql.iter());
+            out.extend(m.filters.iter());
+        }
+        MemberRef::Dimension(i) => {
+            let d = &c.dimensions[i];
+            out.extend(d.sql.iter());
+            if let Some(case) = &d.case {
+                for (cond, label) in &case.when {
+                    out.push(cond);
+                    if let crate::resolve::CaseLabel::Sql(s) = label {
+                        out.push(s);
+                    }
+                }
+                if let Some(crate::resolve::CaseLabel::Sql(s)) = &case.else_label {
+                    out.push(s);
+                }
+            }
+            if let Some((a, b)) = &d.geo {
+                out.push(a);
+                out.push(b);
+            }
+        }
+        MemberRef::Segment(i) => out.push(&c.segments[i].sql),
+    }
+    out
+}
+
+/// Why rows of `cube` are multiplied by the join tree, if they are: an edge that fans out away
+/// from it (`one_to_many` away, or `many_to_one` pointing back at it).
+pub fn multiplied_by(model: &Model, tree: &JoinTree, cube: CubeId) -> Option<String> {
+    for step in &tree.steps {
+        let rel = model.cube(step.from).joins[step.join].relationship;
+        let cube_below_to = is_ancestor_or_self(tree, step.to, cube);
+        let fans = if cube_below_to { rel == Relationship::ManyToOne } else { rel == Relationship::OneToMany };
+        if fans {
+            let (a, b) = (&model.cube(step.from).name, &model.cube(step.to).name);
+            let kind = if rel == Relationship::OneToMany { "one_to_many" } else { "many_to_one" };
+            return Some(format!("the join `{a}` -> `{b}` ({kind}) repeats rows of `{}`", model.cube(cube).name));
+        }
+    }
+    None
+}
+
+/// Whether `ancestor` is `node` or above it in the tree.
+fn is_ancestor_or_self(tree: &JoinTree, ancestor: CubeId, node: CubeId) -> bool {
+    let mut cur = node;
+    loop {
+        if cur == ancestor {
+            return true;
+        }
+        match tree.steps.iter().find(|s| s.to == cur) {
+            Some(s) => cur = s.from,
+            None => return false,
+        }
+    }
+}
+
+/// Positions for ORDER BY: the query's order (members not selected are dropped, as Cube does),
+/// or Cube's default: the first time bucket ascending, else the first measure descending when
+/// there are dimensions too, else the first dimension ascending.
+fn order_positions(query: &Query, columns: &[Column]) -> Vec<(usize, bool)> {
+    match &query.order {
+        Some(items) => items
+            .iter()
+            .filter_map(|item| {
+                let pos = columns.iter().position(|c| c.member == item.id).or_else(|| {
+                    columns.iter().position(|c| {
+                        matches!(c.kind, ColumnKind::TimeBucket { .. })
+                            && c.member.rsplit_once('.').map(|(b, _)| b) == Some(item.id.as_str())
+                    })
+                })?;
+                Some((pos + 1, item.desc))
+            })
+            .collect(),
+        None => {
+            if let Some(p) = columns.iter().position(|c| matches!(c.kind, ColumnKind::TimeBucket { .. })) {
+                vec![(p + 1, false)]
+            } else if !query.measures.is_empty() && !query.dimensions.is_empty() {
+                columns
+                    .iter()
+                    .position(|c| matches!(c.kind, ColumnKind::Measure { .. }))
+                    .map(|p| vec![(p + 1, true)])
+                    .unwrap_or_default()
+            } else if !query.dimensions.is_empty() {
+                vec![(1, false)]
+            } else {
+                Vec::new()
+            }
+        }
+    }
+}

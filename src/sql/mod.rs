@@ -1,0 +1,91 @@
+//! Stage 5, render: [`Plan`] + [`Dialect`] to [`CompiledSql`].
+//!
+//! Input: a plan and a dialect. Output: the SQL text, its parameters in the dialect's order and
+//! style, and the map from column aliases back to member names. Every dialect difference is a
+//! template of the dialect file; this module only decides what to render, never how a warehouse
+//! spells it.
+
+pub mod dialect;
+mod render;
+
+use crate::diag::Diagnostic;
+use crate::plan::Plan;
+use crate::query::Query;
+use crate::resolve::Model;
+pub use dialect::{Dialect, Dialects};
+use indexmap::IndexMap;
+use serde::Serialize;
+
+/// The result of compiling one query for one dialect.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CompiledSql {
+    pub sql: String,
+    pub params: Vec<String>,
+    #[serde(rename = "aliasNameToMember")]
+    pub alias_to_member: IndexMap<String, String>,
+    /// Things the user should know about this SQL (e.g. an exact count standing in for an
+    /// approximate one).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions {
+    /// Parameters as escaped literals instead of placeholders.
+    pub inline: bool,
+}
+
+/// Renders `plan` for `dialect`.
+pub fn render(
+    model: &Model,
+    query: &Query,
+    plan: &Plan,
+    dialect: &Dialect,
+    opts: RenderOptions,
+) -> Result<CompiledSql, Vec<Diagnostic>> {
+    let mut r = render::Renderer::new(model, query, dialect);
+    let (text, warnings) = r.statement(plan).map_err(|d| vec![d])?;
+    let (sql, params) = finish_params(&text, r.into_params(), dialect, opts.inline);
+    let alias_to_member = plan.columns.iter().map(|c| (c.alias.clone(), c.member.clone())).collect();
+    Ok(CompiledSql { sql, params, alias_to_member, warnings })
+}
+
+/// Parameters are rendered as `\u{1}<n>\u{1}` tokens, in allocation order; here they become the
+/// dialect's placeholders in textual order (`$1` numbered by first use, `?` once per use), or
+/// escaped literals with `--inline`.
+fn finish_params(text: &str, values: Vec<String>, dialect: &Dialect, inline: bool) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(text.len());
+    let mut params: Vec<String> = Vec::new();
+    let mut numbered: Vec<(usize, usize)> = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(render::PARAM_MARK) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + render::PARAM_MARK.len_utf8()..];
+        let Some(end) = after.find(render::PARAM_MARK) else {
+            out.push_str(&rest[start..]);
+            rest = "";
+            break;
+        };
+        let index: usize = after[..end].parse().unwrap_or(0);
+        let value = values.get(index).cloned().unwrap_or_default();
+        if inline {
+            out.push_str(&dialect.literal(&value));
+        } else if dialect.numbered_params {
+            let n = match numbered.iter().find(|(i, _)| *i == index) {
+                Some((_, n)) => *n,
+                None => {
+                    params.push(value);
+                    numbered.push((index, params.len()));
+                    params.len()
+                }
+            };
+            out.push_str(&dialect.placeholder(n));
+        } else {
+            params.push(value);
+            out.push_str(&dialect.placeholder(params.len()));
+        }
+        rest = &after[end + render::PARAM_MARK.len_utf8()..];
+    }
+    out.push_str(rest);
+    (out, params)
+}

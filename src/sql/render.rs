@@ -1,0 +1,740 @@
+//! Turning plan pieces into SQL text through the dialect's templates: member SQL with its
+//! references inlined, measures, time buckets, filters, and the statement.
+
+use super::dialect::Dialect;
+use crate::diag::{Code, Diagnostic};
+use crate::plan::{ColumnKind, Plan};
+use crate::query::{Filter, FilterNode, Operator, Query};
+use crate::resolve::*;
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use minijinja::context;
+
+/// Marks a parameter token in rendered text: `\u{1}<index>\u{1}`.
+pub const PARAM_MARK: char = '\u{1}';
+const MAX_DEPTH: usize = 64;
+
+type R<T> = Result<T, Diagnostic>;
+
+pub struct Renderer<'a> {
+    model: &'a Model,
+    query: &'a Query,
+    d: &'a Dialect,
+    params: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(model: &'a Model, query: &'a Query, d: &'a Dialect) -> Renderer<'a> {
+        Renderer { model, query, d, params: Vec::new(), warnings: Vec::new() }
+    }
+
+    pub fn into_params(self) -> Vec<String> {
+        self.params
+    }
+
+    fn param(&mut self, value: String) -> String {
+        self.params.push(value);
+        format!("{PARAM_MARK}{}{PARAM_MARK}", self.params.len() - 1)
+    }
+
+    fn tpl(&self, name: &str, ctx: minijinja::Value) -> R<String> {
+        self.d.render(name, ctx)
+    }
+
+    /// The quoted alias of a cube in FROM / JOIN.
+    fn cube_alias(&self, cube: CubeId) -> String {
+        self.d.ident(&crate::util::underscore(self.model.cube(cube).alias_base()))
+    }
+
+    /// A model SQL snippet with every reference inlined.
+    fn template(&mut self, t: &SqlTemplate, depth: usize) -> R<String> {
+        if depth > MAX_DEPTH {
+            return Err(Diagnostic::error(Code::SqlRender, "member references nest too deeply"));
+        }
+        let mut out = String::new();
+        for part in &t.parts {
+            match part {
+                SqlPart::Text(s) => out.push_str(s),
+                SqlPart::Ref(r, _) => {
+                    let s = self.reference(r, depth)?;
+                    out.push_str(&s);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn reference(&mut self, r: &Ref, depth: usize) -> R<String> {
+        Ok(match r {
+            Ref::CubeAlias { cube, .. } => self.cube_alias(*cube),
+            Ref::Member { cube, member, .. } => {
+                let s = match member {
+                    MemberRef::Dimension(d) => self.dimension(*cube, *d, depth + 1)?,
+                    MemberRef::Measure(m) => self.measure(*cube, *m, false, depth + 1)?,
+                    MemberRef::Segment(s) => {
+                        let t = self.model.cube(*cube).segments[*s].sql.clone();
+                        self.template(&t, depth + 1)?
+                    }
+                };
+                wrap(s)
+            }
+            Ref::Granularity { cube, dimension, granularity } => {
+                self.time_bucket(*cube, *dimension, granularity, depth + 1)?
+            }
+            Ref::CubeSql { cube } => match &self.model.cube(*cube).source {
+                Some(CubeSource::Sql(t)) => {
+                    let t = t.clone();
+                    self.template(&t, depth + 1)?
+                }
+                Some(CubeSource::Table(t)) | Some(CubeSource::SelectAll(t)) => format!("SELECT * FROM {t}"),
+                None => String::new(),
+            },
+            Ref::Context { root, path, call } => self.context(root, path, call.as_ref(), depth)?,
+        })
+    }
+
+    /// `FILTER_PARAMS.cube.member.filter('col')` renders the query's filters on that member
+    /// against `col`; with none, or for security context values cubec does not have, `1 = 1`.
+    fn context(
+        &mut self,
+        root: &str,
+        path: &[String],
+        call: Option<&(String, Vec<String>)>,
+        depth: usize,
+    ) -> R<String> {
+        match (root, call) {
+            ("FILTER_PARAMS", Some((method, args))) if method == "filter" && path.len() == 2 => {
+                let column = args.first().and_then(|a| super::super::resolve::refs::string_literal(a));
+                let Some(column) = column else {
+                    return Err(Diagnostic::error(
+                        Code::QueryUnsupported,
+                        "FILTER_PARAMS.filter() with a function is not supported yet",
+                    )
+                    .with_help("pass the column as a string: FILTER_PARAMS.cube.member.filter('column')"));
+                };
+                let name = format!("{}.{}", path[0], path[1]);
+                let filters: Vec<Filter> =
+                    leaves(&self.query.filters).into_iter().filter(|f| f.member.name == name).cloned().collect();
+                if filters.is_empty() {
+                    return Ok("1 = 1".to_string());
+                }
+                let mut parts = Vec::new();
+                for f in &filters {
+                    parts.push(self.filter_on(f, column.clone(), depth)?);
+                }
+                Ok(parts.join(" AND "))
+            }
+            ("SQL_UTILS", Some((method, args))) if method == "convertTz" && args.len() == 1 => {
+                let tz = self.query.timezone.name();
+                self.tpl("convert_tz", context! { expr => args[0].clone(), tz => tz })
+            }
+            ("SECURITY_CONTEXT", Some((method, _))) if method == "filter" => Ok("1 = 1".to_string()),
+            _ => Ok("NULL".to_string()),
+        }
+    }
+
+    /// A dimension's SQL, not converted to the query timezone.
+    fn dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
+        let dim = self.model.cube(cube).dimensions[d].clone();
+        if let Some(sql) = &dim.sql {
+            return self.template(sql, depth);
+        }
+        if let Some(case) = &dim.case {
+            let mut s = String::from("CASE");
+            for (cond, label) in &case.when {
+                let c = self.template(cond, depth)?;
+                let l = self.label(label, depth)?;
+                s.push_str(&format!(" WHEN {c} THEN {l}"));
+            }
+            if let Some(e) = &case.else_label {
+                let l = self.label(e, depth)?;
+                s.push_str(&format!(" ELSE {l}"));
+            }
+            s.push_str(" END");
+            return Ok(s);
+        }
+        if let Some((lat, lng)) = &dim.geo {
+            let lat = self.template(lat, depth)?;
+            let lng = self.template(lng, depth)?;
+            return self.tpl("geo", context! { lat => lat, lng => lng });
+        }
+        Err(Diagnostic::error(
+            Code::QueryUnsupported,
+            format!("dimension `{}.{}` has no SQL cubec can render", self.model.cube(cube).name, dim.name),
+        ))
+    }
+
+    fn label(&mut self, label: &CaseLabel, depth: usize) -> R<String> {
+        match label {
+            CaseLabel::Text(t) => Ok(self.d.literal(t)),
+            CaseLabel::Sql(s) => self.template(s, depth),
+        }
+    }
+
+    /// The primary key expression of a cube (composite keys concatenated as text).
+    fn primary_key(&mut self, cube: CubeId, depth: usize) -> R<Option<String>> {
+        let pks: Vec<usize> = self.model.cube(cube).primary_keys().collect();
+        match pks.as_slice() {
+            [] => Ok(None),
+            [one] => self.dimension(cube, *one, depth).map(Some),
+            many => {
+                let mut items = Vec::new();
+                for pk in many {
+                    let e = self.dimension(cube, *pk, depth)?;
+                    items.push(self.tpl("cast_text", context! { expr => e })?);
+                }
+                self.tpl("concat", context! { items => items }).map(Some)
+            }
+        }
+    }
+
+    /// A measure's aggregate SQL (or, ungrouped, its per-row SQL).
+    pub fn measure(&mut self, cube: CubeId, m: usize, ungrouped: bool, depth: usize) -> R<String> {
+        let measure = self.model.cube(cube).measures[m].clone();
+        let sql = match &measure.sql {
+            Some(t) => Some(self.template(t, depth)?),
+            None => None,
+        };
+        let mut conds = Vec::new();
+        for f in &measure.filters {
+            conds.push(format!("({})", self.template(f, depth)?));
+        }
+        let when = |value: &str| -> String {
+            if conds.is_empty() {
+                value.to_string()
+            } else {
+                format!("CASE WHEN {} THEN {value} END", conds.join(" AND "))
+            }
+        };
+        Ok(match measure.type_ {
+            MeasureType::Count => {
+                let target = match &sql {
+                    Some(s) => Some(s.clone()),
+                    None => self.primary_key(cube, depth)?,
+                };
+                if ungrouped {
+                    match target {
+                        Some(t) => when(&format!("CASE WHEN ({t}) IS NOT NULL THEN 1 END")),
+                        None => when("1"),
+                    }
+                } else {
+                    match (target, conds.is_empty()) {
+                        (Some(t), _) => format!("count({})", when(&t)),
+                        (None, true) => "count(*)".to_string(),
+                        (None, false) => format!("count({})", when("1")),
+                    }
+                }
+            }
+            MeasureType::CountDistinct => {
+                let s = sql.unwrap_or_default();
+                if ungrouped {
+                    when(&s)
+                } else {
+                    format!("count(distinct {})", when(&s))
+                }
+            }
+            MeasureType::CountDistinctApprox => {
+                let s = sql.unwrap_or_default();
+                if ungrouped {
+                    when(&s)
+                } else {
+                    let out = self.tpl("count_distinct_approx", context! { expr => when(&s) })?;
+                    if out.contains("/* exact") {
+                        let w = format!(
+                            "`{}.{}` is counted exactly: {} has no built-in approximate distinct count",
+                            self.model.cube(cube).name,
+                            measure.name,
+                            self.d.name
+                        );
+                        if !self.warnings.contains(&w) {
+                            self.warnings.push(w);
+                        }
+                    }
+                    out
+                }
+            }
+            MeasureType::Sum | MeasureType::Avg | MeasureType::Min | MeasureType::Max => {
+                let f = match measure.type_ {
+                    MeasureType::Sum => "sum",
+                    MeasureType::Avg => "avg",
+                    MeasureType::Min => "min",
+                    _ => "max",
+                };
+                let s = when(&sql.unwrap_or_default());
+                if ungrouped {
+                    s
+                } else {
+                    format!("{f}({s})")
+                }
+            }
+            MeasureType::Number | MeasureType::String | MeasureType::Time | MeasureType::Boolean => {
+                sql.unwrap_or_default()
+            }
+            MeasureType::NumberAgg | MeasureType::Rank => {
+                return Err(Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("measure type `{}` is not compiled yet", measure.type_.agg_name()),
+                ));
+            }
+        })
+    }
+
+    /// A time dimension converted to the query timezone and truncated to `granularity`.
+    pub fn time_bucket(&mut self, cube: CubeId, d: usize, granularity: &str, depth: usize) -> R<String> {
+        let raw = self.dimension(cube, d, depth)?;
+        let tz = self.query.timezone.name();
+        let local = self.tpl("convert_tz", context! { expr => raw, tz => tz })?;
+        if let Some(unit) = TimeUnit::parse(granularity)
+            .filter(|_| crate::resolve::templates::BUILTIN_GRANULARITIES.contains(&granularity))
+        {
+            return self.tpl("time_trunc", context! { unit => unit.name(), expr => local });
+        }
+        let dim = &self.model.cube(cube).dimensions[d];
+        let Some(custom) = dim.granularity(granularity).cloned() else {
+            return Err(Diagnostic::error(
+                Code::QueryGranularity,
+                format!("granularity `{granularity}` does not exist"),
+            ));
+        };
+        match custom.kind {
+            GranularityKind::Sql(t) => self.template(&t, depth),
+            GranularityKind::Interval { interval, offset, origin } => {
+                self.interval_bucket(&local, &interval, offset.as_ref(), origin.as_deref(), granularity)
+            }
+        }
+    }
+
+    fn shift(&self, expr: String, iv: &Interval, add: bool) -> R<String> {
+        let mut e = expr;
+        for (n, unit) in &iv.parts {
+            let (n, add) = if *n < 0 { (-n, !add) } else { (*n, add) };
+            let interval = format!("{n} {}", unit.name());
+            e = self.tpl(
+                if add { "add_interval" } else { "sub_interval" },
+                context! { expr => e, amount => n, unit => unit.name(), interval => interval },
+            )?;
+        }
+        Ok(e)
+    }
+
+    fn interval_bucket(
+        &mut self,
+        local: &str,
+        interval: &Interval,
+        offset: Option<&Interval>,
+        origin: Option<&str>,
+        name: &str,
+    ) -> R<String> {
+        let single = interval.single();
+        // Natural buckets (one unit), optionally shifted by an offset.
+        if let (Some((1, unit)), None) = (single, origin) {
+            return match offset {
+                Some(off) => {
+                    let shifted = self.shift(local.to_string(), off, false)?;
+                    let trunc = self.tpl("time_trunc", context! { unit => unit.name(), expr => shifted })?;
+                    self.shift(trunc, off, true)
+                }
+                None => self.tpl("time_trunc", context! { unit => unit.name(), expr => local }),
+            };
+        }
+        let seconds = fixed_seconds(interval).ok_or_else(|| {
+            Diagnostic::error(
+                Code::QueryUnsupported,
+                format!(
+                    "custom granularity `{name}`: calendar intervals ({interval}) with an origin are not compiled yet"
+                ),
+            )
+            .with_help("use a fixed-length interval (weeks, days, hours...) or `interval: 1 <unit>` with an `offset`")
+        })?;
+        // Without an origin, Cube anchors buckets at the start of the current year (a Monday for weeks).
+        let origin = match origin.and_then(crate::query::dates::parse_local_datetime) {
+            Some(o) => o,
+            None => default_origin(interval, self.query.now),
+        };
+        let origin_lit = self.tpl(
+            "local_timestamp",
+            context! { value => self.d.literal(&origin.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()) },
+        )?;
+        self.tpl("origin_bucket", context! { expr => local, origin => origin_lit, seconds => seconds })
+    }
+
+    /// A timestamp parameter: a UTC instant with the dialect's precision.
+    fn timestamp_param(&mut self, t: NaiveDateTime) -> R<String> {
+        let value = format_utc(t, self.d.timestamp_precision);
+        let p = self.param(value);
+        self.tpl("timestamp_param", context! { param => p })
+    }
+
+    /// A value parameter typed for the member it is compared with.
+    fn value_param(&mut self, f: &Filter, value: &str) -> R<String> {
+        let p = self.param(value.to_string());
+        let template = match f.member.source_member {
+            MemberRef::Measure(_) => "number_param",
+            MemberRef::Dimension(d) => match self.model.cube(f.member.source_cube).dimensions[d].type_ {
+                DimensionType::Number => "number_param",
+                DimensionType::Boolean => "boolean_param",
+                _ => "string_param",
+            },
+            MemberRef::Segment(_) => "string_param",
+        };
+        self.tpl(template, context! { param => p })
+    }
+
+    /// The column a filter compares: a dimension's raw SQL or a measure's aggregate.
+    fn filter_column(&mut self, f: &Filter, depth: usize) -> R<String> {
+        match f.member.source_member {
+            MemberRef::Dimension(d) => self.dimension(f.member.source_cube, d, depth),
+            MemberRef::Measure(m) => self.measure(f.member.source_cube, m, self.query.ungrouped, depth),
+            MemberRef::Segment(s) => {
+                let t = self.model.cube(f.member.source_cube).segments[s].sql.clone();
+                self.template(&t, depth)
+            }
+        }
+    }
+
+    pub fn filter_node(&mut self, node: &FilterNode) -> R<String> {
+        match node {
+            FilterNode::Leaf(f) => {
+                if f.operator == Operator::MeasureFilter {
+                    return self.measure_filter(f);
+                }
+                let column = self.filter_column(f, 0)?;
+                self.filter_on(f, column, 0)
+            }
+            FilterNode::And(items) | FilterNode::Or(items) => {
+                let joiner = if matches!(node, FilterNode::And(_)) { " AND " } else { " OR " };
+                let mut parts = Vec::new();
+                for i in items {
+                    parts.push(format!("({})", self.filter_node(i)?));
+                }
+                Ok(if parts.is_empty() { "1 = 1".to_string() } else { parts.join(joiner) })
+            }
+        }
+    }
+
+    fn measure_filter(&mut self, f: &Filter) -> R<String> {
+        let MemberRef::Measure(m) = f.member.source_member else { return Ok("1 = 1".to_string()) };
+        let filters = self.model.cube(f.member.source_cube).measures[m].filters.clone();
+        let mut parts = Vec::new();
+        for t in &filters {
+            parts.push(format!("({})", self.template(t, 0)?));
+        }
+        Ok(if parts.is_empty() { "1 = 1".to_string() } else { parts.join(" AND ") })
+    }
+
+    /// One filter against `column`.
+    fn filter_on(&mut self, f: &Filter, column: String, _depth: usize) -> R<String> {
+        let non_null: Vec<String> = f.values.iter().flatten().cloned().collect();
+        let has_null = f.values.iter().any(Option::is_none);
+        let col = column.as_str();
+        match f.operator {
+            Operator::Equals | Operator::In => {
+                let mut parts = Vec::new();
+                if !non_null.is_empty() {
+                    parts.push(self.eq_or_in(f, col, &non_null, false)?);
+                }
+                if has_null {
+                    parts.push(self.tpl("is_null", context! { column => col })?);
+                }
+                Ok(if parts.len() > 1 {
+                    format!("({})", parts.join(" OR "))
+                } else {
+                    parts.pop().unwrap_or_else(|| "1 = 0".to_string())
+                })
+            }
+            Operator::NotEquals | Operator::NotIn => {
+                if non_null.is_empty() {
+                    return self.tpl("is_not_null", context! { column => col });
+                }
+                let cmp = self.eq_or_in(f, col, &non_null, true)?;
+                if has_null {
+                    Ok(cmp)
+                } else {
+                    let null = self.tpl("is_null", context! { column => col })?;
+                    Ok(format!("({cmp} OR {null})"))
+                }
+            }
+            Operator::Contains
+            | Operator::StartsWith
+            | Operator::EndsWith
+            | Operator::NotContains
+            | Operator::NotStartsWith
+            | Operator::NotEndsWith => {
+                let negate =
+                    matches!(f.operator, Operator::NotContains | Operator::NotStartsWith | Operator::NotEndsWith);
+                let shape = match f.operator {
+                    Operator::Contains | Operator::NotContains => "like_contains",
+                    Operator::StartsWith | Operator::NotStartsWith => "like_starts",
+                    _ => "like_ends",
+                };
+                let mut parts = Vec::new();
+                for v in &non_null {
+                    let p = self.param(escape_like(v));
+                    let pattern = self.tpl(shape, context! { value => p })?;
+                    parts.push(self.tpl("like", context! { column => col, pattern => pattern, negate => negate })?);
+                }
+                if negate {
+                    let null = self.tpl("is_null", context! { column => col })?;
+                    Ok(format!("(({}) OR {null})", parts.join(" AND ")))
+                } else {
+                    Ok(if parts.len() == 1 { parts.remove(0) } else { format!("({})", parts.join(" OR ")) })
+                }
+            }
+            Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => {
+                let op = match f.operator {
+                    Operator::Gt => ">",
+                    Operator::Gte => ">=",
+                    Operator::Lt => "<",
+                    _ => "<=",
+                };
+                let Some(v) = non_null.first() else {
+                    return Err(Diagnostic::error(
+                        Code::QueryFilter,
+                        format!("`{}` on `{}` needs a non-null value", f.operator.name(), f.member.name),
+                    ));
+                };
+                let value = self.value_param(f, v)?;
+                self.tpl("compare", context! { column => col, op => op, value => value })
+            }
+            Operator::Set => self.tpl("is_not_null", context! { column => col }),
+            Operator::NotSet => self.tpl("is_null", context! { column => col }),
+            Operator::InDateRange
+            | Operator::OnTheDate
+            | Operator::NotInDateRange
+            | Operator::BeforeDate
+            | Operator::BeforeOrOnDate
+            | Operator::AfterDate
+            | Operator::AfterOrOnDate => {
+                let Some((from, to)) = f.date_bounds else {
+                    return Err(Diagnostic::error(
+                        Code::QueryDateRange,
+                        format!("`{}` on `{}` needs dates", f.operator.name(), f.member.name),
+                    ));
+                };
+                let tz = self.query.timezone;
+                let from = crate::query::dates::local_to_utc(from, tz, false);
+                let to = crate::query::dates::local_to_utc(to, tz, true);
+                match f.operator {
+                    Operator::InDateRange | Operator::OnTheDate => {
+                        let a = self.timestamp_param(from)?;
+                        let b = self.timestamp_param(to)?;
+                        let ge = self.tpl("compare", context! { column => col, op => ">=", value => a })?;
+                        let le = self.tpl("compare", context! { column => col, op => "<=", value => b })?;
+                        Ok(format!("({ge} AND {le})"))
+                    }
+                    Operator::NotInDateRange => {
+                        let a = self.timestamp_param(from)?;
+                        let b = self.timestamp_param(to)?;
+                        let lt = self.tpl("compare", context! { column => col, op => "<", value => a })?;
+                        let gt = self.tpl("compare", context! { column => col, op => ">", value => b })?;
+                        Ok(format!("({lt} OR {gt})"))
+                    }
+                    op => {
+                        let sym = match op {
+                            Operator::BeforeDate => "<",
+                            Operator::BeforeOrOnDate => "<=",
+                            Operator::AfterDate => ">",
+                            _ => ">=",
+                        };
+                        let a = self.timestamp_param(from)?;
+                        self.tpl("compare", context! { column => col, op => sym, value => a })
+                    }
+                }
+            }
+            Operator::MeasureFilter => self.measure_filter(f),
+        }
+    }
+
+    fn eq_or_in(&mut self, f: &Filter, col: &str, values: &[String], negate: bool) -> R<String> {
+        if values.len() == 1 {
+            let v = self.value_param(f, &values[0])?;
+            self.tpl(if negate { "not_equals" } else { "equals" }, context! { column => col, value => v })
+        } else {
+            let mut ps = Vec::new();
+            for v in values {
+                ps.push(self.value_param(f, v)?);
+            }
+            self.tpl(if negate { "not_in" } else { "in" }, context! { column => col, values => ps })
+        }
+    }
+
+    fn source(&mut self, cube: CubeId) -> R<String> {
+        let alias = self.cube_alias(cube);
+        let source = match &self.model.cube(cube).source {
+            Some(CubeSource::Table(t)) | Some(CubeSource::SelectAll(t)) => t.clone(),
+            Some(CubeSource::Sql(t)) => {
+                let t = t.clone();
+                let sql = self.template(&t, 0)?;
+                self.tpl("subquery", context! { sql => sql })?
+            }
+            None => {
+                return Err(Diagnostic::error(
+                    Code::SqlRender,
+                    format!("cube `{}` has no SQL source", self.model.cube(cube).name),
+                ))
+            }
+        };
+        self.tpl("table", context! { source => source, alias => alias })
+    }
+
+    /// The whole statement (and its `total` wrapper when asked).
+    pub fn statement(&mut self, plan: &Plan) -> R<(String, Vec<String>)> {
+        let mut columns = Vec::new();
+        for c in &plan.columns {
+            let expr = match &c.kind {
+                ColumnKind::Dimension { cube, dimension } => self.dimension(*cube, *dimension, 0)?,
+                ColumnKind::TimeBucket { cube, dimension, granularity } => {
+                    self.time_bucket(*cube, *dimension, granularity, 0)?
+                }
+                ColumnKind::Measure { cube, measure } => self.measure(*cube, *measure, plan.ungrouped, 0)?,
+            };
+            columns.push(format!("{expr} {}", self.d.ident(&c.alias)));
+        }
+        let from = self.source(plan.joins.root)?;
+        let mut joins = Vec::new();
+        for step in &plan.joins.steps {
+            let table = self.source(step.to)?;
+            let on_t = self.model.cube(step.from).joins[step.join].sql.clone();
+            let on = self.template(&on_t, 0)?;
+            joins.push(context! { table => table, on => on });
+        }
+        let mut wheres = Vec::new();
+        for r in &plan.date_ranges {
+            let col = self.dimension(r.cube, r.dimension, 0)?;
+            let a = self.timestamp_param(r.from_utc)?;
+            let b = self.timestamp_param(r.to_utc)?;
+            let ge = self.tpl("compare", context! { column => col.clone(), op => ">=", value => a })?;
+            let le = self.tpl("compare", context! { column => col, op => "<=", value => b })?;
+            wheres.push(format!("({ge} AND {le})"));
+        }
+        for (cube, s) in &plan.segments {
+            let t = self.model.cube(*cube).segments[*s].sql.clone();
+            wheres.push(format!("({})", self.template(&t, 0)?));
+        }
+        for f in &plan.where_filters {
+            wheres.push(format!("({})", self.filter_node(f)?));
+        }
+        let mut having = Vec::new();
+        for f in &plan.having_filters {
+            having.push(format!("({})", self.filter_node(f)?));
+        }
+        let group_by: Vec<usize> = if plan.ungrouped { Vec::new() } else { (1..=plan.dimension_count).collect() };
+        let order_by: Vec<String> =
+            plan.order.iter().map(|(p, desc)| format!("{p} {}", if *desc { "DESC" } else { "ASC" })).collect();
+        let sql = self.tpl(
+            "select",
+            context! {
+                columns => columns,
+                from => from,
+                joins => joins,
+                where => wheres,
+                group_by => group_by,
+                having => having,
+                order_by => order_by,
+                limit => plan.limit,
+                offset => plan.offset,
+            },
+        )?;
+        let sql = if plan.total { self.tpl("total", context! { sql => sql })? } else { sql };
+        Ok((sql, std::mem::take(&mut self.warnings)))
+    }
+}
+
+fn leaves(nodes: &[FilterNode]) -> Vec<&Filter> {
+    let mut out = Vec::new();
+    for n in nodes {
+        match n {
+            FilterNode::Leaf(f) => out.push(f),
+            FilterNode::And(v) | FilterNode::Or(v) => out.extend(leaves(v)),
+        }
+    }
+    out
+}
+
+/// Wraps an inlined member in parentheses unless it is a plain column or call-free name, so
+/// `{a} / {b}` keeps its meaning whatever `a` and `b` expand to (Cube does not, see README).
+fn wrap(s: String) -> String {
+    let simple = s.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '"' | '`'));
+    if simple {
+        s
+    } else {
+        format!("({s})")
+    }
+}
+
+/// LIKE patterns: `%`, `_` and the escape character itself match literally.
+fn escape_like(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `2024-01-01T08:00:00.000Z` with `precision` fractional digits.
+pub fn format_utc(t: NaiveDateTime, precision: u8) -> String {
+    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = t.and_utc().timestamp_subsec_nanos();
+    if precision == 0 {
+        return format!("{base}Z");
+    }
+    let digits = format!("{nanos:09}");
+    // A bound ending in .999 ms means "to the end of that millisecond": pad with nines.
+    let frac = if digits[3..].chars().all(|c| c == '0') && digits.starts_with("999") && precision > 3 {
+        "9".repeat(precision as usize)
+    } else {
+        let mut d = digits;
+        d.truncate(precision as usize);
+        d
+    };
+    format!("{base}.{frac}Z")
+}
+
+fn fixed_seconds(iv: &Interval) -> Option<i64> {
+    let mut total = 0i64;
+    for (n, unit) in &iv.parts {
+        let s = match unit {
+            TimeUnit::Second => 1,
+            TimeUnit::Minute => 60,
+            TimeUnit::Hour => 3600,
+            TimeUnit::Day => 86_400,
+            TimeUnit::Week => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(s)?)?;
+    }
+    (total > 0).then_some(total)
+}
+
+fn default_origin(iv: &Interval, now: NaiveDateTime) -> NaiveDateTime {
+    let year = now.year();
+    let jan1 = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
+    let d = if iv.parts.iter().any(|(_, u)| *u == TimeUnit::Week) {
+        jan1 - chrono::Duration::days(jan1.weekday().num_days_from_monday() as i64)
+    } else {
+        jan1
+    };
+    d.and_time(chrono::NaiveTime::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        let t = crate::query::dates::parse_local_datetime("2024-01-31T23:59:59.999").unwrap();
+        assert_eq!(format_utc(t, 3), "2024-01-31T23:59:59.999Z");
+        assert_eq!(format_utc(t, 6), "2024-01-31T23:59:59.999999Z");
+        let t = crate::query::dates::parse_local_datetime("2024-01-31T23:59:59.998").unwrap();
+        assert_eq!(format_utc(t, 6), "2024-01-31T23:59:59.998000Z");
+    }
+
+    #[test]
+    fn like_escaping() {
+        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
+    }
+}
