@@ -165,6 +165,12 @@ fn sql(
                 if !inline {
                     println!("-- params: {}", serde_json::to_string(&c.params).unwrap_or_default());
                 }
+                if let Some(t) = &c.total {
+                    println!("-- total rows:\n{};", t.sql);
+                    if !inline {
+                        println!("-- params: {}", serde_json::to_string(&t.params).unwrap_or_default());
+                    }
+                }
                 for w in &c.warnings {
                     println!("-- warning: {w}");
                 }

@@ -56,6 +56,9 @@ pub struct Plan {
     pub ungrouped: bool,
     pub total: bool,
     pub timezone: chrono_tz::Tz,
+    /// Cubes whose rows the join tree repeats; their plain counts become distinct counts of the
+    /// primary key.
+    pub multiplied: Vec<CubeId>,
 }
 
 /// The alias base of a member as queried: `sql_alias` replaces the cube part.
@@ -190,12 +193,19 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
             return Err(diags);
         }
     };
+    let multiplied: Vec<CubeId> = std::iter::once(joins.root)
+        .chain(joins.steps.iter().map(|s| s.to))
+        .filter(|c| multiplied_by(model, &joins, *c).is_some())
+        .collect();
     for c in &columns {
         if let ColumnKind::Measure { cube, measure } = c.kind {
             if let Some(reason) = multiplied_by(model, &joins, cube) {
                 let m = &model.cube(cube).measures[measure];
                 let safe = matches!(m.type_, MeasureType::CountDistinct | MeasureType::CountDistinctApprox)
-                    || (m.type_ == MeasureType::Count && m.sql.is_none() && m.filters.is_empty());
+                    || (m.type_ == MeasureType::Count
+                        && m.sql.is_none()
+                        && m.filters.is_empty()
+                        && model.cube(cube).primary_keys().next().is_some());
                 if !safe {
                     diags.push(
                         Diagnostic::error(
@@ -277,6 +287,7 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         ungrouped: query.ungrouped,
         total: query.total,
         timezone: query.timezone,
+        multiplied,
     })
 }
 

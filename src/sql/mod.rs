@@ -27,6 +27,15 @@ pub struct CompiledSql {
     /// approximate one).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// With `total: true`, the query counting all rows (no order, limit or offset).
+    #[serde(rename = "totalQuery", skip_serializing_if = "Option::is_none")]
+    pub total: Option<TotalQuery>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TotalQuery {
+    pub sql: String,
+    pub params: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,9 +54,15 @@ pub fn render(
 ) -> Result<CompiledSql, Vec<Diagnostic>> {
     let mut r = render::Renderer::new(model, query, dialect);
     let (text, warnings) = r.statement(plan).map_err(|d| vec![d])?;
-    let (sql, params) = finish_params(&text, r.into_params(), dialect, opts.inline);
+    let total_text = if plan.total { Some(r.total_statement(plan).map_err(|d| vec![d])?) } else { None };
+    let values = r.into_params();
+    let (sql, params) = finish_params(&text, values.clone(), dialect, opts.inline);
+    let total = total_text.map(|t| {
+        let (sql, params) = finish_params(&t, values, dialect, opts.inline);
+        TotalQuery { sql, params }
+    });
     let alias_to_member = plan.columns.iter().map(|c| (c.alias.clone(), c.member.clone())).collect();
-    Ok(CompiledSql { sql, params, alias_to_member, warnings })
+    Ok(CompiledSql { sql, params, alias_to_member, warnings, total })
 }
 
 /// Parameters are rendered as `\u{1}<n>\u{1}` tokens, in allocation order; here they become the
@@ -88,4 +103,12 @@ fn finish_params(text: &str, values: Vec<String>, dialect: &Dialect, inline: boo
     }
     out.push_str(rest);
     (out, params)
+}
+
+/// Parses `sql` with the sqlparser dialect the SQL dialect names (a check that the output is
+/// well-formed for that warehouse's grammar, as far as sqlparser knows it).
+pub fn check_parses(dialect: &Dialect, sql: &str) -> Result<(), String> {
+    let parser_dialect = sqlparser::dialect::dialect_from_str(&dialect.sqlparser)
+        .ok_or_else(|| format!("dialect `{}` names unknown sqlparser dialect `{}`", dialect.name, dialect.sqlparser))?;
+    sqlparser::parser::Parser::parse_sql(parser_dialect.as_ref(), sql).map(|_| ()).map_err(|e| e.to_string())
 }

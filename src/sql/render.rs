@@ -21,11 +21,13 @@ pub struct Renderer<'a> {
     d: &'a Dialect,
     params: Vec<String>,
     warnings: Vec<String>,
+    /// Cubes whose rows the join tree repeats.
+    multiplied: Vec<CubeId>,
 }
 
 impl<'a> Renderer<'a> {
     pub fn new(model: &'a Model, query: &'a Query, d: &'a Dialect) -> Renderer<'a> {
-        Renderer { model, query, d, params: Vec::new(), warnings: Vec::new() }
+        Renderer { model, query, d, params: Vec::new(), warnings: Vec::new(), multiplied: Vec::new() }
     }
 
     pub fn into_params(self) -> Vec<String> {
@@ -218,7 +220,10 @@ impl<'a> Renderer<'a> {
                         None => when("1"),
                     }
                 } else {
+                    // On a cube the joins repeat, a plain count counts its distinct keys.
+                    let distinct = measure.sql.is_none() && conds.is_empty() && self.multiplied.contains(&cube);
                     match (target, conds.is_empty()) {
+                        (Some(t), _) if distinct => format!("count(distinct {t})"),
                         (Some(t), _) => format!("count({})", when(&t)),
                         (None, true) => "count(*)".to_string(),
                         (None, false) => format!("count({})", when("1")),
@@ -579,6 +584,7 @@ impl<'a> Renderer<'a> {
 
     /// The whole statement (and its `total` wrapper when asked).
     pub fn statement(&mut self, plan: &Plan) -> R<(String, Vec<String>)> {
+        self.multiplied = plan.multiplied.clone();
         let mut columns = Vec::new();
         for c in &plan.columns {
             let expr = match &c.kind {
@@ -631,12 +637,18 @@ impl<'a> Renderer<'a> {
                 group_by => group_by,
                 having => having,
                 order_by => order_by,
-                limit => plan.limit,
+                limit => (plan.limit != u64::MAX).then_some(plan.limit),
                 offset => plan.offset,
             },
         )?;
-        let sql = if plan.total { self.tpl("total", context! { sql => sql })? } else { sql };
         Ok((sql, std::mem::take(&mut self.warnings)))
+    }
+
+    /// `total: true`: the count of all rows the query would return before limit and offset.
+    pub fn total_statement(&mut self, plan: &Plan) -> R<String> {
+        let unlimited = Plan { order: Vec::new(), limit: u64::MAX, offset: None, total: false, ..plan.clone() };
+        let (sql, _) = self.statement(&unlimited)?;
+        self.tpl("total", context! { sql => sql })
     }
 }
 
