@@ -29,7 +29,8 @@ enum Command {
         /// The query: a file path, `-` for stdin, or JSON text.
         #[arg(long)]
         query: String,
-        /// Target dialect: postgres, bigquery, snowflake, duckdb (or one from --dialects).
+        /// Target dialect: postgres, bigquery, snowflake, duckdb (or one from --dialects);
+        /// several, comma-separated, print the SQL for each.
         #[arg(long, default_value = "postgres")]
         dialect: String,
         /// Model directory (default: ./metrics, else ./model).
@@ -114,13 +115,16 @@ fn sql(
             return ExitCode::from(1);
         }
     };
-    let dialect = match dialects.get(dialect) {
-        Ok(d) => d,
-        Err(d) => {
-            report(&[d], &cubec::diag::SourceMap::default());
-            return ExitCode::from(2);
+    let mut chosen = Vec::new();
+    for name in dialect.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match dialects.get(name) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return ExitCode::from(2);
+            }
         }
-    };
+    }
     let dir = model.unwrap_or_else(cubec::load::default_model_dir);
     let checked = cubec::check_model(&dir);
     if checked.has_errors() {
@@ -134,55 +138,65 @@ fn sql(
         serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
         one => (vec![one], false),
     };
-    let mut results = Vec::new();
-    let mut failed = false;
-    for (i, q) in queries.iter().enumerate() {
-        match cubec::compile(&checked.model, q, &dialect, &opts, render_opts) {
-            Ok(c) => results.push(c),
-            Err(diags) => {
-                if many {
-                    eprintln!("query {i}:");
-                }
-                report(&diags, &checked.sources);
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        return ExitCode::from(1);
-    }
-    match format {
-        SqlFormat::Json => {
-            let v = if many { serde_json::to_value(&results) } else { serde_json::to_value(&results[0]) };
-            println!("{}", serde_json::to_string_pretty(&v.unwrap_or_default()).unwrap_or_default());
-        }
-        SqlFormat::Sql => {
-            for (i, c) in results.iter().enumerate() {
-                if many {
-                    println!("-- query {i}");
-                }
-                println!("{};", c.sql);
-                if !inline {
-                    println!("-- params: {}", serde_json::to_string(&c.params).unwrap_or_default());
-                }
-                if let Some(t) = &c.total {
-                    println!("-- total rows:\n{};", t.sql);
-                    if !inline {
-                        println!("-- params: {}", serde_json::to_string(&t.params).unwrap_or_default());
+    let several = chosen.len() > 1;
+    let mut json_out = Vec::new();
+    for dialect in &chosen {
+        let mut results = Vec::new();
+        for (i, q) in queries.iter().enumerate() {
+            match cubec::compile(&checked.model, q, dialect, &opts, render_opts) {
+                Ok(c) => results.push(c),
+                Err(diags) => {
+                    if many {
+                        eprintln!("query {i}:");
                     }
-                }
-                for w in &c.warnings {
-                    println!("-- warning: {w}");
-                }
-                if many && i + 1 < results.len() {
-                    println!();
+                    report(&diags, &checked.sources);
+                    return ExitCode::from(1);
                 }
             }
         }
+        match format {
+            SqlFormat::Json => {
+                let v = if many { serde_json::to_value(&results) } else { serde_json::to_value(&results[0]) };
+                json_out.push((dialect.name.clone(), v.unwrap_or_default()));
+            }
+            SqlFormat::Sql => print_sql(&results, &dialect.name, many, several, inline),
+        }
+    }
+    if format == SqlFormat::Json {
+        let v = if several {
+            serde_json::Value::Object(json_out.into_iter().collect())
+        } else {
+            json_out.pop().map(|(_, v)| v).unwrap_or_default()
+        };
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     ExitCode::SUCCESS
 }
 
+fn print_sql(results: &[cubec::sql::CompiledSql], dialect: &str, many: bool, several: bool, inline: bool) {
+    if several {
+        println!("-- dialect: {dialect}");
+    }
+    for (i, c) in results.iter().enumerate() {
+        if many {
+            println!("-- query {i}");
+        }
+        println!("{};", c.sql);
+        if !inline {
+            println!("-- params: {}", serde_json::to_string(&c.params).unwrap_or_default());
+        }
+        if let Some(t) = &c.total {
+            println!("-- total rows:\n{};", t.sql);
+            if !inline {
+                println!("-- params: {}", serde_json::to_string(&t.params).unwrap_or_default());
+            }
+        }
+        for w in &c.warnings {
+            println!("-- warning: {w}");
+        }
+        println!();
+    }
+}
 fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {
     let dir = model.unwrap_or_else(cubec::load::default_model_dir);
     let checked = cubec::check_model(&dir);

@@ -36,9 +36,12 @@ pub fn build(model: &Model, needed: &[CubeId], hints: &[Vec<CubeId>]) -> Result<
     } else {
         candidates.extend(needed.iter().copied());
     }
+    candidates.dedup();
     let mut best: Option<JoinTree> = None;
     for &root in &candidates {
-        if let Some(tree) = tree_from(model, root, needed, hints) {
+        // A tree from another root only matters if it is smaller than the best so far.
+        let budget = best.as_ref().map(|b| b.steps.len().saturating_sub(1));
+        if let Some(tree) = tree_from(model, root, needed, hints, budget) {
             if best.as_ref().map(|b| tree.steps.len() < b.steps.len()).unwrap_or(true) {
                 best = Some(tree);
             }
@@ -52,7 +55,15 @@ pub fn build(model: &Model, needed: &[CubeId], hints: &[Vec<CubeId>]) -> Result<
     })
 }
 
-fn tree_from(model: &Model, root: CubeId, needed: &[CubeId], hints: &[Vec<CubeId>]) -> Option<JoinTree> {
+/// The tree from `root`, or `None` when some cube is unreachable or the tree would need more
+/// than `budget` joins.
+fn tree_from(
+    model: &Model,
+    root: CubeId,
+    needed: &[CubeId],
+    hints: &[Vec<CubeId>],
+    budget: Option<usize>,
+) -> Option<JoinTree> {
     let n = model.cubes.len();
     let mut parent: Vec<Option<(CubeId, usize)>> = vec![None; n];
     let mut in_tree = vec![false; n];
@@ -79,7 +90,8 @@ fn tree_from(model: &Model, root: CubeId, needed: &[CubeId], hints: &[Vec<CubeId
         if in_tree[target] {
             continue;
         }
-        let path = shortest_path(model, &in_tree, target)?;
+        let remaining = budget.map(|b| b.checked_sub(steps.len())).unwrap_or(Some(usize::MAX))?;
+        let path = shortest_path(model, &in_tree, target, remaining)?;
         for (from, join, to) in path {
             if !in_tree[to] {
                 in_tree[to] = true;
@@ -91,21 +103,31 @@ fn tree_from(model: &Model, root: CubeId, needed: &[CubeId], hints: &[Vec<CubeId
     Some(JoinTree { root, steps })
 }
 
-/// The shortest directed path from any cube already in the tree to `target`.
-fn shortest_path(model: &Model, in_tree: &[bool], target: CubeId) -> Option<Vec<(CubeId, usize, CubeId)>> {
+/// The shortest directed path, of at most `max_len` joins, from any cube already in the tree
+/// to `target`.
+fn shortest_path(
+    model: &Model,
+    in_tree: &[bool],
+    target: CubeId,
+    max_len: usize,
+) -> Option<Vec<(CubeId, usize, CubeId)>> {
     let n = model.cubes.len();
     let mut prev: Vec<Option<(CubeId, usize)>> = vec![None; n];
     let mut seen = in_tree.to_vec();
-    let mut queue: VecDeque<CubeId> = (0..n).filter(|&c| in_tree[c]).collect();
-    while let Some(c) = queue.pop_front() {
-        if c == target {
+    let mut queue: VecDeque<(CubeId, usize)> = (0..n).filter(|&c| in_tree[c]).map(|c| (c, 0)).collect();
+    while let Some((c, depth)) = queue.pop_front() {
+        if c == target || depth >= max_len {
             break;
         }
         for (ji, j) in model.cube(c).joins.iter().enumerate() {
             if !seen[j.target] {
                 seen[j.target] = true;
                 prev[j.target] = Some((c, ji));
-                queue.push_back(j.target);
+                if j.target == target {
+                    queue.clear();
+                    break;
+                }
+                queue.push_back((j.target, depth + 1));
             }
         }
     }
