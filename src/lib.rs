@@ -4,6 +4,7 @@
 //! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`]).
 
 pub mod diag;
+pub mod exec;
 pub mod load;
 pub mod plan;
 pub mod query;

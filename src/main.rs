@@ -46,6 +46,35 @@ enum Command {
         #[arg(long)]
         dialects: Option<PathBuf>,
     },
+    /// Compile a query and run it: on the embedded DuckDB (data from <model>/data/) or --db.
+    Query {
+        /// The query: a file path, `-` for stdin, or JSON text.
+        #[arg(long)]
+        query: String,
+        /// Model directory (default: ./metrics, else ./model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// postgres://user@host:5432/db or duckdb:PATH (default: $CUBEC_DB_URL, else the
+        /// embedded DuckDB).
+        #[arg(long)]
+        db: Option<String>,
+        /// `table` (readable), `json` (Cube's /v1/load body) or `csv` (RFC 4180).
+        #[arg(long, value_enum, default_value = "table")]
+        format: RowsFormat,
+        /// Print the SQL that runs, then the rows.
+        #[arg(long)]
+        explain: bool,
+        /// A folder of dialect files that add to or override the built-in ones.
+        #[arg(long)]
+        dialects: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum RowsFormat {
+    Table,
+    Json,
+    Csv,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -69,6 +98,9 @@ fn main() -> ExitCode {
         Command::Validate { model, format } => validate(model, format),
         Command::Sql { query, dialect, model, format, inline, dialects } => {
             sql(&query, &dialect, model, format, inline, dialects.as_deref())
+        }
+        Command::Query { query, model, db, format, explain, dialects } => {
+            run_query(&query, model, db, format, explain, dialects.as_deref())
         }
     }
 }
@@ -221,4 +253,78 @@ fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn run_query(
+    query: &str,
+    model: Option<PathBuf>,
+    db: Option<String>,
+    format: RowsFormat,
+    explain: bool,
+    dialects: Option<&std::path::Path>,
+) -> ExitCode {
+    let query = match read_query(query) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    if checked.has_errors() {
+        report(&checked.diagnostics, &checked.sources);
+        eprintln!("error: the model under `{}` has errors; fix them before running queries", dir.display());
+        return ExitCode::from(1);
+    }
+    let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
+    let mut database = match cubec::exec::Database::open(url.as_deref(), &dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let dialects = match cubec::sql::Dialects::load(dialects) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let dialect = match dialects.get(database.dialect_name()) {
+        Ok(d) => d,
+        Err(d) => {
+            report(&[d], &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let opts = cubec::query::QueryOptions::default();
+    let compiled = match cubec::compile(&checked.model, &query, &dialect, &opts, cubec::sql::RenderOptions::default()) {
+        Ok(c) => c,
+        Err(diags) => {
+            report(&diags, &checked.sources);
+            return ExitCode::from(1);
+        }
+    };
+    if explain {
+        println!("{};\n-- params: {}\n", compiled.sql, serde_json::to_string(&compiled.params).unwrap_or_default());
+    }
+    let result = match database.run(&compiled) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: the query failed on {}: {e}", database.dialect_name());
+            return ExitCode::from(1);
+        }
+    };
+    let rows = cubec::exec::shape::cube_rows(&result, &compiled);
+    match format {
+        RowsFormat::Json => {
+            let body = serde_json::json!({ "query": query, "data": rows, "annotation": cubec::exec::shape::annotation(&checked.model, &compiled) });
+            println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        }
+        RowsFormat::Csv => print!("{}", cubec::exec::shape::to_csv(&rows)),
+        RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
+    }
+    ExitCode::SUCCESS
 }

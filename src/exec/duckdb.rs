@@ -1,0 +1,241 @@
+//! The embedded engine: an in-process DuckDB.
+//!
+//! The bundled DuckDB has no ICU, so it has no named time zones: `AT TIME ZONE` and
+//! `timezone()` fail, even for 'UTC'. cubec registers its own `timezone(VARCHAR, TIMESTAMPTZ)`
+//! overload (conversion with chrono-tz, DST exact), so the SQL it emits for DuckDB is the SQL a
+//! stock DuckDB with ICU runs too. Extension auto-install is off: nothing is downloaded.
+
+use super::{Cell, ExecError, ResultSet};
+use chrono::{DateTime, TimeZone, Utc};
+use duckdb::core::{DataChunkHandle, LogicalTypeId};
+use duckdb::ffi::duckdb_string_t;
+use duckdb::types::ValueRef;
+use duckdb::vscalar::{ScalarFunctionSignature, VScalar};
+use duckdb::vtab::arrow::WritableVector;
+use duckdb::{Config, Connection};
+use std::path::Path;
+
+pub struct DuckDb {
+    conn: Connection,
+}
+
+fn err(context: &str, e: impl std::fmt::Display) -> ExecError {
+    ExecError(format!("{context}: {e}"))
+}
+
+impl DuckDb {
+    /// An in-memory database (`None`) or a database file.
+    pub fn open(path: Option<&Path>) -> Result<DuckDb, ExecError> {
+        let config = Config::default()
+            .with("autoinstall_known_extensions", "false")
+            .and_then(|c| c.with("autoload_known_extensions", "false"))
+            .map_err(|e| err("configuring DuckDB", e))?;
+        let conn = match path {
+            None => Connection::open_in_memory_with_flags(config),
+            Some(p) => Connection::open_with_flags(p, config),
+        }
+        .map_err(|e| err("opening DuckDB", e))?;
+        conn.register_scalar_function::<TimezoneFn>("timezone").map_err(|e| err("registering timezone()", e))?;
+        Ok(DuckDb { conn })
+    }
+
+    /// Every CSV or Parquet file in `dir` becomes a table named after the file; a subfolder
+    /// becomes a schema.
+    pub fn load_data_dir(&self, dir: &Path) -> Result<usize, ExecError> {
+        if !dir.is_dir() {
+            return Ok(0);
+        }
+        let mut loaded = 0;
+        let mut stack = vec![(dir.to_path_buf(), None::<String>)];
+        while let Some((d, schema)) = stack.pop() {
+            let mut entries: Vec<_> = std::fs::read_dir(&d)
+                .map_err(|e| err(&format!("reading {}", d.display()), e))?
+                .filter_map(Result::ok)
+                .collect();
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                let path = e.path();
+                if path.is_dir() {
+                    if schema.is_none() {
+                        let name = e.file_name().to_string_lossy().to_string();
+                        self.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {};", ident(&name)))?;
+                        stack.push((path, Some(name)));
+                    }
+                    continue;
+                }
+                let reader = match path.extension().and_then(|x| x.to_str()) {
+                    Some("csv") => "read_csv",
+                    Some("parquet") => "read_parquet",
+                    _ => continue,
+                };
+                let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+                let table = match &schema {
+                    Some(s) => format!("{}.{}", ident(s), ident(&stem)),
+                    None => ident(&stem),
+                };
+                let file = path.to_string_lossy().replace('\'', "''");
+                self.execute_batch(&format!("CREATE OR REPLACE TABLE {table} AS SELECT * FROM {reader}('{file}');"))
+                    .map_err(|e| ExecError(format!("loading {}: {}", path.display(), e.0)))?;
+                loaded += 1;
+            }
+        }
+        Ok(loaded)
+    }
+
+    pub fn execute_batch(&self, sql: &str) -> Result<(), ExecError> {
+        self.conn.execute_batch(sql).map_err(|e| err("DuckDB", e))
+    }
+
+    pub fn query(&self, sql: &str, params: &[String]) -> Result<ResultSet, ExecError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| err("DuckDB could not prepare the query", e))?;
+        let mut rows = stmt
+            .query(duckdb::params_from_iter(params.iter()))
+            .map_err(|e| err("DuckDB could not run the query", e))?;
+        let mut out = ResultSet::default();
+        while let Some(row) = rows.next().map_err(|e| err("DuckDB failed reading a row", e))? {
+            if out.columns.is_empty() {
+                out.columns = row.as_ref().column_names();
+            }
+            let mut cells = Vec::with_capacity(out.columns.len());
+            for i in 0..out.columns.len() {
+                let v = row.get_ref(i).map_err(|e| err("DuckDB value", e))?;
+                cells.push(cell(v));
+            }
+            out.rows.push(cells);
+        }
+        if out.columns.is_empty() {
+            out.columns = stmt.column_names();
+        }
+        Ok(out)
+    }
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn cell(v: ValueRef) -> Cell {
+    match v {
+        ValueRef::Null => Cell::Null,
+        ValueRef::Boolean(b) => Cell::Bool(b),
+        ValueRef::TinyInt(i) => Cell::Int(i.into()),
+        ValueRef::SmallInt(i) => Cell::Int(i.into()),
+        ValueRef::Int(i) => Cell::Int(i.into()),
+        ValueRef::BigInt(i) => Cell::Int(i),
+        ValueRef::HugeInt(i) => i64::try_from(i).map(Cell::Int).unwrap_or_else(|_| Cell::Decimal(i.to_string())),
+        ValueRef::UTinyInt(i) => Cell::Int(i.into()),
+        ValueRef::USmallInt(i) => Cell::Int(i.into()),
+        ValueRef::UInt(i) => Cell::Int(i.into()),
+        ValueRef::UBigInt(i) => i64::try_from(i).map(Cell::Int).unwrap_or_else(|_| Cell::Decimal(i.to_string())),
+        ValueRef::UHugeInt(i) => Cell::Decimal(i.to_string()),
+        ValueRef::Float(f) => Cell::Float(f.into()),
+        ValueRef::Double(f) => Cell::Float(f),
+        ValueRef::Decimal(d) => Cell::Decimal(super::shape::normalize_decimal(&d.to_string())),
+        ValueRef::Timestamp(unit, t) => {
+            let micros = unit.to_micros(t);
+            Cell::Timestamp(DateTime::<Utc>::from_timestamp_micros(micros).map(|d| d.naive_utc()).unwrap_or_default())
+        }
+        ValueRef::Date32(days) => Cell::Timestamp(
+            DateTime::<Utc>::from_timestamp(i64::from(days) * 86_400, 0).map(|d| d.naive_utc()).unwrap_or_default(),
+        ),
+        ValueRef::Text(b) => Cell::Text(String::from_utf8_lossy(b).to_string()),
+        other => Cell::Text(format!("{other:?}")),
+    }
+}
+
+/// `timezone(zone, instant)`: the wall-clock time of a TIMESTAMPTZ in an IANA zone, as a
+/// TIMESTAMP. What `instant AT TIME ZONE zone` means in DuckDB and PostgreSQL.
+struct TimezoneFn;
+
+impl VScalar for TimezoneFn {
+    type State = ();
+
+    fn invoke(
+        _: &(),
+        input: &mut DataChunkHandle,
+        output: &mut dyn WritableVector,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let n = input.len();
+        let zones = input.flat_vector(0);
+        let instants = input.flat_vector(1);
+        // SAFETY: DuckDB hands us flattened VARCHAR and TIMESTAMPTZ (i64 microseconds) vectors of
+        // `n` rows, and an output TIMESTAMP vector of the same length; nothing outlives this call.
+        let zone_strs = unsafe { zones.as_slice_with_len::<duckdb_string_t>(n) };
+        let micros = unsafe { instants.as_slice_with_len::<i64>(n) };
+        let mut out = output.flat_vector();
+        let mut cached: Option<(String, chrono_tz::Tz)> = None;
+        for row in 0..n {
+            if zones.row_is_null(row as u64) || instants.row_is_null(row as u64) {
+                out.set_null(row);
+                continue;
+            }
+            let mut raw = zone_strs[row];
+            let name = duckdb::types::DuckString::new(&mut raw).as_str().to_string();
+            let tz = match &cached {
+                Some((n, tz)) if *n == name => *tz,
+                _ => {
+                    let tz: chrono_tz::Tz = name.parse().map_err(|_| format!("unknown time zone '{name}'"))?;
+                    cached = Some((name, tz));
+                    tz
+                }
+            };
+            let utc = DateTime::<Utc>::from_timestamp_micros(micros[row]).ok_or("timestamp out of range")?;
+            let local = tz.from_utc_datetime(&utc.naive_utc()).naive_local();
+            let value = local.and_utc().timestamp_micros();
+            // SAFETY: `row < n`, the output vector's length.
+            unsafe { out.as_mut_slice_with_len::<i64>(n)[row] = value };
+        }
+        Ok(())
+    }
+
+    fn signatures() -> Vec<ScalarFunctionSignature> {
+        vec![ScalarFunctionSignature::exact(
+            vec![LogicalTypeId::Varchar.into(), LogicalTypeId::TimestampTZ.into()],
+            LogicalTypeId::Timestamp.into(),
+        )]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(db: &DuckDb, sql: &str) -> Cell {
+        db.query(sql, &[]).expect(sql).rows.remove(0).remove(0)
+    }
+
+    #[test]
+    fn time_zones_work_without_icu_and_respect_dst() {
+        let db = DuckDb::open(None).unwrap();
+        let ts = |s: &str| Cell::Timestamp(crate::query::dates::parse_local_datetime(s).unwrap());
+        assert_eq!(
+            one(&db, "SELECT timezone('America/Los_Angeles', TIMESTAMP '2024-01-01 08:00:00'::timestamptz)"),
+            ts("2024-01-01T00:00:00")
+        );
+        assert_eq!(
+            one(&db, "SELECT timezone('America/Los_Angeles', TIMESTAMP '2024-07-01 08:00:00'::timestamptz)"),
+            ts("2024-07-01T01:00:00")
+        );
+        assert_eq!(
+            one(&db, "SELECT TIMESTAMP '2024-03-31 01:30:00'::timestamptz AT TIME ZONE 'Europe/Berlin'"),
+            ts("2024-03-31T03:30:00")
+        );
+        assert_eq!(
+            one(&db, "SELECT timezone('UTC', TIMESTAMP '2024-03-31 01:30:00'::timestamptz)"),
+            ts("2024-03-31T01:30:00")
+        );
+        assert!(db.query("SELECT timezone('Mars/Base', now())", &[]).is_err());
+    }
+
+    #[test]
+    fn string_params_cast_to_timestamptz() {
+        let db = DuckDb::open(None).unwrap();
+        let r = db
+            .query(
+                "SELECT TIMESTAMP '2024-01-01 08:00:00' >= $1::timestamptz",
+                &["2024-01-01T08:00:00.000Z".to_string()],
+            )
+            .unwrap();
+        assert_eq!(r.rows[0][0], Cell::Bool(true));
+    }
+}

@@ -1,0 +1,155 @@
+//! Stage 6, run: [`CompiledSql`] + a connection to rows.
+//!
+//! Input: compiled SQL and its parameters. Output: a [`ResultSet`] of typed cells, and from it
+//! Cube's result shape (keys are member names, times are local `YYYY-MM-DDTHH:mm:ss.SSS`).
+//! Engines: an embedded DuckDB (feature `engine`, the default) and PostgreSQL.
+
+#[cfg(feature = "engine")]
+pub mod duckdb;
+pub mod fixtures;
+pub mod postgres;
+pub mod shape;
+
+use crate::sql::CompiledSql;
+use chrono::NaiveDateTime;
+use std::path::Path;
+
+/// One value of a result row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Exact decimals keep their text.
+    Decimal(String),
+    Text(String),
+    Timestamp(NaiveDateTime),
+}
+
+impl Cell {
+    /// The value as Cube's REST API returns it: numbers and times as strings.
+    pub fn to_cube_json(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Cell::Null => J::Null,
+            Cell::Bool(b) => J::Bool(*b),
+            Cell::Int(i) => J::String(i.to_string()),
+            Cell::Float(f) => J::String(format_float(*f)),
+            Cell::Decimal(d) => J::String(d.clone()),
+            Cell::Text(s) => J::String(s.clone()),
+            Cell::Timestamp(t) => J::String(t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
+        }
+    }
+
+    /// Plain text for tables and CSV.
+    pub fn to_text(&self) -> String {
+        match self.to_cube_json() {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        }
+    }
+}
+
+fn format_float(f: f64) -> String {
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Rows as the database returned them, with the SQL column names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResultSet {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// Why a query could not run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecError(pub String);
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A database to run compiled SQL on.
+pub enum Database {
+    #[cfg(feature = "engine")]
+    DuckDb(self::duckdb::DuckDb),
+    Postgres(self::postgres::Postgres),
+}
+
+impl Database {
+    /// The SQL dialect the database speaks.
+    pub fn dialect_name(&self) -> &'static str {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(_) => "duckdb",
+            Database::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Opens `url`: `postgres://...`, `duckdb:PATH`, or (none) the embedded DuckDB with the
+    /// model's `data/` folder loaded as tables.
+    pub fn open(url: Option<&str>, model_dir: &Path) -> Result<Database, ExecError> {
+        match url {
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Database::Postgres(self::postgres::Postgres::connect(u)?))
+            }
+            #[cfg(feature = "engine")]
+            Some(u) if u.starts_with("duckdb:") => {
+                let path = &u["duckdb:".len()..];
+                let db = self::duckdb::DuckDb::open(if path.is_empty() || path == ":memory:" {
+                    None
+                } else {
+                    Some(Path::new(path))
+                })?;
+                Ok(Database::DuckDb(db))
+            }
+            #[cfg(feature = "engine")]
+            None => {
+                let db = self::duckdb::DuckDb::open(None)?;
+                db.load_data_dir(&model_dir.join("data"))?;
+                Ok(Database::DuckDb(db))
+            }
+            #[cfg(not(feature = "engine"))]
+            None => {
+                let _ = model_dir;
+                Err(ExecError(
+                    "this build of cubec has no embedded engine (feature `engine`); pass --db postgres://..."
+                        .to_string(),
+                ))
+            }
+            Some(u) => Err(ExecError(format!(
+                "unsupported database URL `{}`: use postgres://user@host:5432/db or duckdb:PATH",
+                self::postgres::redact(u)
+            ))),
+        }
+    }
+
+    pub fn run(&mut self, sql: &CompiledSql) -> Result<ResultSet, ExecError> {
+        self.run_sql(&sql.sql, &sql.params)
+    }
+
+    pub fn run_sql(&mut self, sql: &str, params: &[String]) -> Result<ResultSet, ExecError> {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(d) => d.query(sql, params),
+            Database::Postgres(p) => p.query(sql, params),
+        }
+    }
+
+    /// Runs statements without results (fixtures, setup).
+    pub fn execute_batch(&mut self, sql: &str) -> Result<(), ExecError> {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(d) => d.execute_batch(sql),
+            Database::Postgres(p) => p.execute_batch(sql),
+        }
+    }
+}
