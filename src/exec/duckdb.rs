@@ -228,6 +228,26 @@ mod tests {
     }
 
     #[test]
+    fn data_dir_loads_csv_parquet_and_schemas() {
+        let dir = std::env::temp_dir().join(format!("cubec-data-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("crm")).unwrap();
+        std::fs::write(dir.join("users.csv"), "id,name\n1,Ann\n2,\"O'Brien, Pat\"\n").unwrap();
+        let writer = DuckDb::open(None).unwrap();
+        let parquet = dir.join("crm").join("leads.parquet");
+        writer
+            .execute_batch(&format!(
+                "COPY (SELECT 7 AS id, 'hot' AS stage) TO '{}' (FORMAT parquet);",
+                parquet.display()
+            ))
+            .unwrap();
+        let db = DuckDb::open(None).unwrap();
+        assert_eq!(db.load_data_dir(&dir).unwrap(), 2);
+        assert_eq!(one(&db, "SELECT name FROM users WHERE id = 2"), Cell::Text("O'Brien, Pat".into()));
+        assert_eq!(one(&db, "SELECT stage FROM crm.leads"), Cell::Text("hot".into()));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn string_params_cast_to_timestamptz() {
         let db = DuckDb::open(None).unwrap();
         let r = db
