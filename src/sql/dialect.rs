@@ -341,6 +341,8 @@ mod tests {
         assert_eq!(bq.placeholder(3), "?");
         assert_eq!(bq.ident("a`b"), "`a\\`b`");
         assert_eq!(bq.literal("it's \\"), "'it\\'s \\\\'");
+        let sf = d.get("snowflake").unwrap();
+        assert_eq!(sf.literal("Wid\\_et"), "'Wid\\\\_et'", "Snowflake literals keep backslashes literal");
         assert!(d.get("oracle").is_err());
     }
 }
