@@ -133,19 +133,9 @@ fn sql(
     inline: bool,
     dialects: Option<&std::path::Path>,
 ) -> ExitCode {
-    let query = match read_query(query) {
-        Ok(q) => q,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let dialects = match cubec::sql::Dialects::load(dialects) {
-        Ok(d) => d,
-        Err(diags) => {
-            report(&diags, &cubec::diag::SourceMap::default());
-            return ExitCode::from(1);
-        }
+    let Prepared { query, dialects, checked, .. } = match prepare(query, model, dialects) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let mut chosen = Vec::new();
     for name in dialect.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -156,13 +146,6 @@ fn sql(
                 return ExitCode::from(2);
             }
         }
-    }
-    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
-    let checked = cubec::check_model(&dir);
-    if checked.has_errors() {
-        report(&checked.diagnostics, &checked.sources);
-        eprintln!("error: the model under `{}` has errors; fix them before compiling queries", dir.display());
-        return ExitCode::from(1);
     }
     let opts = cubec::query::QueryOptions::default();
     let render_opts = cubec::sql::RenderOptions { inline };
@@ -203,6 +186,34 @@ fn sql(
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     }
     ExitCode::SUCCESS
+}
+
+/// What `sql` and `query` both need: the query JSON, the checked model and the dialects.
+/// Problems are reported here; the caller only returns the exit code.
+fn prepare(query: &str, model: Option<PathBuf>, dialects: Option<&std::path::Path>) -> Result<Prepared, ExitCode> {
+    let query = read_query(query).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    let dialects = cubec::sql::Dialects::load(dialects).map_err(|diags| {
+        report(&diags, &cubec::diag::SourceMap::default());
+        ExitCode::from(1)
+    })?;
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    if checked.has_errors() {
+        report(&checked.diagnostics, &checked.sources);
+        eprintln!("error: the model under `{}` has errors; fix them before compiling queries", dir.display());
+        return Err(ExitCode::from(1));
+    }
+    Ok(Prepared { query, dialects, dir, checked })
+}
+
+struct Prepared {
+    query: serde_json::Value,
+    dialects: cubec::sql::Dialects,
+    dir: PathBuf,
+    checked: cubec::Checked,
 }
 
 fn print_sql(results: &[cubec::sql::CompiledSql], dialect: &str, many: bool, several: bool, inline: bool) {
@@ -263,32 +274,15 @@ fn run_query(
     explain: bool,
     dialects: Option<&std::path::Path>,
 ) -> ExitCode {
-    let query = match read_query(query) {
-        Ok(q) => q,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
+    let Prepared { query, dialects, dir, checked } = match prepare(query, model, dialects) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
-    let checked = cubec::check_model(&dir);
-    if checked.has_errors() {
-        report(&checked.diagnostics, &checked.sources);
-        eprintln!("error: the model under `{}` has errors; fix them before running queries", dir.display());
-        return ExitCode::from(1);
-    }
     let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
     let mut database = match cubec::exec::Database::open(url.as_deref(), &dir) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let dialects = match cubec::sql::Dialects::load(dialects) {
-        Ok(d) => d,
-        Err(diags) => {
-            report(&diags, &cubec::diag::SourceMap::default());
             return ExitCode::from(1);
         }
     };

@@ -74,8 +74,8 @@ impl<'a> Renderer<'a> {
                     MemberRef::Dimension(d) => self.dimension(*cube, *d, depth + 1)?,
                     MemberRef::Measure(m) => self.measure(*cube, *m, false, depth + 1)?,
                     MemberRef::Segment(s) => {
-                        let t = self.model.cube(*cube).segments[*s].sql.clone();
-                        self.template(&t, depth + 1)?
+                        let model = self.model;
+                        self.template(&model.cube(*cube).segments[*s].sql, depth + 1)?
                     }
                 };
                 wrap(s)
@@ -84,10 +84,7 @@ impl<'a> Renderer<'a> {
                 self.time_bucket(*cube, *dimension, granularity, depth + 1)?
             }
             Ref::CubeSql { cube } => match &self.model.cube(*cube).source {
-                Some(CubeSource::Sql(t)) => {
-                    let t = t.clone();
-                    self.template(&t, depth + 1)?
-                }
+                Some(CubeSource::Sql(t)) => self.template(t, depth + 1)?,
                 Some(CubeSource::Table(t)) | Some(CubeSource::SelectAll(t)) => format!("SELECT * FROM {t}"),
                 None => String::new(),
             },
@@ -137,7 +134,8 @@ impl<'a> Renderer<'a> {
 
     /// A dimension's SQL, not converted to the query timezone.
     fn dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
-        let dim = self.model.cube(cube).dimensions[d].clone();
+        let model = self.model;
+        let dim = &model.cube(cube).dimensions[d];
         if let Some(sql) = &dim.sql {
             return self.template(sql, depth);
         }
@@ -192,7 +190,8 @@ impl<'a> Renderer<'a> {
 
     /// A measure's aggregate SQL (or, ungrouped, its per-row SQL).
     pub fn measure(&mut self, cube: CubeId, m: usize, ungrouped: bool, depth: usize) -> R<String> {
-        let measure = self.model.cube(cube).measures[m].clone();
+        let model = self.model;
+        let measure = &model.cube(cube).measures[m];
         let sql = match &measure.sql {
             Some(t) => Some(self.template(t, depth)?),
             None => None,
@@ -391,8 +390,8 @@ impl<'a> Renderer<'a> {
             MemberRef::Dimension(d) => self.dimension(f.member.source_cube, d, depth),
             MemberRef::Measure(m) => self.measure(f.member.source_cube, m, self.query.ungrouped, depth),
             MemberRef::Segment(s) => {
-                let t = self.model.cube(f.member.source_cube).segments[s].sql.clone();
-                self.template(&t, depth)
+                let model = self.model;
+                self.template(&model.cube(f.member.source_cube).segments[s].sql, depth)
             }
         }
     }
@@ -419,9 +418,10 @@ impl<'a> Renderer<'a> {
 
     fn measure_filter(&mut self, f: &Filter) -> R<String> {
         let MemberRef::Measure(m) = f.member.source_member else { return Ok("1 = 1".to_string()) };
-        let filters = self.model.cube(f.member.source_cube).measures[m].filters.clone();
+        let model = self.model;
+        let filters = &model.cube(f.member.source_cube).measures[m].filters;
         let mut parts = Vec::new();
-        for t in &filters {
+        for t in filters {
             parts.push(format!("({})", self.template(t, 0)?));
         }
         Ok(if parts.is_empty() { "1 = 1".to_string() } else { parts.join(" AND ") })
@@ -568,8 +568,7 @@ impl<'a> Renderer<'a> {
         let source = match &self.model.cube(cube).source {
             Some(CubeSource::Table(t)) | Some(CubeSource::SelectAll(t)) => t.clone(),
             Some(CubeSource::Sql(t)) => {
-                let t = t.clone();
-                let sql = self.template(&t, 0)?;
+                let sql = self.template(t, 0)?;
                 self.tpl("subquery", context! { sql => sql })?
             }
             None => {
@@ -600,8 +599,8 @@ impl<'a> Renderer<'a> {
         let mut joins = Vec::new();
         for step in &plan.joins.steps {
             let table = self.source(step.to)?;
-            let on_t = self.model.cube(step.from).joins[step.join].sql.clone();
-            let on = self.template(&on_t, 0)?;
+            let model = self.model;
+            let on = self.template(&model.cube(step.from).joins[step.join].sql, 0)?;
             joins.push(context! { table => table, on => on });
         }
         let mut wheres = Vec::new();
@@ -614,8 +613,8 @@ impl<'a> Renderer<'a> {
             wheres.push(format!("({ge} AND {le})"));
         }
         for (cube, s) in &plan.segments {
-            let t = self.model.cube(*cube).segments[*s].sql.clone();
-            wheres.push(format!("({})", self.template(&t, 0)?));
+            let model = self.model;
+            wheres.push(format!("({})", self.template(&model.cube(*cube).segments[*s].sql, 0)?));
         }
         for f in &plan.where_filters {
             wheres.push(format!("({})", self.filter_node(f)?));
