@@ -304,7 +304,10 @@ fn run_query(
     if explain {
         println!("{};\n-- params: {}\n", compiled.sql, serde_json::to_string(&compiled.params).unwrap_or_default());
     }
-    let result = match database.run(&compiled) {
+    let spinner = Spinner::start(std::io::stderr().is_terminal());
+    let outcome = database.run(&compiled);
+    drop(spinner);
+    let result = match outcome {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: the query failed on {}: {e}", database.dialect_name());
@@ -321,4 +324,50 @@ fn run_query(
         RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
     }
     ExitCode::SUCCESS
+}
+
+/// A spinner on stderr while a query runs, shown only on a terminal and only after a moment.
+struct Spinner {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    fn start(enabled: bool) -> Spinner {
+        if !enabled {
+            return Spinner { done: None, handle: None };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            let frames = ['|', '/', '-', '\\'];
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            for i in 0.. {
+                if rx.recv_timeout(std::time::Duration::from_millis(120)).is_ok()
+                    || matches!(rx.try_recv(), Err(std::sync::mpsc::TryRecvError::Disconnected))
+                {
+                    break;
+                }
+                if started.elapsed() > std::time::Duration::from_millis(500) {
+                    eprint!("\r{} running query ({:.0}s)", frames[i % frames.len()], started.elapsed().as_secs_f64());
+                    shown = true;
+                }
+            }
+            if shown {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Spinner { done: Some(tx), handle: Some(handle) }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
