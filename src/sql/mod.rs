@@ -6,6 +6,7 @@
 //! spells it.
 
 pub mod dialect;
+mod filters;
 mod render;
 
 use crate::diag::Diagnostic;

@@ -2,9 +2,10 @@
 //! references inlined, measures, time buckets, filters, and the statement.
 
 use super::dialect::Dialect;
+use super::filters::leaves;
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{ColumnKind, Plan};
-use crate::query::{Filter, FilterNode, Operator, Query};
+use crate::query::{Filter, Query};
 use crate::resolve::*;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use minijinja::context;
@@ -16,9 +17,9 @@ const MAX_DEPTH: usize = 64;
 type R<T> = Result<T, Diagnostic>;
 
 pub struct Renderer<'a> {
-    model: &'a Model,
-    query: &'a Query,
-    d: &'a Dialect,
+    pub(super) model: &'a Model,
+    pub(super) query: &'a Query,
+    pub(super) d: &'a Dialect,
     params: Vec<String>,
     warnings: Vec<String>,
     /// Cubes whose rows the join tree repeats.
@@ -34,12 +35,12 @@ impl<'a> Renderer<'a> {
         self.params
     }
 
-    fn param(&mut self, value: String) -> String {
+    pub(super) fn param(&mut self, value: String) -> String {
         self.params.push(value);
         format!("{PARAM_MARK}{}{PARAM_MARK}", self.params.len() - 1)
     }
 
-    fn tpl(&self, name: &str, ctx: minijinja::Value) -> R<String> {
+    pub(super) fn tpl(&self, name: &str, ctx: minijinja::Value) -> R<String> {
         self.d.render(name, ctx)
     }
 
@@ -49,7 +50,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// A model SQL snippet with every reference inlined.
-    fn template(&mut self, t: &SqlTemplate, depth: usize) -> R<String> {
+    pub(super) fn template(&mut self, t: &SqlTemplate, depth: usize) -> R<String> {
         if depth > MAX_DEPTH {
             return Err(Diagnostic::error(Code::SqlRender, "member references nest too deeply"));
         }
@@ -133,7 +134,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// A dimension's SQL, not converted to the query timezone.
-    fn dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
+    pub(super) fn dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
         let model = self.model;
         let dim = &model.cube(cube).dimensions[d];
         if let Some(sql) = &dim.sql {
@@ -164,7 +165,7 @@ impl<'a> Renderer<'a> {
         ))
     }
 
-    fn label(&mut self, label: &CaseLabel, depth: usize) -> R<String> {
+    pub(super) fn label(&mut self, label: &CaseLabel, depth: usize) -> R<String> {
         match label {
             CaseLabel::Text(t) => Ok(self.d.literal(t)),
             CaseLabel::Sql(s) => self.template(s, depth),
@@ -189,7 +190,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// A measure's aggregate SQL (or, ungrouped, its per-row SQL).
-    pub fn measure(&mut self, cube: CubeId, m: usize, ungrouped: bool, depth: usize) -> R<String> {
+    pub(super) fn measure(&mut self, cube: CubeId, m: usize, ungrouped: bool, depth: usize) -> R<String> {
         let model = self.model;
         let measure = &model.cube(cube).measures[m];
         let sql = match &measure.sql {
@@ -363,204 +364,10 @@ impl<'a> Renderer<'a> {
     }
 
     /// A timestamp parameter: a UTC instant with the dialect's precision.
-    fn timestamp_param(&mut self, t: NaiveDateTime) -> R<String> {
+    pub(super) fn timestamp_param(&mut self, t: NaiveDateTime) -> R<String> {
         let value = format_utc(t, self.d.timestamp_precision);
         let p = self.param(value);
         self.tpl("timestamp_param", context! { param => p })
-    }
-
-    /// A value parameter typed for the member it is compared with.
-    fn value_param(&mut self, f: &Filter, value: &str) -> R<String> {
-        let p = self.param(value.to_string());
-        let template = match f.member.source_member {
-            MemberRef::Measure(_) => "number_param",
-            MemberRef::Dimension(d) => match self.model.cube(f.member.source_cube).dimensions[d].type_ {
-                DimensionType::Number => "number_param",
-                DimensionType::Boolean => "boolean_param",
-                _ => "string_param",
-            },
-            MemberRef::Segment(_) => "string_param",
-        };
-        self.tpl(template, context! { param => p })
-    }
-
-    /// The column a filter compares: a dimension's raw SQL or a measure's aggregate.
-    fn filter_column(&mut self, f: &Filter, depth: usize) -> R<String> {
-        match f.member.source_member {
-            MemberRef::Dimension(d) => self.dimension(f.member.source_cube, d, depth),
-            MemberRef::Measure(m) => self.measure(f.member.source_cube, m, self.query.ungrouped, depth),
-            MemberRef::Segment(s) => {
-                let model = self.model;
-                self.template(&model.cube(f.member.source_cube).segments[s].sql, depth)
-            }
-        }
-    }
-
-    pub fn filter_node(&mut self, node: &FilterNode) -> R<String> {
-        match node {
-            FilterNode::Leaf(f) => {
-                if f.operator == Operator::MeasureFilter {
-                    return self.measure_filter(f);
-                }
-                let column = self.filter_column(f, 0)?;
-                self.filter_on(f, column, 0)
-            }
-            FilterNode::And(items) | FilterNode::Or(items) => {
-                let joiner = if matches!(node, FilterNode::And(_)) { " AND " } else { " OR " };
-                let mut parts = Vec::new();
-                for i in items {
-                    parts.push(format!("({})", self.filter_node(i)?));
-                }
-                Ok(if parts.is_empty() { "1 = 1".to_string() } else { parts.join(joiner) })
-            }
-        }
-    }
-
-    fn measure_filter(&mut self, f: &Filter) -> R<String> {
-        let MemberRef::Measure(m) = f.member.source_member else { return Ok("1 = 1".to_string()) };
-        let model = self.model;
-        let filters = &model.cube(f.member.source_cube).measures[m].filters;
-        let mut parts = Vec::new();
-        for t in filters {
-            parts.push(format!("({})", self.template(t, 0)?));
-        }
-        Ok(if parts.is_empty() { "1 = 1".to_string() } else { parts.join(" AND ") })
-    }
-
-    /// One filter against `column`.
-    fn filter_on(&mut self, f: &Filter, column: String, _depth: usize) -> R<String> {
-        let non_null: Vec<String> = f.values.iter().flatten().cloned().collect();
-        let has_null = f.values.iter().any(Option::is_none);
-        let col = column.as_str();
-        match f.operator {
-            Operator::Equals | Operator::In => {
-                let mut parts = Vec::new();
-                if !non_null.is_empty() {
-                    parts.push(self.eq_or_in(f, col, &non_null, false)?);
-                }
-                if has_null {
-                    parts.push(self.tpl("is_null", context! { column => col })?);
-                }
-                Ok(if parts.len() > 1 {
-                    format!("({})", parts.join(" OR "))
-                } else {
-                    parts.pop().unwrap_or_else(|| "1 = 0".to_string())
-                })
-            }
-            Operator::NotEquals | Operator::NotIn => {
-                if non_null.is_empty() {
-                    return self.tpl("is_not_null", context! { column => col });
-                }
-                let cmp = self.eq_or_in(f, col, &non_null, true)?;
-                if has_null {
-                    Ok(cmp)
-                } else {
-                    let null = self.tpl("is_null", context! { column => col })?;
-                    Ok(format!("({cmp} OR {null})"))
-                }
-            }
-            Operator::Contains
-            | Operator::StartsWith
-            | Operator::EndsWith
-            | Operator::NotContains
-            | Operator::NotStartsWith
-            | Operator::NotEndsWith => {
-                let negate =
-                    matches!(f.operator, Operator::NotContains | Operator::NotStartsWith | Operator::NotEndsWith);
-                let shape = match f.operator {
-                    Operator::Contains | Operator::NotContains => "like_contains",
-                    Operator::StartsWith | Operator::NotStartsWith => "like_starts",
-                    _ => "like_ends",
-                };
-                let mut parts = Vec::new();
-                for v in &non_null {
-                    let p = self.param(escape_like(v));
-                    let pattern = self.tpl(shape, context! { value => p })?;
-                    parts.push(self.tpl("like", context! { column => col, pattern => pattern, negate => negate })?);
-                }
-                if negate {
-                    let null = self.tpl("is_null", context! { column => col })?;
-                    Ok(format!("(({}) OR {null})", parts.join(" AND ")))
-                } else {
-                    Ok(if parts.len() == 1 { parts.remove(0) } else { format!("({})", parts.join(" OR ")) })
-                }
-            }
-            Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => {
-                let op = match f.operator {
-                    Operator::Gt => ">",
-                    Operator::Gte => ">=",
-                    Operator::Lt => "<",
-                    _ => "<=",
-                };
-                let Some(v) = non_null.first() else {
-                    return Err(Diagnostic::error(
-                        Code::QueryFilter,
-                        format!("`{}` on `{}` needs a non-null value", f.operator.name(), f.member.name),
-                    ));
-                };
-                let value = self.value_param(f, v)?;
-                self.tpl("compare", context! { column => col, op => op, value => value })
-            }
-            Operator::Set => self.tpl("is_not_null", context! { column => col }),
-            Operator::NotSet => self.tpl("is_null", context! { column => col }),
-            Operator::InDateRange
-            | Operator::OnTheDate
-            | Operator::NotInDateRange
-            | Operator::BeforeDate
-            | Operator::BeforeOrOnDate
-            | Operator::AfterDate
-            | Operator::AfterOrOnDate => {
-                let Some((from, to)) = f.date_bounds else {
-                    return Err(Diagnostic::error(
-                        Code::QueryDateRange,
-                        format!("`{}` on `{}` needs dates", f.operator.name(), f.member.name),
-                    ));
-                };
-                let tz = self.query.timezone;
-                let from = crate::query::dates::local_to_utc(from, tz, false);
-                let to = crate::query::dates::local_to_utc(to, tz, true);
-                match f.operator {
-                    Operator::InDateRange | Operator::OnTheDate => {
-                        let a = self.timestamp_param(from)?;
-                        let b = self.timestamp_param(to)?;
-                        let ge = self.tpl("compare", context! { column => col, op => ">=", value => a })?;
-                        let le = self.tpl("compare", context! { column => col, op => "<=", value => b })?;
-                        Ok(format!("({ge} AND {le})"))
-                    }
-                    Operator::NotInDateRange => {
-                        let a = self.timestamp_param(from)?;
-                        let b = self.timestamp_param(to)?;
-                        let lt = self.tpl("compare", context! { column => col, op => "<", value => a })?;
-                        let gt = self.tpl("compare", context! { column => col, op => ">", value => b })?;
-                        Ok(format!("({lt} OR {gt})"))
-                    }
-                    op => {
-                        let sym = match op {
-                            Operator::BeforeDate => "<",
-                            Operator::BeforeOrOnDate => "<=",
-                            Operator::AfterDate => ">",
-                            _ => ">=",
-                        };
-                        let a = self.timestamp_param(from)?;
-                        self.tpl("compare", context! { column => col, op => sym, value => a })
-                    }
-                }
-            }
-            Operator::MeasureFilter => self.measure_filter(f),
-        }
-    }
-
-    fn eq_or_in(&mut self, f: &Filter, col: &str, values: &[String], negate: bool) -> R<String> {
-        if values.len() == 1 {
-            let v = self.value_param(f, &values[0])?;
-            self.tpl(if negate { "not_equals" } else { "equals" }, context! { column => col, value => v })
-        } else {
-            let mut ps = Vec::new();
-            for v in values {
-                ps.push(self.value_param(f, v)?);
-            }
-            self.tpl(if negate { "not_in" } else { "in" }, context! { column => col, values => ps })
-        }
     }
 
     fn source(&mut self, cube: CubeId) -> R<String> {
@@ -651,17 +458,6 @@ impl<'a> Renderer<'a> {
     }
 }
 
-fn leaves(nodes: &[FilterNode]) -> Vec<&Filter> {
-    let mut out = Vec::new();
-    for n in nodes {
-        match n {
-            FilterNode::Leaf(f) => out.push(f),
-            FilterNode::And(v) | FilterNode::Or(v) => out.extend(leaves(v)),
-        }
-    }
-    out
-}
-
 /// Wraps an inlined member in parentheses unless it is a plain column or call-free name, so
 /// `{a} / {b}` keeps its meaning whatever `a` and `b` expand to (Cube does not, see README).
 fn wrap(s: String) -> String {
@@ -671,18 +467,6 @@ fn wrap(s: String) -> String {
     } else {
         format!("({s})")
     }
-}
-
-/// LIKE patterns: `%`, `_` and the escape character itself match literally.
-fn escape_like(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `2024-01-01T08:00:00.000Z` with `precision` fractional digits.
@@ -742,10 +526,5 @@ mod tests {
         assert_eq!(format_utc(t, 6), "2024-01-31T23:59:59.999999Z");
         let t = crate::query::dates::parse_local_datetime("2024-01-31T23:59:59.998").unwrap();
         assert_eq!(format_utc(t, 6), "2024-01-31T23:59:59.998000Z");
-    }
-
-    #[test]
-    fn like_escaping() {
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
     }
 }
