@@ -2,7 +2,6 @@
 //! Keys are already normalised to snake_case; names, types and references are still strings.
 
 use crate::diag::Span;
-use crate::load::yaml::Node;
 
 /// A value and where it was written.
 #[derive(Clone, Debug, PartialEq)]
@@ -233,9 +232,4 @@ pub struct RawFolder {
 pub enum RawFolderItem {
     Member(SpStr),
     Folder(RawFolder),
-}
-
-/// Keeps the node of a scalar next to its text, for locating positions inside it.
-pub fn sp_from(node: &Node, value: String) -> SpStr {
-    Sp::new(value, node.span)
 }

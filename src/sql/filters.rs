@@ -10,6 +10,21 @@ use minijinja::context;
 type R<T> = Result<T, Diagnostic>;
 
 impl Renderer<'_> {
+    /// `(column >= from AND column <= to)` with UTC instants as timestamp parameters: the one
+    /// shape of a time dimension's date range and of `inDateRange`.
+    pub(super) fn between_instants(
+        &mut self,
+        col: &str,
+        from: chrono::NaiveDateTime,
+        to: chrono::NaiveDateTime,
+    ) -> R<String> {
+        let a = self.timestamp_param(from)?;
+        let b = self.timestamp_param(to)?;
+        let ge = self.tpl("compare", context! { column => col, op => ">=", value => a })?;
+        let le = self.tpl("compare", context! { column => col, op => "<=", value => b })?;
+        Ok(format!("({ge} AND {le})"))
+    }
+
     /// A value parameter typed for the member it is compared with.
     pub(super) fn value_param(&mut self, f: &Filter, value: &str) -> R<String> {
         let p = self.param(value.to_string());
@@ -161,13 +176,7 @@ impl Renderer<'_> {
                 let from = crate::query::dates::local_to_utc(from, tz, false);
                 let to = crate::query::dates::local_to_utc(to, tz, true);
                 match f.operator {
-                    Operator::InDateRange | Operator::OnTheDate => {
-                        let a = self.timestamp_param(from)?;
-                        let b = self.timestamp_param(to)?;
-                        let ge = self.tpl("compare", context! { column => col, op => ">=", value => a })?;
-                        let le = self.tpl("compare", context! { column => col, op => "<=", value => b })?;
-                        Ok(format!("({ge} AND {le})"))
-                    }
+                    Operator::InDateRange | Operator::OnTheDate => self.between_instants(col, from, to),
                     Operator::NotInDateRange => {
                         let a = self.timestamp_param(from)?;
                         let b = self.timestamp_param(to)?;

@@ -413,11 +413,7 @@ impl<'a> Renderer<'a> {
         let mut wheres = Vec::new();
         for r in &plan.date_ranges {
             let col = self.dimension(r.cube, r.dimension, 0)?;
-            let a = self.timestamp_param(r.from_utc)?;
-            let b = self.timestamp_param(r.to_utc)?;
-            let ge = self.tpl("compare", context! { column => col.clone(), op => ">=", value => a })?;
-            let le = self.tpl("compare", context! { column => col, op => "<=", value => b })?;
-            wheres.push(format!("({ge} AND {le})"));
+            wheres.push(self.between_instants(&col, r.from_utc, r.to_utc)?);
         }
         for (cube, s) in &plan.segments {
             let model = self.model;
