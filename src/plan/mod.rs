@@ -4,6 +4,7 @@
 //! Cube's aliases, the WHERE / HAVING split, date ranges as UTC instants, and the order as select
 //! positions. No SQL text is produced here.
 
+pub mod groups;
 pub mod joins;
 
 use crate::diag::{Code, Diagnostic};
@@ -11,6 +12,7 @@ use crate::query::{dates, FilterNode, Query, QueryMember};
 use crate::resolve::{CubeId, MeasureType, MemberRef, Model, Ref, Relationship, SqlPart, SqlTemplate};
 use crate::util::alias_name;
 use chrono::NaiveDateTime;
+pub use groups::{GroupKind, GroupMeasure, MeasureGroup};
 pub use joins::{JoinStep, JoinTree};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +61,15 @@ pub struct Plan {
     /// Cubes whose rows the join tree repeats; their plain counts become distinct counts of the
     /// primary key.
     pub multiplied: Vec<CubeId>,
+    /// The measures split by how they must be aggregated; one `Main` group means one SELECT.
+    pub groups: Vec<MeasureGroup>,
+}
+
+impl Plan {
+    /// Whether the measures need subqueries joined by an outer query.
+    pub fn needs_subqueries(&self) -> bool {
+        !self.ungrouped && self.groups.iter().any(|g| g.kind != GroupKind::Main)
+    }
 }
 
 /// The alias base of a member as queried: `sql_alias` replaces the cube part.
@@ -197,28 +208,6 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         .chain(joins.steps.iter().map(|s| s.to))
         .filter(|c| multiplied_by(model, &joins, *c).is_some())
         .collect();
-    for c in &columns {
-        if let ColumnKind::Measure { cube, measure } = c.kind {
-            if let Some(reason) = multiplied_by(model, &joins, cube) {
-                let m = &model.cube(cube).measures[measure];
-                let safe = matches!(m.type_, MeasureType::CountDistinct | MeasureType::CountDistinctApprox)
-                    || (m.type_ == MeasureType::Count
-                        && m.sql.is_none()
-                        && m.filters.is_empty()
-                        && model.cube(cube).primary_keys().next().is_some());
-                if !safe {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::QueryUnsupported,
-                            format!("`{}` would be counted more than once: {reason}; fan-out-safe aggregation is not implemented yet", c.member),
-                        )
-                        .with_help("query the measure without members of the multiplying cube, or through a view whose join path avoids it"),
-                    );
-                }
-            }
-        }
-    }
-
     let mut date_ranges = Vec::new();
     for td in &query.time_dimensions {
         if let (Some((from, to)), MemberRef::Dimension(i)) = (td.date_range, td.member.source_member) {
@@ -269,6 +258,27 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         }
     }
 
+    let mut filter_measures = Vec::new();
+    let mut having_members = Vec::new();
+    for f in &having_filters {
+        collect_filter_members(f, &mut having_members);
+    }
+    for m in having_members {
+        if let MemberRef::Measure(i) = m.source_member {
+            filter_measures.push((m.source_cube, i, member_alias(model, m)));
+        }
+    }
+    let groups = if query.ungrouped {
+        Vec::new()
+    } else {
+        match groups::build(model, &joins, &columns, &having_filters, &filter_measures) {
+            Ok(g) => g,
+            Err(d) => {
+                diags.extend(d);
+                Vec::new()
+            }
+        }
+    };
     let order = order_positions(query, &columns);
     if !diags.is_empty() {
         return Err(diags);
@@ -288,6 +298,7 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         total: query.total,
         timezone: query.timezone,
         multiplied,
+        groups,
     })
 }
 

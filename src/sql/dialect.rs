@@ -32,6 +32,7 @@ pub const REQUIRED_TEMPLATES: &[&str] = &[
     "string_param",
     "count_distinct_approx",
     "cast_text",
+    "null_safe_equals",
     "concat",
     "geo",
     "equals",

@@ -44,7 +44,12 @@ impl Renderer<'_> {
     pub(super) fn filter_column(&mut self, f: &Filter, depth: usize) -> R<String> {
         match f.member.source_member {
             MemberRef::Dimension(d) => self.dimension(f.member.source_cube, d, depth),
-            MemberRef::Measure(m) => self.measure(f.member.source_cube, m, self.query.ungrouped, depth),
+            MemberRef::Measure(m) => {
+                if let Some((_, col)) = self.outer_measures.iter().find(|(k, _)| *k == (f.member.source_cube, m)) {
+                    return Ok(col.clone());
+                }
+                self.measure(f.member.source_cube, m, self.query.ungrouped, depth)
+            }
             MemberRef::Segment(s) => {
                 let model = self.model;
                 self.template(&model.cube(f.member.source_cube).segments[s].sql, depth)

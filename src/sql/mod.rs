@@ -6,6 +6,7 @@
 //! spells it.
 
 pub mod dialect;
+mod fanout;
 mod filters;
 mod render;
 

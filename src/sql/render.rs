@@ -24,11 +24,22 @@ pub struct Renderer<'a> {
     warnings: Vec<String>,
     /// Cubes whose rows the join tree repeats.
     multiplied: Vec<CubeId>,
+    /// In the outer query of a fan-out query: measures are read from subquery columns
+    /// (`(cube, measure)` -> `q_n."alias"`).
+    pub(super) outer_measures: Vec<((CubeId, usize), String)>,
 }
 
 impl<'a> Renderer<'a> {
     pub fn new(model: &'a Model, query: &'a Query, d: &'a Dialect) -> Renderer<'a> {
-        Renderer { model, query, d, params: Vec::new(), warnings: Vec::new(), multiplied: Vec::new() }
+        Renderer {
+            model,
+            query,
+            d,
+            params: Vec::new(),
+            warnings: Vec::new(),
+            multiplied: Vec::new(),
+            outer_measures: Vec::new(),
+        }
     }
 
     pub fn into_params(self) -> Vec<String> {
@@ -45,7 +56,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// The quoted alias of a cube in FROM / JOIN.
-    fn cube_alias(&self, cube: CubeId) -> String {
+    pub(super) fn cube_alias(&self, cube: CubeId) -> String {
         self.d.ident(&crate::util::underscore(self.model.cube(cube).alias_base()))
     }
 
@@ -173,14 +184,18 @@ impl<'a> Renderer<'a> {
     }
 
     /// The primary key expression of a cube (composite keys concatenated as text).
-    fn primary_key(&mut self, cube: CubeId, depth: usize) -> R<Option<String>> {
+    pub(super) fn primary_key(&mut self, cube: CubeId, depth: usize) -> R<Option<String>> {
         let pks: Vec<usize> = self.model.cube(cube).primary_keys().collect();
         match pks.as_slice() {
             [] => Ok(None),
             [one] => self.dimension(cube, *one, depth).map(Some),
             many => {
+                // A separator keeps (1, 12) and (11, 2) apart.
                 let mut items = Vec::new();
-                for pk in many {
+                for (i, pk) in many.iter().enumerate() {
+                    if i > 0 {
+                        items.push(self.d.literal("|"));
+                    }
                     let e = self.dimension(cube, *pk, depth)?;
                     items.push(self.tpl("cast_text", context! { expr => e })?);
                 }
@@ -370,7 +385,7 @@ impl<'a> Renderer<'a> {
         self.tpl("timestamp_param", context! { param => p })
     }
 
-    fn source(&mut self, cube: CubeId) -> R<String> {
+    pub(super) fn source(&mut self, cube: CubeId) -> R<String> {
         let alias = self.cube_alias(cube);
         let source = match &self.model.cube(cube).source {
             Some(CubeSource::Table(t)) | Some(CubeSource::SelectAll(t)) => t.clone(),
@@ -388,27 +403,15 @@ impl<'a> Renderer<'a> {
         self.tpl("table", context! { source => source, alias => alias })
     }
 
-    /// The whole statement (and its `total` wrapper when asked).
-    pub fn statement(&mut self, plan: &Plan) -> R<(String, Vec<String>)> {
-        self.multiplied = plan.multiplied.clone();
-        let mut columns = Vec::new();
-        for c in &plan.columns {
-            let expr = match &c.kind {
-                ColumnKind::Dimension { cube, dimension } => self.dimension(*cube, *dimension, 0)?,
-                ColumnKind::TimeBucket { cube, dimension, granularity } => {
-                    self.time_bucket(*cube, *dimension, granularity, 0)?
-                }
-                ColumnKind::Measure { cube, measure } => self.measure(*cube, *measure, plan.ungrouped, 0)?,
-            };
-            columns.push(format!("{expr} {}", self.d.ident(&c.alias)));
-        }
+    /// FROM, the joins and the WHERE conditions of the plan's join tree.
+    pub(super) fn join_tree(&mut self, plan: &Plan) -> R<(String, Vec<JoinClause>, Vec<String>)> {
         let from = self.source(plan.joins.root)?;
         let mut joins = Vec::new();
         for step in &plan.joins.steps {
             let table = self.source(step.to)?;
             let model = self.model;
             let on = self.template(&model.cube(step.from).joins[step.join].sql, 0)?;
-            joins.push(context! { table => table, on => on });
+            joins.push(JoinClause { kind: "LEFT", table, on: Some(on) });
         }
         let mut wheres = Vec::new();
         for r in &plan.date_ranges {
@@ -422,27 +425,61 @@ impl<'a> Renderer<'a> {
         for f in &plan.where_filters {
             wheres.push(format!("({})", self.filter_node(f)?));
         }
+        Ok((from, joins, wheres))
+    }
+
+    /// A grouping column's SQL: a dimension or a time bucket.
+    pub(super) fn dimension_column(&mut self, kind: &ColumnKind) -> R<String> {
+        match kind {
+            ColumnKind::Dimension { cube, dimension } => self.dimension(*cube, *dimension, 0),
+            ColumnKind::TimeBucket { cube, dimension, granularity } => {
+                self.time_bucket(*cube, *dimension, granularity, 0)
+            }
+            ColumnKind::Measure { cube, measure } => self.measure(*cube, *measure, false, 0),
+        }
+    }
+
+    pub(super) fn select(&self, select: Select) -> R<String> {
+        self.tpl("select", minijinja::Value::from(minijinja::value::Serde(select)))
+    }
+
+    pub(super) fn order_by(plan: &Plan) -> Vec<String> {
+        plan.order.iter().map(|(p, desc)| format!("{p} {}", if *desc { "DESC" } else { "ASC" })).collect()
+    }
+
+    /// The whole statement (and its `total` wrapper when asked).
+    pub fn statement(&mut self, plan: &Plan) -> R<(String, Vec<String>)> {
+        self.multiplied = plan.multiplied.clone();
+        if plan.needs_subqueries() {
+            let sql = self.grouped_statement(plan)?;
+            return Ok((sql, std::mem::take(&mut self.warnings)));
+        }
+        let mut columns = Vec::new();
+        for c in &plan.columns {
+            let expr = match &c.kind {
+                ColumnKind::Measure { cube, measure } => self.measure(*cube, *measure, plan.ungrouped, 0)?,
+                kind => self.dimension_column(kind)?,
+            };
+            columns.push(format!("{expr} {}", self.d.ident(&c.alias)));
+        }
+        let (from, joins, wheres) = self.join_tree(plan)?;
         let mut having = Vec::new();
         for f in &plan.having_filters {
             having.push(format!("({})", self.filter_node(f)?));
         }
         let group_by: Vec<usize> = if plan.ungrouped { Vec::new() } else { (1..=plan.dimension_count).collect() };
-        let order_by: Vec<String> =
-            plan.order.iter().map(|(p, desc)| format!("{p} {}", if *desc { "DESC" } else { "ASC" })).collect();
-        let sql = self.tpl(
-            "select",
-            context! {
-                columns => columns,
-                from => from,
-                joins => joins,
-                where => wheres,
-                group_by => group_by,
-                having => having,
-                order_by => order_by,
-                limit => (plan.limit != u64::MAX).then_some(plan.limit),
-                offset => plan.offset,
-            },
-        )?;
+        let sql = self.select(Select {
+            columns,
+            from,
+            joins,
+            where_: wheres,
+            group_by,
+            having,
+            order_by: Self::order_by(plan),
+            limit: (plan.limit != u64::MAX).then_some(plan.limit),
+            offset: plan.offset,
+            ..Select::default()
+        })?;
         Ok((sql, std::mem::take(&mut self.warnings)))
     }
 
@@ -452,6 +489,30 @@ impl<'a> Renderer<'a> {
         let (sql, _) = self.statement(&unlimited)?;
         self.tpl("total", context! { sql => sql })
     }
+}
+
+/// The context of the dialect's `select` template.
+#[derive(Debug, Default, serde::Serialize)]
+pub(super) struct Select {
+    pub distinct: bool,
+    pub columns: Vec<String>,
+    pub from: String,
+    pub joins: Vec<JoinClause>,
+    #[serde(rename = "where")]
+    pub where_: Vec<String>,
+    pub group_by: Vec<usize>,
+    pub having: Vec<String>,
+    pub order_by: Vec<String>,
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub(super) struct JoinClause {
+    /// `LEFT`, `INNER` or `CROSS`.
+    pub kind: &'static str,
+    pub table: String,
+    pub on: Option<String>,
 }
 
 /// Wraps an inlined member in parentheses unless it is a plain column or call-free name, so
