@@ -44,6 +44,7 @@ pub fn build(
     columns: &[Column],
     having: &[FilterNode],
     filter_measures: &[(CubeId, usize, String)],
+    rolling: bool,
 ) -> Result<Vec<MeasureGroup>, Vec<Diagnostic>> {
     let mut wanted: Vec<GroupMeasure> = Vec::new();
     for c in columns {
@@ -64,7 +65,7 @@ pub fn build(
     for w in wanted {
         let m = &model.cube(w.cube).measures[w.measure];
         let name = format!("{}.{}", model.cube(w.cube).name, m.name);
-        if m.rolling_window.is_some() {
+        if rolling && m.rolling_window.is_some() {
             groups.push(MeasureGroup { kind: GroupKind::Rolling, measures: vec![w] });
             continue;
         }

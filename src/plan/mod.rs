@@ -9,7 +9,9 @@ pub mod joins;
 
 use crate::diag::{Code, Diagnostic};
 use crate::query::{dates, FilterNode, Query, QueryMember};
-use crate::resolve::{CubeId, MeasureType, MemberRef, Model, Ref, Relationship, SqlPart, SqlTemplate};
+use crate::resolve::{
+    CubeId, MeasureType, MemberRef, Model, Ref, Relationship, RollingWindow, SqlPart, SqlTemplate, TimeUnit,
+};
 use crate::util::alias_name;
 use chrono::NaiveDateTime;
 pub use groups::{GroupKind, GroupMeasure, MeasureGroup};
@@ -41,6 +43,19 @@ pub struct DateRangeCond {
     pub to_utc: NaiveDateTime,
 }
 
+/// The time dimension rolling-window measures slide along.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingTime {
+    pub cube: CubeId,
+    pub dimension: usize,
+    /// A built-in unit; `None` means one window over the whole date range.
+    pub granularity: Option<crate::resolve::TimeUnit>,
+    /// The query's local date range; without one the series spans the data.
+    pub range: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// The select position of the time bucket, when there is a granularity.
+    pub column: Option<usize>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub joins: JoinTree,
@@ -63,6 +78,8 @@ pub struct Plan {
     pub multiplied: Vec<CubeId>,
     /// The measures split by how they must be aggregated; one `Main` group means one SELECT.
     pub groups: Vec<MeasureGroup>,
+    /// Set when the query has rolling-window measures and a time dimension to roll along.
+    pub rolling: Option<RollingTime>,
 }
 
 impl Plan {
@@ -113,15 +130,6 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
                     format!("`{}` is a multi-stage measure, which cubec does not compile yet", m.name),
                 )
                 .with_help("query its input measures instead"),
-            );
-        }
-        if measure.rolling_window.is_some() {
-            diags.push(
-                Diagnostic::error(
-                    Code::QueryUnsupported,
-                    format!("`{}` has a rolling window, which cubec does not compile yet", m.name),
-                )
-                .with_help("rolling windows are planned; query the measure without the window for now"),
             );
         }
         columns.push(Column {
@@ -268,10 +276,11 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
             filter_measures.push((m.source_cube, i, member_alias(model, m)));
         }
     }
+    let rolling = if query.ungrouped { None } else { rolling_time(model, query, &columns, &joins, &mut diags) };
     let groups = if query.ungrouped {
         Vec::new()
     } else {
-        match groups::build(model, &joins, &columns, &having_filters, &filter_measures) {
+        match groups::build(model, &joins, &columns, &having_filters, &filter_measures, rolling.is_some()) {
             Ok(g) => g,
             Err(d) => {
                 diags.extend(d);
@@ -299,7 +308,96 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         timezone: query.timezone,
         multiplied,
         groups,
+        rolling,
     })
+}
+
+/// The time dimension that rolling-window measures slide along: the first one with a granularity
+/// or a date range. Without one, rolling measures aggregate over everything, as Cube does.
+fn rolling_time(
+    model: &Model,
+    query: &Query,
+    columns: &[Column],
+    joins: &JoinTree,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<RollingTime> {
+    let rolling: Vec<&Column> = columns
+        .iter()
+        .filter(|c| match c.kind {
+            ColumnKind::Measure { cube, measure } => model.cube(cube).measures[measure].rolling_window.is_some(),
+            _ => false,
+        })
+        .collect();
+    if rolling.is_empty() {
+        return None;
+    }
+    let td = query.time_dimensions.iter().find(|td| td.granularity.is_some() || td.date_range.is_some())?;
+    let MemberRef::Dimension(dimension) = td.member.source_member else { return None };
+    let cube = td.member.source_cube;
+    let mut ok = true;
+    let granularity = match &td.granularity {
+        None => None,
+        Some(g) => match TimeUnit::parse(g)
+            .filter(|_| crate::resolve::templates::BUILTIN_GRANULARITIES.contains(&g.as_str()))
+        {
+            Some(u) => Some(u),
+            None => {
+                diags.push(
+                    Diagnostic::error(
+                        Code::QueryUnsupported,
+                        format!("rolling windows over the custom granularity `{g}` are not compiled yet"),
+                    )
+                    .with_help("use a built-in granularity (day, week, month, quarter, year...) for rolling measures"),
+                );
+                ok = false;
+                None
+            }
+        },
+    };
+    for c in &rolling {
+        let ColumnKind::Measure { cube: mc, measure } = c.kind else { continue };
+        let m = &model.cube(mc).measures[measure];
+        if !matches!(
+            m.type_,
+            MeasureType::Sum
+                | MeasureType::Avg
+                | MeasureType::Min
+                | MeasureType::Max
+                | MeasureType::Count
+                | MeasureType::CountDistinct
+                | MeasureType::CountDistinctApprox
+        ) {
+            diags.push(Diagnostic::error(
+                Code::QueryUnsupported,
+                format!("`{}`: rolling windows over `{}` measures are not compiled yet", c.member, m.type_.agg_name()),
+            ));
+            ok = false;
+        }
+        if let Some(reason) = multiplied_by(model, joins, mc) {
+            diags.push(
+                Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("`{}` has a rolling window, and {reason}; cubec does not combine the two yet", c.member),
+                )
+                .with_help("query the rolling measure without members of the multiplying cube"),
+            );
+            ok = false;
+        }
+        if let Some(RollingWindow::ToDate { granularity: g }) = &m.rolling_window {
+            if TimeUnit::parse(g).is_none() {
+                diags.push(Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("`{}`: to_date windows over the custom granularity `{g}` are not compiled yet", c.member),
+                ));
+                ok = false;
+            }
+        }
+    }
+    let column = columns.iter().position(|c| {
+        matches!(&c.kind, ColumnKind::TimeBucket { cube: cc, dimension: d, granularity: g }
+            if *cc == cube && *d == dimension && Some(g) == td.granularity.as_ref())
+    });
+    ok.then_some(RollingTime { cube, dimension, granularity, range: td.date_range, column })
 }
 
 fn collect_filter_members<'a>(f: &'a FilterNode, out: &mut Vec<&'a QueryMember>) {

@@ -119,7 +119,7 @@ pub fn add_units(dt: NaiveDateTime, n: i64, unit: TimeUnit) -> Option<NaiveDateT
 }
 
 /// The last millisecond of the `unit` period that starts at `start`.
-fn period_end(start: NaiveDateTime, unit: TimeUnit) -> Option<NaiveDateTime> {
+pub fn period_end(start: NaiveDateTime, unit: TimeUnit) -> Option<NaiveDateTime> {
     add_units(start, 1, unit).map(|next| next - Duration::milliseconds(1))
 }
 

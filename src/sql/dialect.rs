@@ -33,6 +33,8 @@ pub const REQUIRED_TEMPLATES: &[&str] = &[
     "count_distinct_approx",
     "cast_text",
     "null_safe_equals",
+    "series_values",
+    "series_generated",
     "concat",
     "geo",
     "equals",

@@ -85,7 +85,7 @@ impl Renderer<'_> {
     }
 
     /// The dimensions (as selected) followed by `extra` columns.
-    fn dimension_columns(&mut self, plan: &Plan) -> R<Vec<String>> {
+    pub(super) fn dimension_columns(&mut self, plan: &Plan) -> R<Vec<String>> {
         let mut out = Vec::new();
         for c in &plan.columns[..plan.dimension_count] {
             let expr = self.dimension_column(&c.kind)?;
@@ -149,11 +149,5 @@ impl Renderer<'_> {
         let joins = vec![JoinClause { kind: "LEFT", table: back, on: Some(on.join(" AND ")) }];
         let group_by: Vec<usize> = (1..=plan.dimension_count).collect();
         self.select(Select { columns, from, joins, group_by, ..Select::default() })
-    }
-}
-
-impl Renderer<'_> {
-    fn rolling_subquery(&mut self, _plan: &Plan, _group: &MeasureGroup) -> R<String> {
-        Err(Diagnostic::error(crate::diag::Code::QueryUnsupported, "rolling windows are not compiled yet"))
     }
 }

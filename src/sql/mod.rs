@@ -9,6 +9,7 @@ pub mod dialect;
 mod fanout;
 mod filters;
 mod render;
+mod rolling;
 
 use crate::diag::Diagnostic;
 use crate::plan::Plan;

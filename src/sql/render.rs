@@ -324,10 +324,12 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    fn shift(&self, expr: String, iv: &Interval, add: bool) -> R<String> {
+    pub(super) fn shift(&self, expr: String, iv: &Interval, add: bool) -> R<String> {
         let mut e = expr;
         for (n, unit) in &iv.parts {
             let (n, add) = if *n < 0 { (-n, !add) } else { (*n, add) };
+            // Not every warehouse has a quarter interval; three months is the same thing.
+            let (n, unit) = if *unit == TimeUnit::Quarter { (n * 3, &TimeUnit::Month) } else { (n, unit) };
             let interval = format!("{n} {}", unit.name());
             e = self.tpl(
                 if add { "add_interval" } else { "sub_interval" },
@@ -405,6 +407,16 @@ impl<'a> Renderer<'a> {
 
     /// FROM, the joins and the WHERE conditions of the plan's join tree.
     pub(super) fn join_tree(&mut self, plan: &Plan) -> R<(String, Vec<JoinClause>, Vec<String>)> {
+        self.join_tree_except(plan, None)
+    }
+
+    /// [`Self::join_tree`] without the date range of one time dimension (a rolling window's base
+    /// widens it).
+    pub(super) fn join_tree_except(
+        &mut self,
+        plan: &Plan,
+        skip_range: Option<(CubeId, usize)>,
+    ) -> R<(String, Vec<JoinClause>, Vec<String>)> {
         let from = self.source(plan.joins.root)?;
         let mut joins = Vec::new();
         for step in &plan.joins.steps {
@@ -414,7 +426,7 @@ impl<'a> Renderer<'a> {
             joins.push(JoinClause { kind: "LEFT", table, on: Some(on) });
         }
         let mut wheres = Vec::new();
-        for r in &plan.date_ranges {
+        for r in plan.date_ranges.iter().filter(|r| Some((r.cube, r.dimension)) != skip_range) {
             let col = self.dimension(r.cube, r.dimension, 0)?;
             wheres.push(self.between_instants(&col, r.from_utc, r.to_utc)?);
         }

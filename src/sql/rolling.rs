@@ -1,0 +1,251 @@
+//! Rolling-window measures: a series of time buckets (from the query's date range, or spanning
+//! the data when there is none), LEFT JOINed to the rows of the measure's cube that fall inside
+//! each bucket's window, aggregated per bucket.
+//!
+//! Aggregating rows rather than pre-grouped buckets keeps non-additive measures (avg, distinct
+//! counts) exact: a distinct count over seven days is not the sum of seven daily distinct counts.
+
+use super::render::{JoinClause, Renderer, Select};
+use crate::diag::{Code, Diagnostic};
+use crate::plan::{MeasureGroup, Plan, RollingTime};
+use crate::query::dates;
+use crate::resolve::{Interval, MeasureType, RollingWindow, TimeUnit, WindowSize};
+use chrono::NaiveDateTime;
+use minijinja::context;
+
+type R<T> = Result<T, Diagnostic>;
+
+/// More buckets than this in one series is almost certainly a mistake (minutes over years).
+const MAX_SERIES_ROWS: usize = 100_000;
+
+const TIME: &str = "rolling_time";
+const VALUE: &str = "rolling_value";
+
+/// How far a window reaches before and after its bucket, for the base query's WHERE.
+struct Reach {
+    before: Option<Interval>,
+    after: Option<Interval>,
+    /// `to_date`: the window starts at the start of this unit.
+    to_date: Option<TimeUnit>,
+}
+
+impl Renderer<'_> {
+    pub(super) fn rolling_subquery(&mut self, plan: &Plan, group: &MeasureGroup) -> R<String> {
+        let (Some(rt), Some(gm)) = (plan.rolling.as_ref(), group.measures.first()) else {
+            return Err(Diagnostic::error(Code::SqlRender, "a rolling group without a time dimension"));
+        };
+        let model = self.model;
+        let measure = &model.cube(gm.cube).measures[gm.measure];
+        let Some(window) = measure.rolling_window.clone() else {
+            return Err(Diagnostic::error(Code::SqlRender, "a rolling group without a window"));
+        };
+        let reach = reach(&window);
+
+        // The base: one row per record, with the other dimensions, its local time and its value.
+        let mut columns = Vec::new();
+        let dims = &plan.columns[..plan.dimension_count];
+        for (i, c) in dims.iter().enumerate() {
+            if Some(i) != rt.column {
+                let expr = self.dimension_column(&c.kind)?;
+                columns.push(format!("{expr} {}", self.d.ident(&c.alias)));
+            }
+        }
+        let raw = self.dimension(rt.cube, rt.dimension, 0)?;
+        let tz = self.query.timezone.name();
+        let local = self.tpl("convert_tz", context! { expr => raw, tz => tz })?;
+        columns.push(format!("{local} {}", self.d.ident(TIME)));
+        let value = self.measure(gm.cube, gm.measure, true, 0)?;
+        columns.push(format!("{value} {}", self.d.ident(VALUE)));
+        let (from, joins, mut wheres) = self.join_tree_except(plan, Some((rt.cube, rt.dimension)))?;
+        if let Some(range) = rt.range {
+            let buckets = series(rt, range)?;
+            let (first, last) = match (buckets.first(), buckets.last()) {
+                (Some(f), Some(l)) => (f.0, l.1),
+                _ => (range.0, range.1),
+            };
+            let lower = match (reach.to_date, &reach.before) {
+                (Some(unit), _) => Some(dates::period_start(first, unit)),
+                (None, Some(iv)) => Some(shift_local(first, iv, -1)?),
+                (None, None) => None,
+            };
+            let upper = match &reach.after {
+                Some(iv) => Some(shift_local(last, iv, 1)?),
+                None => None,
+            };
+            if let Some(l) = lower {
+                let p = self.local_param(l)?;
+                wheres.push(self.tpl("compare", context! { column => local.clone(), op => ">=", value => p })?);
+            }
+            if let Some(u) = upper {
+                let p = self.local_param(u)?;
+                wheres.push(self.tpl("compare", context! { column => local.clone(), op => "<=", value => p })?);
+            }
+        }
+        let base = self.select(Select { columns, from, joins, where_: wheres, ..Select::default() })?;
+
+        // The series of buckets.
+        let series_sql = match (rt.range, rt.granularity) {
+            (Some(range), _) => {
+                let pairs: Vec<Vec<String>> = series(rt, range)?
+                    .into_iter()
+                    .map(|(a, b)| vec![self.d.literal(&local_text(a)), self.d.literal(&local_text(b))])
+                    .collect();
+                let from = self.tpl("local_timestamp", context! { value => "date_from" })?;
+                let to = self.tpl("local_timestamp", context! { value => "date_to" })?;
+                self.tpl("series_values", context! { pairs => pairs, from => from, to => to })?
+            }
+            (None, Some(unit)) => {
+                let b = self.tpl("subquery", context! { sql => base.clone() })?;
+                let t = self.d.ident(TIME);
+                let start = self.tpl(
+                    "time_trunc",
+                    context! { unit => unit.name(), expr => format!("(SELECT min({t}) FROM {b} AS data_range)") },
+                )?;
+                let stop = format!("(SELECT max({t}) FROM {b} AS data_range)");
+                let (amount, step_unit) = match unit {
+                    TimeUnit::Week => (7, TimeUnit::Day),
+                    TimeUnit::Quarter => (3, TimeUnit::Month),
+                    u => (1, u),
+                };
+                self.tpl(
+                    "series_generated",
+                    context! { start => start, stop => stop, amount => amount, unit => step_unit.name(), max_rows => MAX_SERIES_ROWS },
+                )?
+            }
+            (None, None) => return Err(Diagnostic::error(Code::SqlRender, "a rolling window without a range")),
+        };
+
+        // Window conditions, on the base row's local time against the bucket's bounds.
+        let series = self.d.ident("series");
+        let base_alias = self.d.ident("base");
+        let t = format!("{base_alias}.{}", self.d.ident(TIME));
+        let date_from = format!("{series}.{}", self.d.ident("date_from"));
+        let date_to = format!("{series}.{}", self.d.ident("date_to"));
+        let mut on = Vec::new();
+        match &window {
+            RollingWindow::ToDate { granularity } => {
+                let unit = TimeUnit::parse(granularity).unwrap_or(TimeUnit::Year);
+                let start = self.tpl("time_trunc", context! { unit => unit.name(), expr => date_from.clone() })?;
+                on.push(format!("{t} >= {start}"));
+                on.push(format!("{t} <= {date_to}"));
+            }
+            RollingWindow::Fixed { trailing, leading, offset_start } => {
+                let anchor = if *offset_start { &date_from } else { &date_to };
+                if let Some(iv) = bounded(trailing) {
+                    let bound = self.shift(anchor.clone(), &iv, false)?;
+                    on.push(format!("{t} {} {bound}", if *offset_start { ">=" } else { ">" }));
+                }
+                if let Some(iv) = bounded(leading) {
+                    let bound = self.shift(anchor.clone(), &iv, true)?;
+                    on.push(format!("{t} {} {bound}", if *offset_start { "<" } else { "<=" }));
+                }
+            }
+        }
+        if on.is_empty() {
+            on.push("1 = 1".to_string());
+        }
+
+        // Per bucket: the dimensions, and the measure's aggregate over the rows in its window.
+        let mut columns = Vec::new();
+        for (i, c) in dims.iter().enumerate() {
+            let source = if Some(i) == rt.column {
+                date_from.clone()
+            } else {
+                format!("{base_alias}.{}", self.d.ident(&c.alias))
+            };
+            columns.push(format!("{source} {}", self.d.ident(&c.alias)));
+        }
+        let v = format!("{base_alias}.{}", self.d.ident(VALUE));
+        let agg = match measure.type_ {
+            MeasureType::Sum => format!("sum({v})"),
+            MeasureType::Avg => format!("avg({v})"),
+            MeasureType::Min => format!("min({v})"),
+            MeasureType::Max => format!("max({v})"),
+            // NULL for a window without rows, as Cube's sum of per-bucket counts gives.
+            MeasureType::Count => {
+                format!("sum(CASE WHEN {t} IS NULL THEN NULL WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)")
+            }
+            MeasureType::CountDistinct => format!("count(distinct {v})"),
+            MeasureType::CountDistinctApprox => self.tpl("count_distinct_approx", context! { expr => v })?,
+            other => {
+                return Err(Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("rolling windows over `{}` measures are not compiled yet", other.agg_name()),
+                ))
+            }
+        };
+        columns.push(format!("{agg} {}", self.d.ident(&gm.alias)));
+        let series_source = self.tpl("subquery", context! { sql => series_sql })?;
+        let from = self.tpl("table", context! { source => series_source, alias => series })?;
+        let base_source = self.tpl("subquery", context! { sql => base })?;
+        let table = self.tpl("table", context! { source => base_source, alias => base_alias })?;
+        let joins = vec![JoinClause { kind: "LEFT", table, on: Some(on.join(" AND ")) }];
+        let group_by: Vec<usize> = (1..=plan.dimension_count).collect();
+        self.select(Select { columns, from, joins, group_by, ..Select::default() })
+    }
+
+    /// A local date-time parameter (compared with tz-converted values).
+    fn local_param(&mut self, t: NaiveDateTime) -> R<String> {
+        let p = self.param(local_text(t));
+        self.tpl("local_timestamp", context! { value => p })
+    }
+}
+
+fn bounded(size: &Option<WindowSize>) -> Option<Interval> {
+    match size {
+        Some(WindowSize::Unbounded) => None,
+        Some(WindowSize::Interval(iv)) => Some(iv.clone()),
+        None => Some(Interval::default()),
+    }
+}
+
+fn reach(window: &RollingWindow) -> Reach {
+    match window {
+        RollingWindow::ToDate { granularity } => Reach {
+            before: None,
+            after: Some(Interval::default()),
+            to_date: Some(TimeUnit::parse(granularity).unwrap_or(TimeUnit::Year)),
+        },
+        RollingWindow::Fixed { trailing, leading, .. } => {
+            Reach { before: bounded(trailing), after: bounded(leading), to_date: None }
+        }
+    }
+}
+
+fn shift_local(t: NaiveDateTime, iv: &Interval, sign: i64) -> R<NaiveDateTime> {
+    let mut out = t;
+    for (n, unit) in &iv.parts {
+        out = dates::add_units(out, n * sign, *unit).ok_or_else(|| {
+            Diagnostic::error(Code::QueryUnsupported, format!("the rolling window {iv} reaches outside the calendar"))
+        })?;
+    }
+    Ok(out)
+}
+
+fn local_text(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+}
+
+/// The buckets of the query's date range: `(start, last millisecond)` in local time; one bucket
+/// for the whole range without a granularity.
+fn series(rt: &RollingTime, (from, to): (NaiveDateTime, NaiveDateTime)) -> R<Vec<(NaiveDateTime, NaiveDateTime)>> {
+    let Some(unit) = rt.granularity else { return Ok(vec![(from, to)]) };
+    let mut out = Vec::new();
+    let mut cur = dates::period_start(from, unit);
+    while cur <= to {
+        let end = dates::period_end(cur, unit).unwrap_or(cur);
+        out.push((cur, end));
+        if out.len() > MAX_SERIES_ROWS {
+            return Err(Diagnostic::error(
+                Code::QueryUnsupported,
+                format!("the date range holds more than {MAX_SERIES_ROWS} {} buckets", unit.name()),
+            )
+            .with_help("narrow the date range or use a coarser granularity"));
+        }
+        match dates::add_units(cur, 1, unit) {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    Ok(out)
+}
