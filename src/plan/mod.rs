@@ -56,6 +56,16 @@ pub struct RollingTime {
     pub column: Option<usize>,
 }
 
+/// A `sub_query` dimension: its cube's key and the dimension's value (an aggregate over other
+/// cubes) computed in a subquery, LEFT JOINed on the key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubQueryDim {
+    pub cube: CubeId,
+    pub dimension: usize,
+    /// The subquery's own join tree: the dimension's cube and the cubes its SQL references.
+    pub joins: JoinTree,
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub joins: JoinTree,
@@ -80,6 +90,7 @@ pub struct Plan {
     pub groups: Vec<MeasureGroup>,
     /// Set when the query has rolling-window measures and a time dimension to roll along.
     pub rolling: Option<RollingTime>,
+    pub sub_queries: Vec<SubQueryDim>,
 }
 
 impl Plan {
@@ -158,7 +169,9 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
             if !needed.contains(&c) {
                 needed.push(c);
             }
-            if let Some(r) = member {
+            // A sub_query dimension's references are joined inside its own subquery.
+            let sub_query = matches!(member, Some(MemberRef::Dimension(d)) if model.cube(c).dimensions[d].sub_query);
+            if let Some(r) = member.filter(|_| !sub_query) {
                 for t in member_templates(model, c, r) {
                     for part in &t.parts {
                         if let SqlPart::Ref(reference, _) = part {
@@ -276,6 +289,7 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
             filter_measures.push((m.source_cube, i, member_alias(model, m)));
         }
     }
+    let sub_queries = sub_query_dims(model, query, &mut diags);
     let rolling = if query.ungrouped { None } else { rolling_time(model, query, &columns, &joins, &mut diags) };
     let groups = if query.ungrouped {
         Vec::new()
@@ -309,7 +323,69 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         multiplied,
         groups,
         rolling,
+        sub_queries,
     })
+}
+
+/// The `sub_query` dimensions the query uses (selected or filtered on), with their join trees.
+fn sub_query_dims(model: &Model, query: &Query, diags: &mut Vec<Diagnostic>) -> Vec<SubQueryDim> {
+    let mut members: Vec<&QueryMember> = query.dimensions.iter().collect();
+    for f in &query.filters {
+        collect_filter_members(f, &mut members);
+    }
+    let mut out: Vec<SubQueryDim> = Vec::new();
+    for m in members {
+        let MemberRef::Dimension(d) = m.source_member else { continue };
+        let (cube, dim) = (m.source_cube, &model.cube(m.source_cube).dimensions[d]);
+        if !dim.sub_query || out.iter().any(|s| s.cube == cube && s.dimension == d) {
+            continue;
+        }
+        if model.cube(cube).primary_keys().next().is_none() {
+            diags.push(
+                Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!(
+                        "`{}` is a sub_query dimension, and `{}` has no primary key to join it on",
+                        m.name,
+                        model.cube(cube).name
+                    ),
+                )
+                .with_help("mark the dimension that identifies a row with `primary_key: true`"),
+            );
+            continue;
+        }
+        let mut needed = vec![cube];
+        referenced_cubes(model, cube, MemberRef::Dimension(d), &mut needed, 0);
+        match joins::build(model, &needed, &[]) {
+            Ok(joins) => out.push(SubQueryDim { cube, dimension: d, joins }),
+            Err(e) => diags.push(e),
+        }
+    }
+    out
+}
+
+/// Cubes a member's SQL reaches, directly or through other members.
+fn referenced_cubes(model: &Model, cube: CubeId, member: MemberRef, out: &mut Vec<CubeId>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    for t in member_templates(model, cube, member) {
+        for part in &t.parts {
+            let SqlPart::Ref(r, _) = part else { continue };
+            let (c, next) = match r {
+                Ref::Member { cube, member, .. } => (*cube, Some(*member)),
+                Ref::Granularity { cube, dimension, .. } => (*cube, Some(MemberRef::Dimension(*dimension))),
+                Ref::CubeAlias { cube, .. } => (*cube, None),
+                _ => continue,
+            };
+            if !out.contains(&c) {
+                out.push(c);
+            }
+            if let Some(n) = next {
+                referenced_cubes(model, c, n, out, depth + 1);
+            }
+        }
+    }
 }
 
 /// The time dimension that rolling-window measures slide along: the first one with a granularity

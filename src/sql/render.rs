@@ -27,6 +27,8 @@ pub struct Renderer<'a> {
     /// In the outer query of a fan-out query: measures are read from subquery columns
     /// (`(cube, measure)` -> `q_n."alias"`).
     pub(super) outer_measures: Vec<((CubeId, usize), String)>,
+    /// The `sub_query` dimension whose own subquery is being rendered.
+    inside_sub_query: Option<(CubeId, usize)>,
 }
 
 impl<'a> Renderer<'a> {
@@ -39,6 +41,7 @@ impl<'a> Renderer<'a> {
             warnings: Vec::new(),
             multiplied: Vec::new(),
             outer_measures: Vec::new(),
+            inside_sub_query: None,
         }
     }
 
@@ -148,6 +151,11 @@ impl<'a> Renderer<'a> {
     pub(super) fn dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
         let model = self.model;
         let dim = &model.cube(cube).dimensions[d];
+        if dim.sub_query && self.inside_sub_query != Some((cube, d)) {
+            let c = model.cube(cube);
+            let alias = self.d.ident(&format!("{}_{}_subquery", crate::util::underscore(c.alias_base()), dim.name));
+            return Ok(format!("{alias}.{}", self.d.ident(&self.sub_query_value_alias(cube, d))));
+        }
         if let Some(sql) = &dim.sql {
             return self.template(sql, depth);
         }
@@ -417,13 +425,9 @@ impl<'a> Renderer<'a> {
         plan: &Plan,
         skip_range: Option<(CubeId, usize)>,
     ) -> R<(String, Vec<JoinClause>, Vec<String>)> {
-        let from = self.source(plan.joins.root)?;
-        let mut joins = Vec::new();
-        for step in &plan.joins.steps {
-            let table = self.source(step.to)?;
-            let model = self.model;
-            let on = self.template(&model.cube(step.from).joins[step.join].sql, 0)?;
-            joins.push(JoinClause { kind: "LEFT", table, on: Some(on) });
+        let (from, mut joins) = self.tree_sources(&plan.joins)?;
+        for sub in &plan.sub_queries {
+            joins.push(self.sub_query_join(plan, sub)?);
         }
         let mut wheres = Vec::new();
         for r in plan.date_ranges.iter().filter(|r| Some((r.cube, r.dimension)) != skip_range) {
@@ -438,6 +442,64 @@ impl<'a> Renderer<'a> {
             wheres.push(format!("({})", self.filter_node(f)?));
         }
         Ok((from, joins, wheres))
+    }
+
+    /// FROM and the LEFT JOINs of a join tree.
+    pub(super) fn tree_sources(&mut self, tree: &crate::plan::JoinTree) -> R<(String, Vec<JoinClause>)> {
+        let from = self.source(tree.root)?;
+        let mut joins = Vec::new();
+        for step in &tree.steps {
+            let table = self.source(step.to)?;
+            let model = self.model;
+            let on = self.template(&model.cube(step.from).joins[step.join].sql, 0)?;
+            joins.push(JoinClause { kind: "LEFT", table, on: Some(on) });
+        }
+        Ok((from, joins))
+    }
+
+    /// A `sub_query` dimension's subquery: the cube's key and the dimension's value (its
+    /// measures aggregated per key), joined on the key. With `propagate_filters_to_sub_query`,
+    /// the query's dimension filters and date ranges on cubes of the subquery apply inside it.
+    fn sub_query_join(&mut self, plan: &Plan, sub: &crate::plan::SubQueryDim) -> R<JoinClause> {
+        let model = self.model;
+        let cube = model.cube(sub.cube);
+        let dim = &cube.dimensions[sub.dimension];
+        let alias = self.d.ident(&format!("{}_{}_subquery", crate::util::underscore(cube.alias_base()), dim.name));
+        let mut columns = Vec::new();
+        let mut on = Vec::new();
+        let pks: Vec<usize> = cube.primary_keys().collect();
+        for pk in &pks {
+            let expr = self.dimension(sub.cube, *pk, 0)?;
+            let pk_alias =
+                self.d.ident(&crate::util::alias_name(&format!("{}.{}", cube.alias_base(), cube.dimensions[*pk].name)));
+            columns.push(format!("{expr} {pk_alias}"));
+            on.push(format!("{alias}.{pk_alias} = {expr}"));
+        }
+        let previous = self.inside_sub_query.replace((sub.cube, sub.dimension));
+        let value = self.dimension(sub.cube, sub.dimension, 0);
+        self.inside_sub_query = previous;
+        columns.push(format!("{} {}", value?, self.d.ident(&self.sub_query_value_alias(sub.cube, sub.dimension))));
+        let (from, joins) = self.tree_sources(&sub.joins)?;
+        let mut wheres = Vec::new();
+        if dim.propagate_filters_to_sub_query {
+            for r in plan.date_ranges.iter().filter(|r| sub.joins.contains(r.cube)) {
+                let col = self.dimension(r.cube, r.dimension, 0)?;
+                wheres.push(self.between_instants(&col, r.from_utc, r.to_utc)?);
+            }
+            for f in plan.where_filters.iter().filter(|f| filter_within(f, &sub.joins)) {
+                wheres.push(format!("({})", self.filter_node(f)?));
+            }
+        }
+        let group_by: Vec<usize> = (1..=pks.len()).collect();
+        let sql = self.select(Select { columns, from, joins, where_: wheres, group_by, ..Select::default() })?;
+        let source = self.tpl("subquery", context! { sql => sql })?;
+        let table = self.tpl("table", context! { source => source, alias => alias })?;
+        Ok(JoinClause { kind: "LEFT", table, on: Some(on.join(" AND ")) })
+    }
+
+    fn sub_query_value_alias(&self, cube: CubeId, d: usize) -> String {
+        let c = self.model.cube(cube);
+        crate::util::alias_name(&format!("{}.{}", c.alias_base(), c.dimensions[d].name))
     }
 
     /// A grouping column's SQL: a dimension or a time bucket.
@@ -500,6 +562,14 @@ impl<'a> Renderer<'a> {
         let unlimited = Plan { order: Vec::new(), limit: u64::MAX, offset: None, total: false, ..plan.clone() };
         let (sql, _) = self.statement(&unlimited)?;
         self.tpl("total", context! { sql => sql })
+    }
+}
+
+/// Whether every member a filter names lives in `tree`.
+fn filter_within(f: &crate::query::FilterNode, tree: &crate::plan::JoinTree) -> bool {
+    match f {
+        crate::query::FilterNode::Leaf(l) => tree.contains(l.member.source_cube),
+        crate::query::FilterNode::And(v) | crate::query::FilterNode::Or(v) => v.iter().all(|x| filter_within(x, tree)),
     }
 }
 
