@@ -3,6 +3,7 @@
 //! The pipeline has one IR per stage (see the README's architecture section):
 //! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`]).
 
+pub mod demo;
 pub mod diag;
 pub mod exec;
 pub mod load;
@@ -10,6 +11,7 @@ pub mod plan;
 pub mod query;
 pub mod resolve;
 pub mod sql;
+pub mod testing;
 pub mod util;
 
 use diag::{Diagnostic, SourceMap};

@@ -68,6 +68,41 @@ enum Command {
         #[arg(long)]
         dialects: Option<PathBuf>,
     },
+    /// Run the metric unit tests under <model>/tests/: fixture rows, queries, expected rows.
+    Test {
+        /// Model directory (default: ./metrics, else ./model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// postgres://... runs the tests there, in temporary tables (default: $CUBEC_DB_URL,
+        /// else a fresh embedded DuckDB per test).
+        #[arg(long)]
+        db: Option<String>,
+        /// Only tests whose name or file contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// `human`, `json` (one object per test) or `junit` (XML for CI).
+        #[arg(long, value_enum, default_value = "human")]
+        format: TestFormat,
+    },
+    /// Write the deterministic demo dataset of the KPI library (CSV files) into a folder.
+    DemoData {
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "metrics/data")]
+        out: PathBuf,
+        /// Size multiplier: 1 is about 2,500 users and a few MB in all.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        scale: u32,
+        /// Random seed; the same seed and scale give the same files.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TestFormat {
+    Human,
+    Json,
+    Junit,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -102,6 +137,75 @@ fn main() -> ExitCode {
         Command::Query { query, model, db, format, explain, dialects } => {
             run_query(&query, model, db, format, explain, dialects.as_deref())
         }
+        Command::Test { model, db, filter, format } => run_tests(model, db, filter, format),
+        Command::DemoData { out, scale, seed } => match cubec::demo::generate(&out, scale, seed) {
+            Ok(files) => {
+                for (file, rows) in files {
+                    println!("{file}: {rows} rows");
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: cannot write the demo data to `{}`: {e}", out.display());
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+fn run_tests(model: Option<PathBuf>, db: Option<String>, filter: Option<String>, format: TestFormat) -> ExitCode {
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    if checked.has_errors() {
+        report(&checked.diagnostics, &checked.sources);
+        eprintln!("error: the model under `{}` has errors; fix them before running its tests", dir.display());
+        return ExitCode::from(1);
+    }
+    let dialects = match cubec::sql::Dialects::load(None) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
+    let files = cubec::testing::test_files(&dir.join("tests"));
+    if files.is_empty() {
+        eprintln!("error: no test files under `{}`", dir.join("tests").display());
+        return ExitCode::from(1);
+    }
+    let mut outcomes = Vec::new();
+    for f in &files {
+        let results = cubec::testing::run_file(&checked.model, &dialects, url.as_deref(), f, filter.as_deref());
+        if format == TestFormat::Human {
+            for o in &results {
+                match &o.failure {
+                    None => println!("PASS {} > {} ({:.0} ms)", o.file, o.name, o.millis),
+                    Some(why) => {
+                        println!("FAIL {} > {}", o.file, o.name);
+                        for line in why.lines() {
+                            println!("    {line}");
+                        }
+                    }
+                }
+            }
+        }
+        outcomes.extend(results);
+    }
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    match format {
+        TestFormat::Human => println!("\n{} passed, {failed} failed", outcomes.len() - failed),
+        TestFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes).unwrap_or_default()),
+        TestFormat::Junit => print!("{}", cubec::testing::junit(&outcomes)),
+    }
+    if outcomes.is_empty() {
+        eprintln!("error: no test matched");
+        return ExitCode::from(1);
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 

@@ -45,6 +45,12 @@ fn literal(v: &Value) -> Result<String, ExecError> {
 
 /// Creates (replacing) and fills every table of `fixtures`.
 pub fn load(db: &mut Database, fixtures: &Value) -> Result<(), ExecError> {
+    load_temporary(db, fixtures, false)
+}
+
+/// [`load`], optionally as temporary tables (PostgreSQL): they shadow real tables of the same
+/// name for this session only, and the real ones are never dropped or written.
+pub fn load_temporary(db: &mut Database, fixtures: &Value, temporary: bool) -> Result<(), ExecError> {
     let Some(tables) = fixtures.get("tables").and_then(Value::as_object) else {
         return Err(ExecError("fixtures need a `tables` mapping".to_string()));
     };
@@ -61,7 +67,15 @@ pub fn load(db: &mut Database, fixtures: &Value) -> Result<(), ExecError> {
             }
             defs.push(format!("{} {ty}", ident(col)));
         }
-        let mut sql = format!("DROP TABLE IF EXISTS {t};\nCREATE TABLE {t} ({});\n", defs.join(", "), t = ident(name));
+        let mut sql = if temporary {
+            format!(
+                "DROP TABLE IF EXISTS pg_temp.{t};\nCREATE TEMP TABLE {t} ({});\n",
+                defs.join(", "),
+                t = ident(name)
+            )
+        } else {
+            format!("DROP TABLE IF EXISTS {t};\nCREATE TABLE {t} ({});\n", defs.join(", "), t = ident(name))
+        };
         let rows = table.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
         if !rows.is_empty() {
             let mut values = Vec::new();

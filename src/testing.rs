@@ -1,0 +1,260 @@
+//! Metric unit tests (`cubec test`): YAML files under `<model>/tests/` give fixture rows per
+//! table, queries, and the rows each query must return. Each test runs on a fresh embedded
+//! DuckDB (or, with a PostgreSQL URL, in temporary tables that shadow the real ones for the
+//! session only), and its outcome is a value the command line renders.
+//!
+//! ```yaml
+//! fixtures:                    # shared by the file's tests (a test may add its own)
+//!   referrals:
+//!     columns: {id: integer, converted_at: timestamp}
+//!     rows:
+//!       - [1, "2024-01-03 10:00:00"]
+//!       - {repeat: 399, row: ["$n", null]}   # "$n" is the row number within the table
+//! tests:
+//!   - name: conversion rate
+//!     query: {measures: [referrals.conversion_rate]}
+//!     expect: [{referrals.conversion_rate: 0.25}]
+//! ```
+
+use crate::exec::{fixtures, shape, Database};
+use crate::query::QueryOptions;
+use crate::resolve::Model;
+use crate::sql::{Dialects, RenderOptions};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One test's result.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Outcome {
+    pub file: String,
+    pub name: String,
+    /// `None` when it passed.
+    pub failure: Option<String>,
+    pub millis: f64,
+}
+
+/// Test files under `dir`, sorted.
+pub fn test_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Runs every test of `file` whose name contains `filter`.
+pub fn run_file(
+    model: &Model,
+    dialects: &Dialects,
+    db_url: Option<&str>,
+    file: &Path,
+    filter: Option<&str>,
+) -> Vec<Outcome> {
+    let label = file.display().to_string();
+    let fail = |name: &str, msg: String| Outcome {
+        file: label.clone(),
+        name: name.to_string(),
+        failure: Some(msg),
+        millis: 0.0,
+    };
+    let doc = match std::fs::read_to_string(file).map_err(|e| e.to_string()).and_then(|t| {
+        crate::load::yaml::parse(&t, crate::diag::FileId(0))
+            .map_err(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))
+    }) {
+        Ok(node) => node.to_json(),
+        Err(e) => return vec![fail("(file)", format!("cannot read the test file: {e}"))],
+    };
+    let Some(tests) = doc.get("tests").and_then(Value::as_array) else {
+        return vec![fail("(file)", "a test file needs a `tests` list".to_string())];
+    };
+    let shared = doc.get("fixtures").cloned().unwrap_or(Value::Object(Map::new()));
+    let mut out = Vec::new();
+    for (i, test) in tests.iter().enumerate() {
+        let name =
+            test.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("test {}", i + 1));
+        if filter.is_some_and(|f| !name.contains(f) && !label.contains(f)) {
+            continue;
+        }
+        let started = Instant::now();
+        let failure = run_one(model, dialects, db_url, &shared, test).err();
+        out.push(Outcome { file: label.clone(), name, failure, millis: started.elapsed().as_secs_f64() * 1000.0 });
+    }
+    out
+}
+
+fn run_one(
+    model: &Model,
+    dialects: &Dialects,
+    db_url: Option<&str>,
+    shared: &Value,
+    test: &Value,
+) -> Result<(), String> {
+    let mut tables = shared.as_object().cloned().unwrap_or_default();
+    if let Some(own) = test.get("fixtures").and_then(Value::as_object) {
+        tables.extend(own.clone());
+    }
+    let tables = expand_rows(tables)?;
+    let mut db = match db_url {
+        Some(url) => Database::open(Some(url), Path::new(".")),
+        None => Database::open(Some("duckdb::memory:"), Path::new(".")),
+    }
+    .map_err(|e| e.to_string())?;
+    fixtures::load_temporary(&mut db, &serde_json::json!({ "tables": tables }), db_url.is_some())
+        .map_err(|e| e.to_string())?;
+    let query = test.get("query").ok_or("the test has no `query`")?;
+    let dialect = dialects.get(db.dialect_name()).map_err(|d| d.message)?;
+    let mut opts = QueryOptions::default();
+    if let Some(now) = test.get("now").and_then(Value::as_str) {
+        opts.now = now.parse().map_err(|e| format!("`now` is not an RFC 3339 instant: {e}"))?;
+    }
+    let compiled = crate::compile(model, query, &dialect, &opts, RenderOptions::default())
+        .map_err(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))?;
+    let result = db.run(&compiled).map_err(|e| format!("the query failed: {e}"))?;
+    let rows = shape::cube_rows(&result, &compiled);
+    let expected = test.get("expect").and_then(Value::as_array).ok_or("the test has no `expect` list of rows")?;
+    let want: Vec<Vec<(String, String)>> = expected
+        .iter()
+        .map(|r| r.as_object().map(|o| o.iter().map(|(k, v)| (k.clone(), norm(v))).collect()).unwrap_or_default())
+        .collect();
+    // Only the members the expected rows name are compared (a time bucket also appears under its
+    // dimension's name).
+    let keys: Vec<&String> = want.iter().flat_map(|r| r.iter().map(|(k, _)| k)).collect();
+    let got: Vec<Vec<(String, String)>> = rows
+        .iter()
+        .map(|r| r.iter().filter(|(k, _)| keys.contains(k)).map(|(k, v)| (k.clone(), norm(v))).collect())
+        .collect();
+    let ordered = test.get("ordered").and_then(Value::as_bool).unwrap_or(false);
+    let (mut a, mut b) = (want.clone(), got.clone());
+    if !ordered {
+        a.iter_mut().for_each(|r| r.sort());
+        b.iter_mut().for_each(|r| r.sort());
+        a.sort();
+        b.sort();
+    }
+    if a == b {
+        Ok(())
+    } else {
+        Err(diff(&want, &got))
+    }
+}
+
+/// `{repeat: N, row: [...]}` rows become N rows; a `"$n"` cell becomes the row's number.
+fn expand_rows(mut tables: Map<String, Value>) -> Result<Map<String, Value>, String> {
+    const MAX_ROWS: usize = 1_000_000;
+    for (name, table) in tables.iter_mut() {
+        let Some(rows) = table.get("rows").and_then(Value::as_array) else { continue };
+        let mut out = Vec::new();
+        for row in rows {
+            let (count, cells) = match row {
+                Value::Object(o) => {
+                    let n = o
+                        .get("repeat")
+                        .and_then(Value::as_u64)
+                        .ok_or(format!("table `{name}`: a row mapping needs `repeat: N`"))?;
+                    let cells = o
+                        .get("row")
+                        .and_then(Value::as_array)
+                        .ok_or(format!("table `{name}`: a repeated row needs `row: [...]`"))?;
+                    (n as usize, cells.clone())
+                }
+                Value::Array(cells) => (1, cells.clone()),
+                other => return Err(format!("table `{name}`: a row is a list of values, found {other}")),
+            };
+            if out.len() + count > MAX_ROWS {
+                return Err(format!("table `{name}` would have more than {MAX_ROWS} rows"));
+            }
+            for _ in 0..count {
+                let n = out.len() + 1;
+                out.push(Value::Array(
+                    cells.iter().map(|c| if c.as_str() == Some("$n") { Value::from(n) } else { c.clone() }).collect(),
+                ));
+            }
+        }
+        if let Some(obj) = table.as_object_mut() {
+            obj.insert("rows".to_string(), Value::Array(out));
+        }
+    }
+    Ok(tables)
+}
+
+/// A value as text, numbers to 6 decimals so engines' formatting agrees.
+fn norm(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_string(),
+        Value::String(s) => match s.parse::<f64>() {
+            Ok(f) if !s.is_empty() && !s.contains(['T', ':']) => format!("{f:.6}"),
+            _ => s.clone(),
+        },
+        Value::Number(n) => format!("{:.6}", n.as_f64().unwrap_or(0.0)),
+        other => other.to_string(),
+    }
+}
+
+fn row_text(r: &[(String, String)]) -> String {
+    let cells: Vec<String> = r
+        .iter()
+        .map(|(k, v)| {
+            // Numbers were normalized to six decimals; show them without trailing zeros.
+            let shown = match v.split_once('.') {
+                Some((int, frac)) if v.parse::<f64>().is_ok() => match frac.trim_end_matches('0') {
+                    "" => int.to_string(),
+                    f => format!("{int}.{f}"),
+                },
+                _ => v.clone(),
+            };
+            format!("{k}: {shown}")
+        })
+        .collect();
+    format!("{{{}}}", cells.join(", "))
+}
+
+/// Expected and actual rows, line by line, `-` for expected only and `+` for actual only.
+fn diff(want: &[Vec<(String, String)>], got: &[Vec<(String, String)>]) -> String {
+    let w: Vec<String> = want.iter().map(|r| row_text(r)).collect();
+    let g: Vec<String> = got.iter().map(|r| row_text(r)).collect();
+    let mut out = String::from("rows differ (- expected, + actual):\n");
+    for r in &w {
+        out.push_str(&format!("{} {r}\n", if g.contains(r) { ' ' } else { '-' }));
+    }
+    for r in g.iter().filter(|r| !w.contains(r)) {
+        out.push_str(&format!("+ {r}\n"));
+    }
+    out
+}
+
+/// JUnit XML for CI systems.
+pub fn junit(outcomes: &[Outcome]) -> String {
+    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+    let failures = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"cubec\" tests=\"{}\" failures=\"{failures}\">\n",
+        outcomes.len()
+    );
+    for o in outcomes {
+        out.push_str(&format!(
+            "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+            esc(&o.file),
+            esc(&o.name),
+            o.millis / 1000.0
+        ));
+        match &o.failure {
+            Some(f) => {
+                out.push_str(&format!(">\n    <failure message=\"failed\">{}</failure>\n  </testcase>\n", esc(f)))
+            }
+            None => out.push_str("/>\n"),
+        }
+    }
+    out.push_str("</testsuite>\n");
+    out
+}
