@@ -5,6 +5,7 @@
 
 pub mod demo;
 pub mod diag;
+pub mod docs;
 pub mod exec;
 pub mod load;
 pub mod plan;

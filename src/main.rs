@@ -96,6 +96,15 @@ enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Write a Markdown catalog of the model's KPIs (measures with `meta`) to <out>/kpis.md.
+    Docs {
+        /// Model directory (default: ./metrics, else ./model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output folder (created if missing).
+        #[arg(long, default_value = "docs")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -138,6 +147,7 @@ fn main() -> ExitCode {
             run_query(&query, model, db, format, explain, dialects.as_deref())
         }
         Command::Test { model, db, filter, format } => run_tests(model, db, filter, format),
+        Command::Docs { model, out } => write_docs(model, &out),
         Command::DemoData { out, scale, seed } => match cubec::demo::generate(&out, scale, seed) {
             Ok(files) => {
                 for (file, rows) in files {
@@ -150,6 +160,44 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+    }
+}
+
+fn write_docs(model: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    if checked.has_errors() {
+        report(&checked.diagnostics, &checked.sources);
+        return ExitCode::from(1);
+    }
+    let dialects = match cubec::sql::Dialects::load(None) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let text = match cubec::docs::catalog(&checked.model, &dialects) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let path = out.join("kpis.md");
+    let tmp = out.join(".kpis.md.tmp");
+    let written = std::fs::create_dir_all(out)
+        .and_then(|_| std::fs::write(&tmp, &text))
+        .and_then(|_| std::fs::rename(&tmp, &path));
+    match written {
+        Ok(()) => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            ExitCode::from(1)
+        }
     }
 }
 
