@@ -128,13 +128,16 @@ pub fn generate(out: &Path, scale: u32, seed: u64) -> std::io::Result<Vec<(Strin
             let converted = clicked.filter(|_| rng.chance(0.36)).map(|c| c + Duration::days(rng.range(1, 30)));
             let converted = converted.filter(|c| *c < t0 + Duration::days(DAYS));
             let incentive = rng.pick(&["double_sided", "double_sided", "single_sided", "none"]);
-            let referred = converted.map(|c| {
-                let id = next_user;
-                next_user += 1;
-                new_users.push((id, c - Duration::hours(rng.range(1, 48))));
-                id
-            });
-            let signed = referred.and_then(|id| new_users.iter().find(|(u, _)| *u == id).map(|(_, t)| *t));
+            // A converted referral brings a new user, who signed up shortly before converting.
+            let (referred, signed) = match converted {
+                Some(c) => {
+                    let (id, signed) = (next_user, c - Duration::hours(rng.range(1, 48)));
+                    next_user += 1;
+                    new_users.push((id, signed));
+                    (Some(id), Some(signed))
+                }
+                None => (None, None),
+            };
             row!(
                 referrals,
                 referral_id,

@@ -163,19 +163,29 @@ fn main() -> ExitCode {
     }
 }
 
-fn write_docs(model: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
+/// The model checked (errors reported) and the dialects, for commands that need both.
+fn load_model(
+    model: Option<PathBuf>,
+    dialects: Option<&std::path::Path>,
+) -> Result<(PathBuf, cubec::Checked, cubec::sql::Dialects), ExitCode> {
+    let dialects = cubec::sql::Dialects::load(dialects).map_err(|diags| {
+        report(&diags, &cubec::diag::SourceMap::default());
+        ExitCode::from(1)
+    })?;
     let dir = model.unwrap_or_else(cubec::load::default_model_dir);
     let checked = cubec::check_model(&dir);
     if checked.has_errors() {
         report(&checked.diagnostics, &checked.sources);
-        return ExitCode::from(1);
+        eprintln!("error: the model under `{}` has errors; fix them first", dir.display());
+        return Err(ExitCode::from(1));
     }
-    let dialects = match cubec::sql::Dialects::load(None) {
-        Ok(d) => d,
-        Err(diags) => {
-            report(&diags, &cubec::diag::SourceMap::default());
-            return ExitCode::from(1);
-        }
+    Ok((dir, checked, dialects))
+}
+
+fn write_docs(model: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
+    let (_, checked, dialects) = match load_model(model, None) {
+        Ok(m) => m,
+        Err(code) => return code,
     };
     let text = match cubec::docs::catalog(&checked.model, &dialects) {
         Ok(t) => t,
@@ -202,19 +212,9 @@ fn write_docs(model: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
 }
 
 fn run_tests(model: Option<PathBuf>, db: Option<String>, filter: Option<String>, format: TestFormat) -> ExitCode {
-    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
-    let checked = cubec::check_model(&dir);
-    if checked.has_errors() {
-        report(&checked.diagnostics, &checked.sources);
-        eprintln!("error: the model under `{}` has errors; fix them before running its tests", dir.display());
-        return ExitCode::from(1);
-    }
-    let dialects = match cubec::sql::Dialects::load(None) {
-        Ok(d) => d,
-        Err(diags) => {
-            report(&diags, &cubec::diag::SourceMap::default());
-            return ExitCode::from(1);
-        }
+    let (dir, checked, dialects) = match load_model(model, None) {
+        Ok(m) => m,
+        Err(code) => return code,
     };
     let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
     let files = cubec::testing::test_files(&dir.join("tests"));
@@ -347,17 +347,7 @@ fn prepare(query: &str, model: Option<PathBuf>, dialects: Option<&std::path::Pat
         eprintln!("error: {e}");
         ExitCode::from(1)
     })?;
-    let dialects = cubec::sql::Dialects::load(dialects).map_err(|diags| {
-        report(&diags, &cubec::diag::SourceMap::default());
-        ExitCode::from(1)
-    })?;
-    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
-    let checked = cubec::check_model(&dir);
-    if checked.has_errors() {
-        report(&checked.diagnostics, &checked.sources);
-        eprintln!("error: the model under `{}` has errors; fix them before compiling queries", dir.display());
-        return Err(ExitCode::from(1));
-    }
+    let (dir, checked, dialects) = load_model(model, dialects)?;
     Ok(Prepared { query, dialects, dir, checked })
 }
 

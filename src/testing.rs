@@ -188,8 +188,9 @@ fn expand_rows(mut tables: Map<String, Value>) -> Result<Map<String, Value>, Str
     Ok(tables)
 }
 
-/// A value as text, numbers to 6 decimals so engines' formatting agrees.
-fn norm(v: &Value) -> String {
+/// A value as text, numbers to 6 decimals so engines' formatting agrees (expected rows are
+/// compared with actual ones through this).
+pub fn norm(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::String(s) => match s.parse::<f64>() {

@@ -32,18 +32,7 @@ fn cases() -> Vec<PathBuf> {
     out
 }
 
-/// A value as text, numbers rounded so engines' float formatting agrees.
-fn norm(v: &Value) -> String {
-    match v {
-        Value::Null => "null".to_string(),
-        Value::String(s) => match s.parse::<f64>() {
-            Ok(f) if !s.is_empty() && !s.contains(['T', ':']) => format!("{:.6}", f),
-            _ => s.clone(),
-        },
-        Value::Number(n) => format!("{:.6}", n.as_f64().unwrap_or(0.0)),
-        other => other.to_string(),
-    }
-}
+use cubec::testing::norm;
 
 fn norm_rows(rows: &[shape::CubeRow]) -> Vec<Vec<(String, String)>> {
     let mut out: Vec<Vec<(String, String)>> =

@@ -12,7 +12,6 @@ use crate::query::{dates, FilterNode, Query, QueryMember};
 use crate::resolve::{
     CubeId, MeasureType, MemberRef, Model, Ref, Relationship, RollingWindow, SqlPart, SqlTemplate, TimeUnit,
 };
-use crate::util::alias_name;
 use chrono::NaiveDateTime;
 pub use groups::{GroupKind, GroupMeasure, MeasureGroup};
 pub use joins::{JoinStep, JoinTree};
@@ -102,8 +101,7 @@ impl Plan {
 
 /// The alias base of a member as queried: `sql_alias` replaces the cube part.
 fn member_alias(model: &Model, m: &QueryMember) -> String {
-    let cube = model.cube(m.cube);
-    alias_name(&format!("{}.{}", cube.alias_base(), cube.member_name(m.member)))
+    model.cube(m.cube).column_alias(m.member)
 }
 
 /// Builds the plan of `query`.

@@ -93,6 +93,11 @@ impl Cube {
         self.sql_alias.as_deref().unwrap_or(&self.name)
     }
 
+    /// The SQL column alias Cube gives a member of this cube (`orders__created_at`).
+    pub fn column_alias(&self, r: MemberRef) -> String {
+        crate::util::alias_name(&format!("{}.{}", self.alias_base(), self.member_name(r)))
+    }
+
     pub fn member_name(&self, r: MemberRef) -> &str {
         match r {
             MemberRef::Measure(i) => &self.measures[i].name,

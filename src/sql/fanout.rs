@@ -9,8 +9,7 @@
 use super::render::{JoinClause, Renderer, Select};
 use crate::diag::Diagnostic;
 use crate::plan::{ColumnKind, GroupKind, MeasureGroup, Plan};
-use crate::resolve::CubeId;
-use crate::util::alias_name;
+use crate::resolve::{CubeId, MemberRef};
 use minijinja::context;
 
 type R<T> = Result<T, Diagnostic>;
@@ -84,7 +83,7 @@ impl Renderer<'_> {
         })
     }
 
-    /// The dimensions (as selected) followed by `extra` columns.
+    /// The query's dimensions and time buckets, aliased as selected.
     pub(super) fn dimension_columns(&mut self, plan: &Plan) -> R<Vec<String>> {
         let mut out = Vec::new();
         for c in &plan.columns[..plan.dimension_count] {
@@ -120,8 +119,7 @@ impl Renderer<'_> {
         let dim_aliases: Vec<&str> = plan.columns[..plan.dimension_count].iter().map(|c| c.alias.as_str()).collect();
         let mut key_aliases = Vec::new();
         for pk in c.primary_keys() {
-            let alias =
-                alias_name(&format!("{}.{}", c.alias_base(), c.member_name(crate::resolve::MemberRef::Dimension(pk))));
+            let alias = c.column_alias(MemberRef::Dimension(pk));
             let expr = self.dimension(cube, pk, 0)?;
             if !dim_aliases.contains(&alias.as_str()) {
                 key_columns.push(format!("{expr} {}", self.d.ident(&alias)));

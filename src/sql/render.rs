@@ -59,7 +59,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// The quoted alias of a cube in FROM / JOIN.
-    pub(super) fn cube_alias(&self, cube: CubeId) -> String {
+    fn cube_alias(&self, cube: CubeId) -> String {
         self.d.ident(&crate::util::underscore(self.model.cube(cube).alias_base()))
     }
 
@@ -152,9 +152,8 @@ impl<'a> Renderer<'a> {
         let model = self.model;
         let dim = &model.cube(cube).dimensions[d];
         if dim.sub_query && self.inside_sub_query != Some((cube, d)) {
-            let c = model.cube(cube);
-            let alias = self.d.ident(&format!("{}_{}_subquery", crate::util::underscore(c.alias_base()), dim.name));
-            return Ok(format!("{alias}.{}", self.d.ident(&self.sub_query_value_alias(cube, d))));
+            let value = model.cube(cube).column_alias(MemberRef::Dimension(d));
+            return Ok(format!("{}.{}", self.sub_query_alias(cube, d), self.d.ident(&value)));
         }
         if let Some(sql) = &dim.sql {
             return self.template(sql, depth);
@@ -192,7 +191,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// The primary key expression of a cube (composite keys concatenated as text).
-    pub(super) fn primary_key(&mut self, cube: CubeId, depth: usize) -> R<Option<String>> {
+    fn primary_key(&mut self, cube: CubeId, depth: usize) -> R<Option<String>> {
         let pks: Vec<usize> = self.model.cube(cube).primary_keys().collect();
         match pks.as_slice() {
             [] => Ok(None),
@@ -282,12 +281,7 @@ impl<'a> Renderer<'a> {
                 }
             }
             MeasureType::Sum | MeasureType::Avg | MeasureType::Min | MeasureType::Max => {
-                let f = match measure.type_ {
-                    MeasureType::Sum => "sum",
-                    MeasureType::Avg => "avg",
-                    MeasureType::Min => "min",
-                    _ => "max",
-                };
+                let f = measure.type_.agg_name();
                 let s = when(&sql.unwrap_or_default());
                 if ungrouped {
                     s
@@ -464,21 +458,21 @@ impl<'a> Renderer<'a> {
         let model = self.model;
         let cube = model.cube(sub.cube);
         let dim = &cube.dimensions[sub.dimension];
-        let alias = self.d.ident(&format!("{}_{}_subquery", crate::util::underscore(cube.alias_base()), dim.name));
+        let alias = self.sub_query_alias(sub.cube, sub.dimension);
         let mut columns = Vec::new();
         let mut on = Vec::new();
         let pks: Vec<usize> = cube.primary_keys().collect();
         for pk in &pks {
             let expr = self.dimension(sub.cube, *pk, 0)?;
-            let pk_alias =
-                self.d.ident(&crate::util::alias_name(&format!("{}.{}", cube.alias_base(), cube.dimensions[*pk].name)));
+            let pk_alias = self.d.ident(&cube.column_alias(MemberRef::Dimension(*pk)));
             columns.push(format!("{expr} {pk_alias}"));
             on.push(format!("{alias}.{pk_alias} = {expr}"));
         }
         let previous = self.inside_sub_query.replace((sub.cube, sub.dimension));
         let value = self.dimension(sub.cube, sub.dimension, 0);
         self.inside_sub_query = previous;
-        columns.push(format!("{} {}", value?, self.d.ident(&self.sub_query_value_alias(sub.cube, sub.dimension))));
+        let value_alias = self.d.ident(&cube.column_alias(MemberRef::Dimension(sub.dimension)));
+        columns.push(format!("{} {value_alias}", value?));
         let (from, joins) = self.tree_sources(&sub.joins)?;
         let mut wheres = Vec::new();
         if dim.propagate_filters_to_sub_query {
@@ -497,9 +491,10 @@ impl<'a> Renderer<'a> {
         Ok(JoinClause { kind: "LEFT", table, on: Some(on.join(" AND ")) })
     }
 
-    fn sub_query_value_alias(&self, cube: CubeId, d: usize) -> String {
+    /// The quoted alias of a `sub_query` dimension's subquery (`"users_order_total_subquery"`).
+    fn sub_query_alias(&self, cube: CubeId, d: usize) -> String {
         let c = self.model.cube(cube);
-        crate::util::alias_name(&format!("{}.{}", c.alias_base(), c.dimensions[d].name))
+        self.d.ident(&format!("{}_{}_subquery", crate::util::underscore(c.alias_base()), c.dimensions[d].name))
     }
 
     /// A grouping column's SQL: a dimension or a time bucket.
@@ -509,7 +504,7 @@ impl<'a> Renderer<'a> {
             ColumnKind::TimeBucket { cube, dimension, granularity } => {
                 self.time_bucket(*cube, *dimension, granularity, 0)
             }
-            ColumnKind::Measure { cube, measure } => self.measure(*cube, *measure, false, 0),
+            ColumnKind::Measure { .. } => Err(Diagnostic::error(Code::SqlRender, "a measure is not a grouping column")),
         }
     }
 

@@ -57,8 +57,11 @@ impl Renderer<'_> {
         let value = self.measure(gm.cube, gm.measure, true, 0)?;
         columns.push(format!("{value} {}", self.d.ident(VALUE)));
         let (from, joins, mut wheres) = self.join_tree_except(plan, Some((rt.cube, rt.dimension)))?;
-        if let Some(range) = rt.range {
-            let buckets = series(rt, range)?;
+        let buckets = match rt.range {
+            Some(range) => Some(series(rt, range)?),
+            None => None,
+        };
+        if let (Some(range), Some(buckets)) = (rt.range, &buckets) {
             let (first, last) = match (buckets.first(), buckets.last()) {
                 (Some(f), Some(l)) => (f.0, l.1),
                 _ => (range.0, range.1),
@@ -84,11 +87,11 @@ impl Renderer<'_> {
         let base = self.select(Select { columns, from, joins, where_: wheres, ..Select::default() })?;
 
         // The series of buckets.
-        let series_sql = match (rt.range, rt.granularity) {
-            (Some(range), _) => {
-                let pairs: Vec<Vec<String>> = series(rt, range)?
+        let series_sql = match (buckets, rt.granularity) {
+            (Some(buckets), _) => {
+                let pairs: Vec<Vec<String>> = buckets
                     .into_iter()
-                    .map(|(a, b)| vec![self.d.literal(&local_text(a)), self.d.literal(&local_text(b))])
+                    .map(|(a, b)| vec![self.d.literal(&self.local_text(a)), self.d.literal(&self.local_text(b))])
                     .collect();
                 let from = self.tpl("local_timestamp", context! { value => "date_from" })?;
                 let to = self.tpl("local_timestamp", context! { value => "date_to" })?;
@@ -157,10 +160,9 @@ impl Renderer<'_> {
         }
         let v = format!("{base_alias}.{}", self.d.ident(VALUE));
         let agg = match measure.type_ {
-            MeasureType::Sum => format!("sum({v})"),
-            MeasureType::Avg => format!("avg({v})"),
-            MeasureType::Min => format!("min({v})"),
-            MeasureType::Max => format!("max({v})"),
+            MeasureType::Sum | MeasureType::Avg | MeasureType::Min | MeasureType::Max => {
+                format!("{}({v})", measure.type_.agg_name())
+            }
             // NULL for a window without rows, as Cube's sum of per-bucket counts gives.
             MeasureType::Count => {
                 format!("sum(CASE WHEN {t} IS NULL THEN NULL WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)")
@@ -184,9 +186,16 @@ impl Renderer<'_> {
         self.select(Select { columns, from, joins, group_by, ..Select::default() })
     }
 
+    /// A local date-time as text with the dialect's fractional digits (`...59.999` reaches the end
+    /// of the last microsecond where the warehouse keeps microseconds).
+    fn local_text(&self, t: NaiveDateTime) -> String {
+        let utc_style = super::render::format_utc(t, self.d.timestamp_precision);
+        utc_style.trim_end_matches('Z').to_string()
+    }
+
     /// A local date-time parameter (compared with tz-converted values).
     fn local_param(&mut self, t: NaiveDateTime) -> R<String> {
-        let p = self.param(local_text(t));
+        let p = self.param(self.local_text(t));
         self.tpl("local_timestamp", context! { value => p })
     }
 }
@@ -220,10 +229,6 @@ fn shift_local(t: NaiveDateTime, iv: &Interval, sign: i64) -> R<NaiveDateTime> {
         })?;
     }
     Ok(out)
-}
-
-fn local_text(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
 }
 
 /// The buckets of the query's date range: `(start, last millisecond)` in local time; one bucket
