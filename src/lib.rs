@@ -1,7 +1,8 @@
 //! cubec: a Cube-compatible semantic layer and metrics compiler.
 //!
 //! The pipeline has one IR per stage (see the README's architecture section):
-//! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`]).
+//! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`])
+//! -> run ([`exec`]); [`server`] serves the same over Cube's REST API.
 
 pub mod demo;
 pub mod diag;
@@ -11,6 +12,7 @@ pub mod load;
 pub mod plan;
 pub mod query;
 pub mod resolve;
+pub mod server;
 pub mod sql;
 pub mod testing;
 pub mod util;

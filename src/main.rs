@@ -45,6 +45,10 @@ enum Command {
         /// A folder of dialect files that add to or override the built-in ones.
         #[arg(long)]
         dialects: Option<PathBuf>,
+        /// The security context (JSON object) for SECURITY_CONTEXT in model SQL, as a JWT
+        /// payload gives it under `cubec serve`.
+        #[arg(long)]
+        security_context: Option<String>,
     },
     /// Compile a query and run it: on the embedded DuckDB (data from <model>/data/) or --db.
     Query {
@@ -67,6 +71,9 @@ enum Command {
         /// A folder of dialect files that add to or override the built-in ones.
         #[arg(long)]
         dialects: Option<PathBuf>,
+        /// The security context (JSON object) for SECURITY_CONTEXT in model SQL.
+        #[arg(long)]
+        security_context: Option<String>,
     },
     /// Run the metric unit tests under <model>/tests/: fixture rows, queries, expected rows.
     Test {
@@ -95,6 +102,54 @@ enum Command {
         /// Random seed; the same seed and scale give the same files.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// Copy the model's data/ folder (CSV, Parquet) into a database, replacing tables of the
+    /// same names: the demo data on a real PostgreSQL.
+    #[cfg(feature = "engine")]
+    LoadData {
+        /// Model directory (default: ./metrics, else ./model); its data/ folder is copied.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// postgres://user@host:5432/db or duckdb:PATH (default: $CUBEC_DB_URL).
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Serve Cube's REST API (/cubejs-api/v1/load, sql, dry-run, meta) over HTTP.
+    Serve {
+        /// Model directory (default: ./metrics, else ./model). Edits are picked up while serving.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// postgres://user@host:5432/db or duckdb:PATH (default: $CUBEC_DB_URL, else the
+        /// embedded DuckDB with <model>/data/ loaded).
+        #[arg(long)]
+        db: Option<String>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, default_value_t = 4000)]
+        port: u16,
+        /// No authentication (local use only). Otherwise requests need an HS256 JWT signed with
+        /// $CUBEC_API_SECRET (or $CUBEJS_API_SECRET).
+        #[arg(long)]
+        dev: bool,
+        /// Largest request body accepted, in bytes.
+        #[arg(long, default_value_t = 1024 * 1024)]
+        max_body_bytes: usize,
+        /// Largest `limit` a query may ask for.
+        #[arg(long, default_value_t = cubec::query::MAX_LIMIT)]
+        max_limit: u64,
+        /// Seconds a query may run before it is cancelled on the database.
+        #[arg(long, default_value_t = 30.0)]
+        query_timeout: f64,
+        /// Queries run on the database at once (one connection each).
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+        max_concurrent_queries: u16,
+        /// Seconds between checks for model edits; 0 turns hot reload off.
+        #[arg(long, default_value_t = 1.0)]
+        watch_interval: f64,
+        /// A folder of dialect files that add to or override the built-in ones.
+        #[arg(long)]
+        dialects: Option<PathBuf>,
     },
     /// Write a Markdown catalog of the model's KPIs (measures with `meta`) to <out>/kpis.md.
     Docs {
@@ -140,14 +195,68 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Validate { model, format } => validate(model, format),
-        Command::Sql { query, dialect, model, format, inline, dialects } => {
-            sql(&query, &dialect, model, format, inline, dialects.as_deref())
+        Command::Sql { query, dialect, model, format, inline, dialects, security_context } => {
+            match query_options(security_context.as_deref()) {
+                Ok(opts) => sql(&query, &dialect, model, format, inline, dialects.as_deref(), &opts),
+                Err(code) => code,
+            }
         }
-        Command::Query { query, model, db, format, explain, dialects } => {
-            run_query(&query, model, db, format, explain, dialects.as_deref())
+        Command::Query { query, model, db, format, explain, dialects, security_context } => {
+            match query_options(security_context.as_deref()) {
+                Ok(opts) => run_query(&query, model, db, format, explain, dialects.as_deref(), &opts),
+                Err(code) => code,
+            }
         }
         Command::Test { model, db, filter, format } => run_tests(model, db, filter, format),
         Command::Docs { model, out } => write_docs(model, &out),
+        #[cfg(feature = "engine")]
+        Command::LoadData { model, db } => load_data(model, db),
+        Command::Serve {
+            model,
+            db,
+            host,
+            port,
+            dev,
+            max_body_bytes,
+            max_limit,
+            query_timeout,
+            max_concurrent_queries,
+            watch_interval,
+            dialects,
+        } => {
+            let seconds = |name: &str, v: f64| {
+                if v.is_finite() && (0.0..=86_400.0).contains(&v) {
+                    Ok(std::time::Duration::from_secs_f64(v))
+                } else {
+                    Err(format!("--{name} must be between 0 and 86400 seconds, got {v}"))
+                }
+            };
+            let (timeout, watch) =
+                match (seconds("query-timeout", query_timeout), seconds("watch-interval", watch_interval)) {
+                    (Ok(t), Ok(w)) => (t, w),
+                    (Err(e), _) | (_, Err(e)) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(2);
+                    }
+                };
+            let config = cubec::server::ServeConfig {
+                model_dir: model.unwrap_or_else(cubec::load::default_model_dir),
+                db_url: db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty())),
+                dialects_dir: dialects,
+                secret: ["CUBEC_API_SECRET", "CUBEJS_API_SECRET"]
+                    .iter()
+                    .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+                dev,
+                limits: cubec::server::Limits {
+                    max_body_bytes,
+                    max_limit,
+                    query_timeout: timeout,
+                    max_concurrent_queries: max_concurrent_queries.into(),
+                },
+                watch: (!watch.is_zero()).then_some(watch),
+            };
+            serve(config, &host, port)
+        }
         Command::DemoData { out, scale, seed } => match cubec::demo::generate(&out, scale, seed) {
             Ok(files) => {
                 for (file, rows) in files {
@@ -277,6 +386,25 @@ fn read_query(arg: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(&text).map_err(|e| format!("the query is not valid JSON: {e}"))
 }
 
+/// Query options from the command line: `--security-context` must be a JSON object.
+fn query_options(security_context: Option<&str>) -> Result<cubec::query::QueryOptions, ExitCode> {
+    let mut opts = cubec::query::QueryOptions::default();
+    if let Some(text) = security_context {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v @ serde_json::Value::Object(_)) => opts.security_context = v,
+            Ok(_) => {
+                eprintln!("error: --security-context must be a JSON object, like '{{\"tenant\": \"a\"}}'");
+                return Err(ExitCode::from(2));
+            }
+            Err(e) => {
+                eprintln!("error: --security-context is not valid JSON: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(opts)
+}
+
 fn sql(
     query: &str,
     dialect: &str,
@@ -284,6 +412,7 @@ fn sql(
     format: SqlFormat,
     inline: bool,
     dialects: Option<&std::path::Path>,
+    opts: &cubec::query::QueryOptions,
 ) -> ExitCode {
     let Prepared { query, dialects, checked, .. } = match prepare(query, model, dialects) {
         Ok(p) => p,
@@ -299,7 +428,6 @@ fn sql(
             }
         }
     }
-    let opts = cubec::query::QueryOptions::default();
     let render_opts = cubec::sql::RenderOptions { inline };
     let (queries, many) = match &query {
         serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
@@ -310,7 +438,7 @@ fn sql(
     for dialect in &chosen {
         let mut results = Vec::new();
         for (i, q) in queries.iter().enumerate() {
-            match cubec::compile(&checked.model, q, dialect, &opts, render_opts) {
+            match cubec::compile(&checked.model, q, dialect, opts, render_opts) {
                 Ok(c) => results.push(c),
                 Err(diags) => {
                     if many {
@@ -415,6 +543,7 @@ fn run_query(
     format: RowsFormat,
     explain: bool,
     dialects: Option<&std::path::Path>,
+    opts: &cubec::query::QueryOptions,
 ) -> ExitCode {
     let Prepared { query, dialects, dir, checked } = match prepare(query, model, dialects) {
         Ok(p) => p,
@@ -435,8 +564,7 @@ fn run_query(
             return ExitCode::from(1);
         }
     };
-    let opts = cubec::query::QueryOptions::default();
-    let compiled = match cubec::compile(&checked.model, &query, &dialect, &opts, cubec::sql::RenderOptions::default()) {
+    let compiled = match cubec::compile(&checked.model, &query, &dialect, opts, cubec::sql::RenderOptions::default()) {
         Ok(c) => c,
         Err(diags) => {
             report(&diags, &checked.sources);
@@ -466,6 +594,77 @@ fn run_query(
         RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(feature = "engine")]
+fn load_data(model: Option<PathBuf>, db: Option<String>) -> ExitCode {
+    let Some(url) = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty())) else {
+        eprintln!("error: load-data needs --db postgres://... (or duckdb:PATH, or $CUBEC_DB_URL)");
+        return ExitCode::from(2);
+    };
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let mut target = match cubec::exec::Database::open(Some(&url), &dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match cubec::exec::seed::copy_data_dir(&dir.join("data"), &mut target) {
+        Ok(tables) => {
+            for (table, rows) in &tables {
+                println!("{table}: {rows} rows");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn serve(config: cubec::server::ServeConfig, host: &str, port: u16) -> ExitCode {
+    let state = match cubec::server::AppState::open(&config) {
+        Ok(s) => std::sync::Arc::new(s),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let listener = match tokio::net::TcpListener::bind((host, port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot listen on {host}:{port}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}"));
+        if config.dev {
+            eprintln!("WARNING: --dev: no authentication; anyone who can reach {addr} can query the data");
+        }
+        eprintln!(
+            "cubec serve: {} cubes and views from `{}` on {}; listening on http://{addr}/cubejs-api/v1",
+            state.models.current().checked.model.cubes.len(),
+            config.model_dir.display(),
+            state.pool.dialect_name(),
+        );
+        match cubec::server::run(state, listener, config.watch).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: the server stopped: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
 }
 
 /// A spinner on stderr while a query runs, shown only on a terminal and only after a moment.

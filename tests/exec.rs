@@ -79,7 +79,10 @@ fn run_all(db_for: &mut dyn FnMut(&str) -> Database, dialect_name: &str) -> Vec<
                 .unwrap_or_else(|e| panic!("fixtures of {model} on {dialect_name}: {e}"));
             db
         });
-        let opts = QueryOptions { now: case["now"].as_str().unwrap_or("2024-03-13T15:30:00Z").parse().unwrap() };
+        let opts = QueryOptions {
+            now: case["now"].as_str().unwrap_or("2024-03-13T15:30:00Z").parse().unwrap(),
+            ..QueryOptions::default()
+        };
         let compiled = cubec::compile(&c.model, &case["query"], &dialect, &opts, RenderOptions::default())
             .unwrap_or_else(|e| panic!("{}: {:?}", path.display(), e.iter().map(|d| &d.message).collect::<Vec<_>>()));
         let result =

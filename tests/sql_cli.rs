@@ -131,3 +131,38 @@ fn tempdir_with(files: &[(&str, &str)]) -> std::path::PathBuf {
     }
     dir
 }
+
+#[test]
+fn security_context_filters_become_parameters() {
+    let run = |ctx: &str| {
+        cubec(
+            &[
+                "sql",
+                "--model",
+                "tests/models/secure",
+                "--query",
+                r#"{"measures":["orders.count"]}"#,
+                "--security-context",
+                ctx,
+            ],
+            None,
+        )
+    };
+    let (code, out, err) = run(r#"{"schema": "acme", "tenant": "t'1", "regions": ["eu", "us"]}"#);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("FROM acme.orders"), "{out}");
+    assert!(out.contains("WHERE tenant_id = $1"), "{out}");
+    assert!(out.contains("AND region IN ($2, $3)"), "{out}");
+    assert!(out.contains(r#"-- params: ["t'1","eu","us"]"#), "{out}");
+
+    // Values the context lacks: filters fall away (`1 = 1`, as Cube), a pasted value is an error.
+    let (code, out, err) = run(r#"{"schema": "acme"}"#);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("WHERE 1 = 1") && out.contains("AND 1 = 1"), "{out}");
+    let (code, _, err) = run(r#"{"tenant": "a"}"#);
+    assert_eq!(code, 1);
+    assert!(err.contains("Q017") && err.contains("`schema`"), "{err}");
+    let (code, _, err) = run("[1]");
+    assert_eq!(code, 2);
+    assert!(err.contains("must be a JSON object"), "{err}");
+}

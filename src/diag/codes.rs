@@ -85,6 +85,7 @@ codes! {
     QueryJoinPath = "Q014", "query-join-path";
     QueryHiddenMember = "Q015", "query-hidden-member";
     QueryUnsupported = "Q016", "query-unsupported";
+    QuerySecurityContext = "Q017", "query-security-context";
     // sql rendering and dialects
     DialectFile = "S001", "dialect-file";
     DialectTemplate = "S002", "dialect-template";

@@ -39,6 +39,17 @@ impl DuckDb {
         Ok(DuckDb { conn })
     }
 
+    /// Another connection to the same database (tables, and the `timezone` function, shared),
+    /// for running queries side by side.
+    pub fn try_clone(&self) -> Result<DuckDb, ExecError> {
+        Ok(DuckDb { conn: self.conn.try_clone().map_err(|e| err("opening another DuckDB connection", e))? })
+    }
+
+    /// Something another thread can call to stop this connection's running query.
+    pub fn interrupt_handle(&self) -> std::sync::Arc<duckdb::InterruptHandle> {
+        self.conn.interrupt_handle()
+    }
+
     /// Every CSV or Parquet file in `dir` becomes a table named after the file; a subfolder
     /// becomes a schema.
     pub fn load_data_dir(&self, dir: &Path) -> Result<usize, ExecError> {

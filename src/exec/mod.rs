@@ -8,6 +8,8 @@
 pub mod duckdb;
 pub mod fixtures;
 pub mod postgres;
+#[cfg(feature = "engine")]
+pub mod seed;
 pub mod shape;
 
 use crate::sql::CompiledSql;
@@ -144,12 +146,57 @@ impl Database {
         }
     }
 
+    /// Another connection to the same database: a new PostgreSQL session to `url`, or another
+    /// connection to the same embedded DuckDB (which shares its tables).
+    pub fn connect_another(&self, url: Option<&str>) -> Result<Database, ExecError> {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(d) => Ok(Database::DuckDb(d.try_clone()?)),
+            Database::Postgres(_) => match url {
+                Some(u) => Ok(Database::Postgres(self::postgres::Postgres::connect(u)?)),
+                None => Err(ExecError("a PostgreSQL connection needs its URL".to_string())),
+            },
+        }
+    }
+
+    /// A handle that cancels whatever query this connection is running, from another thread.
+    pub fn canceller(&self) -> Canceller {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(d) => Canceller::DuckDb(d.interrupt_handle()),
+            Database::Postgres(p) => Canceller::Postgres(p.cancel_token()),
+        }
+    }
+
     /// Runs statements without results (fixtures, setup).
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), ExecError> {
         match self {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => d.execute_batch(sql),
             Database::Postgres(p) => p.execute_batch(sql),
+        }
+    }
+}
+
+/// Stops a running query of one connection (see [`Database::canceller`]).
+pub enum Canceller {
+    #[cfg(feature = "engine")]
+    DuckDb(std::sync::Arc<::duckdb::InterruptHandle>),
+    Postgres(::postgres::CancelToken),
+}
+
+impl Canceller {
+    /// Blocks until the request is sent (PostgreSQL opens a short connection for it).
+    pub fn cancel(&self) -> Result<(), ExecError> {
+        match self {
+            #[cfg(feature = "engine")]
+            Canceller::DuckDb(h) => {
+                h.interrupt();
+                Ok(())
+            }
+            Canceller::Postgres(t) => {
+                t.cancel_query(::postgres::NoTls).map_err(|e| ExecError(format!("cancelling the query: {e}")))
+            }
         }
     }
 }

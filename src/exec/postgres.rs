@@ -31,6 +31,11 @@ impl Postgres {
         Ok(Postgres { client })
     }
 
+    /// Asks the server to cancel this connection's running query (from another thread).
+    pub fn cancel_token(&self) -> postgres::CancelToken {
+        self.client.cancel_token()
+    }
+
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), ExecError> {
         self.client.batch_execute(sql).map_err(|e| ExecError(format!("PostgreSQL: {}", source_text(&e))))
     }

@@ -176,4 +176,6 @@ pub struct Query {
     pub join_hints: Vec<Vec<CubeId>>,
     /// "Now" in the query timezone, for defaults that depend on it.
     pub now: NaiveDateTime,
+    /// See [`QueryOptions::security_context`].
+    pub security_context: serde_json::Value,
 }

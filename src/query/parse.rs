@@ -14,11 +14,16 @@ use serde_json::Value;
 pub struct QueryOptions {
     /// "Now" for relative date ranges; tests fix it.
     pub now: DateTime<Utc>,
+    /// The largest `limit` a query may ask for (Cube's `CUBEJS_DB_QUERY_LIMIT`).
+    pub max_limit: u64,
+    /// Who is asking: the verified JWT payload under `cubec serve`, `{}` elsewhere. Model SQL
+    /// reads it as `SECURITY_CONTEXT` and `COMPILE_CONTEXT.security_context`.
+    pub security_context: Value,
 }
 
 impl Default for QueryOptions {
     fn default() -> Self {
-        QueryOptions { now: Utc::now() }
+        QueryOptions { now: Utc::now(), max_limit: MAX_LIMIT, security_context: Value::Object(Default::default()) }
     }
 }
 
@@ -151,9 +156,9 @@ impl<'a> Parser<'a> {
         let limit = match obj.get("limit") {
             None | Some(Value::Null) => DEFAULT_LIMIT,
             Some(v) => match v.as_u64() {
-                Some(n) if n > MAX_LIMIT => {
+                Some(n) if n > opts.max_limit => {
                     self.diags.push(
-                        err(Code::QueryLimit, format!("`limit` {n} is over the maximum of {MAX_LIMIT} rows"))
+                        err(Code::QueryLimit, format!("`limit` {n} is over the maximum of {} rows", opts.max_limit))
                             .with_help("page through results with `offset`"),
                     );
                     DEFAULT_LIMIT
@@ -220,6 +225,7 @@ impl<'a> Parser<'a> {
             total,
             join_hints,
             now: now_local,
+            security_context: opts.security_context.clone(),
         })
     }
 

@@ -142,8 +142,77 @@ impl<'a> Renderer<'a> {
                 let tz = self.query.timezone.name();
                 self.tpl("convert_tz", context! { expr => args[0].clone(), tz => tz })
             }
-            ("SECURITY_CONTEXT", Some((method, _))) if method == "filter" => Ok("1 = 1".to_string()),
+            ("SECURITY_CONTEXT", Some((method, args))) if method == "filter" => self.security_filter(path, args),
+            ("SECURITY_CONTEXT", Some((method, _))) if method == "unsafeValue" => self.context_value(root, path),
+            ("COMPILE_CONTEXT", None) => match path.split_first() {
+                Some((head, rest)) if head == "security_context" || head == "securityContext" => {
+                    self.context_value(root, rest)
+                }
+                _ => self.context_value(root, &[]),
+            },
             _ => Ok("NULL".to_string()),
+        }
+    }
+
+    /// The security context value at `path`, if any.
+    fn security_value(&self, path: &[String]) -> Option<&serde_json::Value> {
+        path.iter().try_fold(&self.query.security_context, |v, key| v.get(key)).filter(|v| !v.is_null())
+    }
+
+    /// `SECURITY_CONTEXT.a.b.filter('col')`: `col = <param>` (`IN (...)` for a list), or `1 = 1`
+    /// when the context has no such value, as Cube does.
+    fn security_filter(&mut self, path: &[String], args: &[String]) -> R<String> {
+        let Some(column) = args.first().and_then(|a| super::super::resolve::refs::string_literal(a)) else {
+            return Err(Diagnostic::error(
+                Code::QueryUnsupported,
+                "SECURITY_CONTEXT.filter() with a function is not supported yet",
+            )
+            .with_help("pass the column as a string: SECURITY_CONTEXT.tenant_id.filter('tenant_id')"));
+        };
+        let scalar = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let bad = || {
+            Diagnostic::error(
+                Code::QuerySecurityContext,
+                format!(
+                    "security context value `{}` must be a string, number, boolean or list of them",
+                    path.join(".")
+                ),
+            )
+        };
+        match self.security_value(path).cloned() {
+            None => Ok("1 = 1".to_string()),
+            Some(serde_json::Value::Array(items)) => {
+                let values: Vec<String> = items.iter().map(scalar).collect::<Option<_>>().ok_or_else(bad)?;
+                if values.is_empty() {
+                    return Ok("1 = 0".to_string());
+                }
+                let params: Vec<String> = values.into_iter().map(|v| self.param(v)).collect();
+                Ok(format!("{column} IN ({})", params.join(", ")))
+            }
+            Some(v) => {
+                let value = scalar(&v).ok_or_else(bad)?;
+                Ok(format!("{column} = {}", self.param(value)))
+            }
+        }
+    }
+
+    /// `SECURITY_CONTEXT.a.unsafeValue()` and `COMPILE_CONTEXT.security_context.a`: the value
+    /// pasted into the SQL as it is. The context comes from a token signed with the server's own
+    /// secret, so it is trusted the way model files are; a missing value is an error, not `NULL`.
+    fn context_value(&self, root: &str, path: &[String]) -> R<String> {
+        match self.security_value(path) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(v.to_string()),
+            _ => Err(Diagnostic::error(
+                Code::QuerySecurityContext,
+                format!("{root} needs `{}` in the security context, and it has no such value", path.join(".")),
+            )
+            .with_help("send it in the JWT payload (cubec serve) or pass --security-context '{...}'")),
         }
     }
 

@@ -1,0 +1,293 @@
+//! The `/cubejs-api/v1` endpoints: request parsing, compiling, running, and Cube's envelopes.
+//!
+//! Status codes: 400 for anything wrong with the query (including a `limit` over the maximum,
+//! which Cube answers with 500) and for errors the database reports, as Cube does; 403 for auth;
+//! 413 for an oversized body; 504 when a query passes the timeout (it is cancelled on the
+//! database); 500 only for faults of cubec itself, logged with the request id.
+
+use super::pool::RunError;
+use super::AppState;
+use crate::diag::Diagnostic;
+use crate::exec::shape;
+use crate::query::QueryOptions;
+use crate::sql::{CompiledSql, RenderOptions};
+use axum::body::Bytes;
+use axum::http::{StatusCode, Uri};
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// An error response: a status and Cube's `{"error": ...}` body.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub body: Value,
+    /// Logged, never sent: what went wrong inside for a 500.
+    pub internal: Option<String>,
+}
+
+impl ApiError {
+    pub fn user(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: json!({ "type": "UserError", "error": message.into() }),
+            internal: None,
+        }
+    }
+
+    fn diagnostics(diags: &[Diagnostic]) -> ApiError {
+        let message = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| match &d.help {
+                Some(h) => format!("{} ({h})", d.message),
+                None => d.message.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let list: Vec<Value> = diags
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| json!({ "code": d.code.as_str(), "message": d.message, "help": d.help }))
+            .collect();
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            body: json!({ "type": "UserError", "error": message, "diagnostics": list }),
+            internal: None,
+        }
+    }
+
+    pub fn forbidden(message: &str) -> ApiError {
+        ApiError { status: StatusCode::FORBIDDEN, body: json!({ "error": message }), internal: None }
+    }
+
+    pub fn internal(detail: String) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: json!({ "error": "Internal error: see the server log for this request id" }),
+            internal: Some(detail),
+        }
+    }
+
+    fn from_run(e: RunError) -> ApiError {
+        match e {
+            RunError::Database(m) => {
+                ApiError { status: StatusCode::BAD_REQUEST, body: json!({ "error": m }), internal: None }
+            }
+            RunError::Timeout(t) => ApiError {
+                status: StatusCode::GATEWAY_TIMEOUT,
+                body: json!({ "error": format!("the query ran longer than {} s and was cancelled", t.as_secs_f64()) }),
+                internal: None,
+            },
+            RunError::Internal(m) => ApiError::internal(m),
+        }
+    }
+}
+
+/// What a request asks: the query (one, or a list) and its options.
+pub struct ApiRequest {
+    pub query: Value,
+    pub multi: bool,
+    /// `/v1/sql?dialect=...`: SQL for another warehouse than the one the server runs on.
+    pub dialect: Option<String>,
+}
+
+/// Reads `query` (and `queryType`, `dialect`) from the URL, or from a JSON body for POST.
+pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
+    let url: HashMap<String, String> = axum::extract::Query::try_from_uri(uri)
+        .map(|q: axum::extract::Query<HashMap<String, String>>| q.0)
+        .map_err(|e| ApiError::user(format!("the URL's query string is malformed: {e}")))?;
+    let mut query = url.get("query").map(|q| Value::String(q.clone()));
+    let mut query_type = url.get("queryType").cloned();
+    let dialect = url.get("dialect").cloned();
+    if !body.is_empty() {
+        let parsed: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::user(format!("the request body is not valid JSON: {e}")))?;
+        let Value::Object(mut obj) = parsed else {
+            return Err(ApiError::user("the request body must be a JSON object with a `query` field"));
+        };
+        if let Some(q) = obj.remove("query") {
+            query = Some(q);
+        }
+        if let Some(Value::String(t)) = obj.remove("queryType") {
+            query_type = Some(t);
+        }
+    }
+    let query = match query {
+        None => return Err(ApiError::user("Query param is required")),
+        Some(Value::String(text)) => {
+            serde_json::from_str(&text).map_err(|e| ApiError::user(format!("the query is not valid JSON: {e}")))?
+        }
+        Some(v) => v,
+    };
+    Ok(ApiRequest { query, multi: query_type.as_deref() == Some("multi"), dialect })
+}
+
+/// The queries of a request; a list needs `queryType=multi`, as in Cube.
+fn queries(req: &ApiRequest) -> Result<Vec<&Value>, ApiError> {
+    match &req.query {
+        Value::Array(items) if items.is_empty() => Err(ApiError::user("the query list is empty")),
+        Value::Array(_) if !req.multi => {
+            Err(ApiError::user("'blendingQuery' query type is not supported by the client.Please update the client."))
+        }
+        Value::Array(items) => Ok(items.iter().collect()),
+        one => Ok(vec![one]),
+    }
+}
+
+fn options(state: &AppState, context: Value) -> QueryOptions {
+    QueryOptions { max_limit: state.limits.max_limit, security_context: context, ..QueryOptions::default() }
+}
+
+/// Compiles every query of the request for `dialect` (the database's unless asked otherwise).
+fn compile_all(state: &AppState, req: &ApiRequest, context: Value) -> Result<Vec<(Value, Arc<CompiledSql>)>, ApiError> {
+    let snapshot = state.models.current();
+    let name = req.dialect.as_deref().unwrap_or(state.pool.dialect_name());
+    let dialect = state.dialects.get(name).map_err(|d| ApiError::diagnostics(&[d]))?;
+    let opts = options(state, context);
+    let mut out = Vec::new();
+    for q in queries(req)? {
+        let compiled = crate::compile(&snapshot.checked.model, q, &dialect, &opts, RenderOptions::default())
+            .map_err(|d| ApiError::diagnostics(&d))?;
+        out.push((normalized(q, &opts), Arc::new(compiled)));
+    }
+    Ok(out)
+}
+
+/// `/v1/load`: runs each query and answers with rows, annotation and (with `multi`) the
+/// `results` list the JavaScript client expects.
+pub async fn load(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+    if req.dialect.is_some() {
+        return Err(ApiError::user("`dialect` applies to /v1/sql only; /v1/load runs on the server's database"));
+    }
+    let compiled = compile_all(state, &req, context)?;
+    let snapshot = state.models.current();
+    let mut results = Vec::with_capacity(compiled.len());
+    for (query, sql) in compiled {
+        let (rows, total) =
+            state.pool.run(Arc::clone(&sql), state.limits.query_timeout).await.map_err(ApiError::from_run)?;
+        let data = shape::cube_rows(&rows, &sql);
+        let compact = query.get("responseFormat").and_then(Value::as_str) == Some("compact");
+        let data = if compact { compact_rows(&data, &sql) } else { json!(data) };
+        let total = total.and_then(|t| t.rows.first().and_then(|r| r.first()).map(|c| c.to_cube_json()));
+        results.push(json!({
+            "query": query,
+            "data": data,
+            "lastRefreshTime": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "annotation": shape::annotation(&snapshot.checked.model, &sql),
+            "dataSource": "default",
+            "dbType": state.pool.dialect_name(),
+            "extDbType": "cubestore",
+            "external": false,
+            "slowQuery": false,
+            "total": total.map(|t| t.as_str().and_then(|s| s.parse::<u64>().ok()).map(Value::from).unwrap_or(t)),
+        }));
+    }
+    if req.multi {
+        let pivot = results.first().map(|r| pivot_query(&r["query"])).unwrap_or(Value::Null);
+        Ok(json!({ "queryType": "regularQuery", "results": results, "pivotQuery": pivot, "slowQuery": false }))
+    } else {
+        Ok(results.pop().unwrap_or(Value::Null))
+    }
+}
+
+/// `/v1/sql`: the SQL and parameters of each query, nothing run.
+pub fn sql(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+    let list = req.query.is_array();
+    let compiled = compile_all(state, &req, context)?;
+    let bodies: Vec<Value> = compiled
+        .iter()
+        .map(|(query, c)| {
+            let mut s = Map::new();
+            s.insert("sql".into(), json!([c.sql, c.params]));
+            if let Some((alias, member)) = c.alias_to_member.iter().find(|(_, m)| m.matches('.').count() == 2) {
+                s.insert("timeDimensionAlias".into(), json!(alias));
+                s.insert("timeDimensionField".into(), json!(member.rsplit_once('.').map(|(b, _)| b).unwrap_or(member)));
+            }
+            s.insert("order".into(), order_object(query));
+            s.insert("cacheKeyQueries".into(), json!([]));
+            s.insert("preAggregations".into(), json!([]));
+            s.insert("dataSource".into(), json!("default"));
+            s.insert("aliasNameToMember".into(), json!(c.alias_to_member));
+            s.insert("external".into(), json!(false));
+            s.insert("memberNames".into(), json!(c.alias_to_member.values().collect::<Vec<_>>()));
+            if let Some(t) = &c.total {
+                s.insert("totalQuery".into(), json!([t.sql, t.params]));
+            }
+            json!({ "sql": Value::Object(s) })
+        })
+        .collect();
+    Ok(if list { Value::Array(bodies) } else { bodies.into_iter().next().unwrap_or(Value::Null) })
+}
+
+/// `/v1/dry-run`: the normalized queries, checked by compiling them, nothing run.
+pub fn dry_run(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+    let compiled = compile_all(state, &ApiRequest { multi: true, ..req }, context)?;
+    let normalized: Vec<&Value> = compiled.iter().map(|(q, _)| q).collect();
+    let order: Vec<Value> = normalized.iter().map(|q| order_object(q)).collect();
+    Ok(json!({
+        "queryType": "regularQuery",
+        "normalizedQueries": normalized,
+        "queryOrder": order,
+        "transformedQueries": normalized.iter().map(|_| Value::Null).collect::<Vec<_>>(),
+        "pivotQuery": normalized.first().map(|q| pivot_query(q)).unwrap_or(Value::Null),
+    }))
+}
+
+/// The query as Cube echoes it: member lists present, limit, timezone and order filled in.
+fn normalized(input: &Value, opts: &QueryOptions) -> Value {
+    let mut q = input.as_object().cloned().unwrap_or_default();
+    for key in ["measures", "dimensions", "timeDimensions", "segments", "filters"] {
+        q.entry(key).or_insert_with(|| json!([]));
+    }
+    let limit = q.get("limit").and_then(Value::as_u64).unwrap_or(crate::query::DEFAULT_LIMIT.min(opts.max_limit));
+    q.insert("limit".into(), json!(limit));
+    q.insert("rowLimit".into(), json!(limit));
+    q.entry("timezone").or_insert_with(|| json!("UTC"));
+    let order: Vec<Value> =
+        order_pairs(input).into_iter().map(|(id, desc)| json!({ "id": id, "desc": desc })).collect();
+    q.insert("order".into(), Value::Array(order));
+    q.insert("queryType".into(), json!("regularQuery"));
+    Value::Object(q)
+}
+
+/// `order` given as `{"m": "desc"}`, `[["m", "desc"]]` or (normalized) `[{"id", "desc"}]`.
+fn order_pairs(query: &Value) -> Vec<(String, bool)> {
+    match query.get("order") {
+        Some(Value::Object(o)) => o.iter().map(|(k, v)| (k.clone(), v.as_str() == Some("desc"))).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::Array(p) => {
+                    Some((p.first()?.as_str()?.to_string(), p.get(1).and_then(Value::as_str) == Some("desc")))
+                }
+                Value::Object(o) => Some((o.get("id")?.as_str()?.to_string(), o.get("desc") == Some(&json!(true)))),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn order_object(query: &Value) -> Value {
+    let pairs = order_pairs(query);
+    Value::Object(pairs.into_iter().map(|(id, desc)| (id, json!(if desc { "desc" } else { "asc" }))).collect())
+}
+
+fn pivot_query(normalized: &Value) -> Value {
+    let mut p = normalized.clone();
+    if let Some(o) = p.as_object_mut() {
+        o.insert("queryType".into(), json!("regularQuery"));
+    }
+    p
+}
+
+/// `responseFormat: compact`: member names once, then rows as arrays.
+fn compact_rows(rows: &[shape::CubeRow], sql: &CompiledSql) -> Value {
+    let members: Vec<&String> = match rows.first() {
+        Some(r) => r.keys().collect(),
+        None => sql.alias_to_member.values().collect(),
+    };
+    let dataset: Vec<Vec<&Value>> = rows.iter().map(|r| r.values().collect()).collect();
+    json!({ "members": members, "dataset": dataset })
+}
