@@ -50,7 +50,8 @@ enum Command {
         #[arg(long)]
         security_context: Option<String>,
     },
-    /// Compile a query and run it: on the embedded DuckDB (data from <model>/data/) or --db.
+    /// Compile a query (or a JSON array of them) and run it: on the embedded DuckDB (data from
+    /// <model>/data/) or --db.
     Query {
         /// The query: a file path, `-` for stdin, or JSON text.
         #[arg(long)]
@@ -68,6 +69,9 @@ enum Command {
         /// Print the SQL that runs, then the rows.
         #[arg(long)]
         explain: bool,
+        /// Send filter values as escaped literals in the SQL instead of bound parameters.
+        #[arg(long)]
+        inline: bool,
         /// A folder of dialect files that add to or override the built-in ones.
         #[arg(long)]
         dialects: Option<PathBuf>,
@@ -201,9 +205,9 @@ fn main() -> ExitCode {
                 Err(code) => code,
             }
         }
-        Command::Query { query, model, db, format, explain, dialects, security_context } => {
+        Command::Query { query, model, db, format, explain, inline, dialects, security_context } => {
             match query_options(security_context.as_deref()) {
-                Ok(opts) => run_query(&query, model, db, format, explain, dialects.as_deref(), &opts),
+                Ok(opts) => run_query(&query, model, db, format, explain, inline, dialects.as_deref(), &opts),
                 Err(code) => code,
             }
         }
@@ -224,15 +228,17 @@ fn main() -> ExitCode {
             watch_interval,
             dialects,
         } => {
-            let seconds = |name: &str, v: f64| {
-                if v.is_finite() && (0.0..=86_400.0).contains(&v) {
+            let seconds = |name: &str, v: f64, zero_ok: bool| {
+                if v.is_finite() && v <= 86_400.0 && (v > 0.0 || (zero_ok && v == 0.0)) {
                     Ok(std::time::Duration::from_secs_f64(v))
                 } else {
-                    Err(format!("--{name} must be between 0 and 86400 seconds, got {v}"))
+                    let low = if zero_ok { "at least 0" } else { "more than 0" };
+                    Err(format!("--{name} must be {low} and at most 86400 seconds, got {v}"))
                 }
             };
             let (timeout, watch) =
-                match (seconds("query-timeout", query_timeout), seconds("watch-interval", watch_interval)) {
+                match (seconds("query-timeout", query_timeout, false), seconds("watch-interval", watch_interval, true))
+                {
                     (Ok(t), Ok(w)) => (t, w),
                     (Err(e), _) | (_, Err(e)) => {
                         eprintln!("error: {e}");
@@ -378,12 +384,14 @@ fn read_query(arg: &str) -> Result<serde_json::Value, String> {
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
             .map_err(|e| format!("cannot read the query from stdin: {e}"))?;
         s
-    } else if arg.trim_start().starts_with(['{', '[']) {
+    } else if arg.trim_start_matches('\u{feff}').trim_start().starts_with(['{', '[']) {
         arg.to_string()
     } else {
         std::fs::read_to_string(arg).map_err(|e| format!("cannot read query file `{arg}`: {e}"))?
     };
-    serde_json::from_str(&text).map_err(|e| format!("the query is not valid JSON: {e}"))
+    // A byte order mark (Windows editors write one) is not JSON, but it is not an error either.
+    serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        .map_err(|e| format!("the query is not valid JSON: {e}"))
 }
 
 /// Query options from the command line: `--security-context` must be a JSON object.
@@ -428,8 +436,16 @@ fn sql(
             }
         }
     }
+    if chosen.is_empty() {
+        eprintln!("error: --dialect names no dialect; choose from {}", dialects.names().join(", "));
+        return ExitCode::from(2);
+    }
     let render_opts = cubec::sql::RenderOptions { inline };
     let (queries, many) = match &query {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            eprintln!("error: the query is an empty list; give a query object or a list of them");
+            return ExitCode::from(1);
+        }
         serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
         one => (vec![one], false),
     };
@@ -536,18 +552,28 @@ fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn run_query(
     query: &str,
     model: Option<PathBuf>,
     db: Option<String>,
     format: RowsFormat,
     explain: bool,
+    inline: bool,
     dialects: Option<&std::path::Path>,
     opts: &cubec::query::QueryOptions,
 ) -> ExitCode {
     let Prepared { query, dialects, dir, checked } = match prepare(query, model, dialects) {
         Ok(p) => p,
         Err(code) => return code,
+    };
+    let (queries, many) = match &query {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            eprintln!("error: the query is an empty list; give a query object or a list of them");
+            return ExitCode::from(1);
+        }
+        serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
+        one => (vec![one], false),
     };
     let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
     let mut database = match cubec::exec::Database::open(url.as_deref(), &dir) {
@@ -564,34 +590,50 @@ fn run_query(
             return ExitCode::from(1);
         }
     };
-    let compiled = match cubec::compile(&checked.model, &query, &dialect, opts, cubec::sql::RenderOptions::default()) {
-        Ok(c) => c,
-        Err(diags) => {
-            report(&diags, &checked.sources);
-            return ExitCode::from(1);
+    // Every query compiles before any runs: a bad one in a list costs no database time.
+    let mut compiled = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        match cubec::compile(&checked.model, q, &dialect, opts, cubec::sql::RenderOptions { inline }) {
+            Ok(c) => compiled.push(c),
+            Err(diags) => {
+                if many {
+                    eprintln!("query {i}:");
+                }
+                report(&diags, &checked.sources);
+                return ExitCode::from(1);
+            }
         }
-    };
-    if explain {
-        println!("{};\n-- params: {}\n", compiled.sql, serde_json::to_string(&compiled.params).unwrap_or_default());
     }
-    let spinner = Spinner::start(std::io::stderr().is_terminal());
-    let outcome = database.run(&compiled);
-    drop(spinner);
-    let result = match outcome {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: the query failed on {}: {e}", database.dialect_name());
-            return ExitCode::from(1);
+    let mut bodies = Vec::with_capacity(compiled.len());
+    for (i, (q, c)) in queries.iter().zip(&compiled).enumerate() {
+        if explain {
+            println!("{};\n-- params: {}\n", c.sql, serde_json::to_string(&c.params).unwrap_or_default());
         }
-    };
-    let rows = cubec::exec::shape::cube_rows(&result, &compiled);
-    match format {
-        RowsFormat::Json => {
-            let body = serde_json::json!({ "query": query, "data": rows, "annotation": cubec::exec::shape::annotation(&checked.model, &compiled) });
-            println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+        let spinner = Spinner::start(std::io::stderr().is_terminal());
+        let outcome = database.run(c);
+        drop(spinner);
+        let result = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                let which = if many { format!(" (query {i})") } else { String::new() };
+                eprintln!("error: the query failed on {}{which}: {e}", database.dialect_name());
+                return ExitCode::from(1);
+            }
+        };
+        let rows = cubec::exec::shape::cube_rows(&result, c);
+        match format {
+            RowsFormat::Json => bodies.push(serde_json::json!({
+                "query": q,
+                "data": rows,
+                "annotation": cubec::exec::shape::annotation(&checked.model, c),
+            })),
+            RowsFormat::Csv => print!("{}", cubec::exec::shape::to_csv(&rows)),
+            RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
         }
-        RowsFormat::Csv => print!("{}", cubec::exec::shape::to_csv(&rows)),
-        RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
+    }
+    if format == RowsFormat::Json {
+        let out = if many { serde_json::Value::Array(bodies) } else { bodies.pop().unwrap_or_default() };
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
     }
     ExitCode::SUCCESS
 }

@@ -49,6 +49,10 @@ pub const PYTHON_KEYWORDS: &[&str] = &[
 
 /// The closest candidate to `word`, if any is close enough to be a likely typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    // Similarity is quadratic in length; nobody mistypes a 200-character name.
+    if word.len() > 200 {
+        return None;
+    }
     let lower = word.to_ascii_lowercase();
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {

@@ -164,6 +164,17 @@ impl MietteReport {
             let text = sources.text(p.file);
             let (line, col) = sources.get(p.file).line_col(p.start);
             message = format!("{message}\n  --> {}:{line}:{col}", display_path(sources, p.file));
+            if has_long_line_near(text, p.start as usize) {
+                // A snippet of a 200,000-character line helps nobody; the position says where.
+                return MietteReport {
+                    code: d.code.as_str().to_string(),
+                    message,
+                    severity: d.severity,
+                    help: full_help(d, sources),
+                    source: None,
+                    labels,
+                };
+            }
             source = Some(miette::NamedSource::new(display_path(sources, p.file), text.to_string()));
             for Label { span, message } in d.labels.iter().filter(|l| l.span.file == p.file) {
                 let start = (span.start as usize).min(text.len());
@@ -181,6 +192,24 @@ impl MietteReport {
             labels,
         }
     }
+}
+
+/// Longest source line shown in a snippet.
+const MAX_SNIPPET_LINE: usize = 400;
+
+/// Whether the line at `offset`, or the line before or after it (miette shows one of context),
+/// is too long to print.
+fn has_long_line_near(text: &str, offset: usize) -> bool {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let prev_start = if start == 0 { 0 } else { text[..start - 1].rfind('\n').map(|i| i + 1).unwrap_or(0) };
+    let end = text[offset..].find('\n').map(|i| offset + i).unwrap_or(text.len());
+    let next_end =
+        if end >= text.len() { end } else { text[end + 1..].find('\n').map(|i| end + 1 + i).unwrap_or(text.len()) };
+    text[prev_start..next_end].split('\n').any(|l| l.len() > MAX_SNIPPET_LINE)
 }
 
 impl fmt::Debug for MietteReport {

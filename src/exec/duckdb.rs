@@ -7,6 +7,7 @@
 
 use super::{Cell, ExecError, ResultSet};
 use chrono::{DateTime, TimeZone, Utc};
+use duckdb::arrow::datatypes::DataType;
 use duckdb::core::{DataChunkHandle, LogicalTypeId};
 use duckdb::ffi::duckdb_string_t;
 use duckdb::types::ValueRef;
@@ -103,12 +104,25 @@ impl DuckDb {
             .query(duckdb::params_from_iter(params.iter()))
             .map_err(|e| err("DuckDB could not run the query", e))?;
         let mut out = ResultSet::default();
+        let mut types: Vec<DataType> = Vec::new();
         while let Some(row) = rows.next().map_err(|e| err("DuckDB failed reading a row", e))? {
             if out.columns.is_empty() {
                 out.columns = row.as_ref().column_names();
+                types = (0..out.columns.len()).map(|i| row.as_ref().column_type(i)).collect();
+                // The crate panics on a column type it cannot read: refuse such a column here.
+                if let Some((name, t)) = out.columns.iter().zip(&types).find(|(_, t)| !readable(t)) {
+                    return Err(ExecError(format!(
+                        "DuckDB column `{name}` has type {t}, which cubec cannot read; CAST it in the member's sql"
+                    )));
+                }
             }
             let mut cells = Vec::with_capacity(out.columns.len());
-            for i in 0..out.columns.len() {
+            for (i, t) in types.iter().enumerate() {
+                if *t == DataType::Null {
+                    // An untyped NULL column (`sql: NULL`): the crate cannot read it either.
+                    cells.push(Cell::Null);
+                    continue;
+                }
                 let v = row.get_ref(i).map_err(|e| err("DuckDB value", e))?;
                 cells.push(cell(v));
             }
@@ -119,6 +133,47 @@ impl DuckDb {
         }
         Ok(out)
     }
+}
+
+/// Arrow types the `duckdb` crate's `get_ref` reads (its fallback arm panics), plus `Null`,
+/// which is read here without it.
+fn readable(t: &DataType) -> bool {
+    use duckdb::arrow::datatypes::TimeUnit;
+    matches!(
+        t,
+        DataType::Null
+            | DataType::Boolean
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::Date32
+            | DataType::Time64(TimeUnit::Microsecond)
+            | DataType::Timestamp(..)
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Interval(_)
+            | DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::Struct(_)
+            | DataType::Map(..)
+            | DataType::Union(..)
+            | DataType::Dictionary(..)
+    )
 }
 
 fn ident(s: &str) -> String {

@@ -47,6 +47,11 @@ const FIELDS: &[&str] = &[
 ];
 
 const MAX_FILTER_DEPTH: usize = 64;
+/// Filters and and/or groups in one query: far above what a BI tool sends, far below what
+/// would make compiling slow.
+const MAX_FILTERS: usize = 10_000;
+/// Filter values in one query, all filters together.
+const MAX_FILTER_VALUES: usize = 100_000;
 const MAX_MEMBERS: usize = 2_000;
 
 fn err(code: Code, msg: impl Into<String>) -> Diagnostic {
@@ -55,7 +60,7 @@ fn err(code: Code, msg: impl Into<String>) -> Diagnostic {
 
 /// Parses one query object against `model`.
 pub fn parse_query(json: &Value, model: &Model, opts: &QueryOptions) -> Result<Query, Vec<Diagnostic>> {
-    let mut p = Parser { model, diags: Vec::new() };
+    let mut p = Parser { model, diags: Vec::new(), filters: 0, values: 0 };
     let q = p.query(json, opts);
     if p.diags.is_empty() {
         q.ok_or_else(|| vec![err(Code::QueryJson, "the query is not valid")])
@@ -67,6 +72,9 @@ pub fn parse_query(json: &Value, model: &Model, opts: &QueryOptions) -> Result<Q
 struct Parser<'a> {
     model: &'a Model,
     diags: Vec<Diagnostic>,
+    /// Filters and groups read so far, and their values, against the limits.
+    filters: usize,
+    values: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -79,7 +87,7 @@ impl<'a> Parser<'a> {
             if !FIELDS.contains(&key.as_str()) {
                 let help = did_you_mean(key, FIELDS.iter().copied());
                 self.diags.push(
-                    err(Code::QueryUnknownField, format!("unknown query field `{key}`"))
+                    err(Code::QueryUnknownField, format!("unknown query field `{}`", truncate(key)))
                         .maybe_help(help.map(|h| format!("did you mean `{h}`?"))),
                 );
             }
@@ -90,7 +98,7 @@ impl<'a> Parser<'a> {
                 Ok(tz) => tz,
                 Err(_) => {
                     self.diags.push(
-                        err(Code::QueryTimezone, format!("`timezone`: `{s}` is not an IANA time zone"))
+                        err(Code::QueryTimezone, format!("`timezone`: `{}` is not an IANA time zone", truncate(s)))
                             .with_help("use a name such as UTC, America/Los_Angeles or Europe/Berlin"),
                     );
                     chrono_tz::UTC
@@ -165,7 +173,10 @@ impl<'a> Parser<'a> {
                 }
                 Some(n) => n,
                 None => {
-                    self.diags.push(err(Code::QueryLimit, format!("`limit` must be a whole number ≥ 0, found {v}")));
+                    self.diags.push(err(
+                        Code::QueryLimit,
+                        format!("`limit` must be a whole number ≥ 0, found {}", truncate(&v.to_string())),
+                    ));
                     DEFAULT_LIMIT
                 }
             },
@@ -176,7 +187,10 @@ impl<'a> Parser<'a> {
                 Some(0) => None,
                 Some(n) => Some(n),
                 None => {
-                    self.diags.push(err(Code::QueryLimit, format!("`offset` must be a whole number ≥ 0, found {v}")));
+                    self.diags.push(err(
+                        Code::QueryLimit,
+                        format!("`offset` must be a whole number ≥ 0, found {}", truncate(&v.to_string())),
+                    ));
                     None
                 }
             },
@@ -443,6 +457,16 @@ impl<'a> Parser<'a> {
     }
 
     fn filter(&mut self, f: &Value, field: &str, depth: usize, now: NaiveDateTime) -> Option<FilterNode> {
+        self.filters += 1;
+        if self.filters > MAX_FILTERS {
+            if self.filters == MAX_FILTERS + 1 {
+                self.diags.push(
+                    err(Code::QueryFilter, format!("the query has more than {MAX_FILTERS} filters and filter groups"))
+                        .with_help("use one filter with many values (`equals` takes a list) instead of many filters"),
+                );
+            }
+            return None;
+        }
         if depth > MAX_FILTER_DEPTH {
             self.diags.push(err(
                 Code::QueryFilter,
@@ -500,6 +524,14 @@ impl<'a> Parser<'a> {
         let values: Vec<Option<String>> = match obj.get("values") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(vs)) => {
+                self.values += vs.len();
+                if self.values > MAX_FILTER_VALUES {
+                    self.diags.push(err(
+                        Code::QueryFilter,
+                        format!("`{field}.values`: the query has more than {MAX_FILTER_VALUES} filter values in all"),
+                    ));
+                    return None;
+                }
                 let mut out = Vec::with_capacity(vs.len());
                 for v in vs {
                     match v {
@@ -597,7 +629,11 @@ impl<'a> Parser<'a> {
                 _ => {
                     self.diags.push(err(
                         Code::QueryOrder,
-                        format!("`order` of `{id}` must be \"asc\" or \"desc\", found {dir}"),
+                        format!(
+                            "`order` of `{}` must be \"asc\" or \"desc\", found {}",
+                            truncate(&id),
+                            truncate(&dir.to_string())
+                        ),
                     ));
                     continue;
                 }

@@ -8,7 +8,25 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Checks a cube, view or member name.
+/// Longer names are refused: aliases built from them (`cube__member`) would pass every
+/// warehouse's identifier limit (PostgreSQL truncates at 63 bytes) by far.
+pub const MAX_NAME_CHARS: usize = 256;
+
 pub fn check_name(name: &SpStr, what: &str, diags: &mut Vec<Diagnostic>) -> bool {
+    if name.value.chars().count() > MAX_NAME_CHARS {
+        diags.push(
+            Diagnostic::error(
+                Code::InvalidIdentifier,
+                format!(
+                    "{what} name is {} characters long, over the limit of {MAX_NAME_CHARS}",
+                    name.value.chars().count()
+                ),
+            )
+            .at(name.span, "name too long")
+            .with_help("use a shorter name; `title` can hold the long text users see"),
+        );
+        return false;
+    }
     if !is_identifier(&name.value) {
         diags.push(
             Diagnostic::error(

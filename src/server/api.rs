@@ -101,6 +101,7 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
     let mut query_type = url.get("queryType").cloned();
     let dialect = url.get("dialect").cloned();
     if !body.is_empty() {
+        let body = body.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(body);
         let parsed: Value = serde_json::from_slice(body)
             .map_err(|e| ApiError::user(format!("the request body is not valid JSON: {e}")))?;
         let Value::Object(mut obj) = parsed else {

@@ -74,7 +74,9 @@ pub fn render(
 fn finish_params(text: &str, values: Vec<String>, dialect: &Dialect, inline: bool) -> (String, Vec<String>) {
     let mut out = String::with_capacity(text.len());
     let mut params: Vec<String> = Vec::new();
-    let mut numbered: Vec<(usize, usize)> = Vec::new();
+    // Placeholder number of each allocated parameter, once used (a lookup per use, not a scan:
+    // a query may carry many thousands of filter values).
+    let mut numbered: Vec<Option<usize>> = vec![None; values.len()];
     let mut rest = text;
     while let Some(start) = rest.find(render::PARAM_MARK) {
         out.push_str(&rest[..start]);
@@ -89,11 +91,13 @@ fn finish_params(text: &str, values: Vec<String>, dialect: &Dialect, inline: boo
         if inline {
             out.push_str(&dialect.literal(&value));
         } else if dialect.numbered_params {
-            let n = match numbered.iter().find(|(i, _)| *i == index) {
-                Some((_, n)) => *n,
+            let n = match numbered.get(index).copied().flatten() {
+                Some(n) => n,
                 None => {
                     params.push(value);
-                    numbered.push((index, params.len()));
+                    if let Some(slot) = numbered.get_mut(index) {
+                        *slot = Some(params.len());
+                    }
                     params.len()
                 }
             };
