@@ -35,7 +35,15 @@ impl Checked {
 
 /// Loads and resolves the model under `dir`: what `cubec validate` runs.
 pub fn check_model(dir: &Path) -> Checked {
-    let loaded = load::load_dir(dir);
+    finish_check(load::load_dir(dir))
+}
+
+/// [`check_model`] for files held in memory: (path, bytes) pairs.
+pub fn check_texts(files: Vec<(std::path::PathBuf, Vec<u8>)>) -> Checked {
+    finish_check(load::load_texts(files))
+}
+
+fn finish_check(loaded: load::Loaded) -> Checked {
     let (model, mut resolve_diags) = resolve::resolve(&loaded.raw, &loaded.sources);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.append(&mut resolve_diags);

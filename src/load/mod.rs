@@ -96,6 +96,35 @@ pub fn load_dir(dir: &Path) -> Loaded {
     loaded
 }
 
+/// Loads model files given as (path, bytes) pairs, as [`load_dir`] would have read them:
+/// for callers whose model is not on disk (tests, fuzzing, rendered templates).
+pub fn load_texts(files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
+    let mut loaded = Loaded::default();
+    for (i, (path, bytes)) in files.into_iter().enumerate() {
+        let mut outcome = FileOutcome { text: String::new(), raw: RawModel::default(), diagnostics: Vec::new() };
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            outcome.diagnostics.push(
+                Diagnostic::error(
+                    Code::InputLimit,
+                    format!(
+                        "`{}` is {} bytes, over the {MAX_FILE_BYTES}-byte limit for a model file",
+                        path.display(),
+                        bytes.len()
+                    ),
+                )
+                .at(Span::new(FileId(i as u32), 0, 0), "this file"),
+            );
+        } else {
+            load_text(bytes, FileId(i as u32), &mut outcome);
+        }
+        loaded.sources.add(path, outcome.text);
+        loaded.raw.cubes.extend(outcome.raw.cubes);
+        loaded.raw.views.extend(outcome.raw.views);
+        loaded.diagnostics.extend(outcome.diagnostics);
+    }
+    loaded
+}
+
 /// What reading one file produced. The text is kept even when the file is broken, so that its
 /// diagnostics can show the source.
 pub struct FileOutcome {

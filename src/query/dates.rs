@@ -40,11 +40,13 @@ fn strip_zone(s: &str) -> &str {
     if let Some(b) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
         return b;
     }
-    if s.len() > 6 {
-        let tail = &s[s.len() - 6..];
-        let tb = tail.as_bytes();
-        if (tb[0] == b'+' || tb[0] == b'-') && tb[3] == b':' && s.contains('T') {
-            return &s[..s.len() - 6];
+    // Bytes, not a string slice: the input is user text, and `len - 6` may fall inside a
+    // multi-byte character. An ASCII sign at that byte is a character boundary.
+    let b = s.as_bytes();
+    if b.len() > 6 {
+        let at = b.len() - 6;
+        if (b[at] == b'+' || b[at] == b'-') && b[at + 3] == b':' && s.contains('T') {
+            return s.get(..at).unwrap_or(s);
         }
     }
     s

@@ -484,6 +484,15 @@ impl<'a> Parser<'a> {
                     self.diags.push(err(Code::QueryFilter, format!("`{field}.{group}` must be a list")));
                     return None;
                 };
+                if items.is_empty() {
+                    // No condition to render, and no meaning everyone agrees on (`and` of nothing
+                    // is true, `or` of nothing is false): refuse it rather than guess.
+                    self.diags.push(
+                        err(Code::QueryFilter, format!("`{field}.{group}` is an empty list"))
+                            .with_help("remove the group, or put at least one filter in it"),
+                    );
+                    return None;
+                }
                 let children: Vec<FilterNode> = items
                     .iter()
                     .enumerate()

@@ -133,6 +133,13 @@ impl Renderer<'_> {
                     Operator::StartsWith | Operator::NotStartsWith => "like_starts",
                     _ => "like_ends",
                 };
+                if non_null.is_empty() {
+                    return Err(Diagnostic::error(
+                        Code::QueryFilter,
+                        format!("`{}` on `{}` needs a non-null value", f.operator.name(), f.member.name),
+                    )
+                    .with_help("match missing values with the `notSet` operator"));
+                }
                 let mut parts = Vec::new();
                 for v in &non_null {
                     let p = self.param(escape_like(v));

@@ -234,6 +234,14 @@ fn shift_local(t: NaiveDateTime, iv: &Interval, sign: i64) -> R<NaiveDateTime> {
 /// The buckets of the query's date range: `(start, last millisecond)` in local time; one bucket
 /// for the whole range without a granularity.
 fn series(rt: &RollingTime, (from, to): (NaiveDateTime, NaiveDateTime)) -> R<Vec<(NaiveDateTime, NaiveDateTime)>> {
+    if from > to {
+        // Without a granularity as well: there is no window to report on.
+        return Err(Diagnostic::error(
+            Code::QueryDateRange,
+            "the date range ends before it starts, so a rolling window has no periods to report",
+        )
+        .with_help("give the range as [earlier, later]"));
+    }
     let Some(unit) = rt.granularity else { return Ok(vec![(from, to)]) };
     let mut out = Vec::new();
     let mut cur = dates::period_start(from, unit);
