@@ -4,6 +4,7 @@
 //! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`])
 //! -> run ([`exec`]); [`server`] serves the same over Cube's REST API.
 
+pub mod deep;
 pub mod demo;
 pub mod diag;
 pub mod docs;

@@ -23,6 +23,14 @@ enum Command {
         /// Output format for diagnostics.
         #[arg(long, value_enum, default_value = "human")]
         format: DiagFormat,
+        /// Also compile every measure with every dimension of its cube and of the cubes it
+        /// joins (every granularity of time dimensions) for every dialect, and parse each
+        /// statement with sqlparser.
+        #[arg(long)]
+        deep: bool,
+        /// Dialects for --deep, comma-separated (default: all).
+        #[arg(long, requires = "deep")]
+        dialect: Option<String>,
     },
     /// Compile a Cube REST query (or a JSON array of them) to SQL.
     Sql {
@@ -198,7 +206,10 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Validate { model, format } => validate(model, format),
+        Command::Validate { model, format, deep, dialect } => match validate(model.clone(), format, deep) {
+            (_, true) if deep => deep_validate(model, format, dialect.as_deref()),
+            (code, _) => code,
+        },
         Command::Sql { query, dialect, model, format, inline, dialects, security_context } => {
             match query_options(security_context.as_deref()) {
                 Ok(opts) => sql(&query, &dialect, model, format, inline, dialects.as_deref(), &opts),
@@ -526,7 +537,79 @@ fn print_sql(results: &[cubec::sql::CompiledSql], dialect: &str, many: bool, sev
         println!();
     }
 }
-fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {
+/// `validate --deep`: the member matrix over every dialect, with a progress bar on a terminal.
+fn deep_validate(model: Option<PathBuf>, format: DiagFormat, dialect: Option<&str>) -> ExitCode {
+    let (_, checked, dialects) = match load_model(model, None) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let names: Vec<String> = match dialect {
+        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let mut chosen = Vec::new();
+    for n in &names {
+        match dialects.get(n) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let total = cubec::deep::matrix(&checked.model).len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let show = std::io::stderr().is_terminal() && format == DiagFormat::Human;
+    let report = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| cubec::deep::check(&checked.model, &chosen, threads, &done));
+        while show && !worker.is_finished() {
+            let n = done.load(std::sync::atomic::Ordering::Relaxed);
+            let width = 30;
+            let filled = if total == 0 { width } else { n * width / total };
+            eprint!("\r[{}{}] {n}/{total} queries", "#".repeat(filled), " ".repeat(width - filled));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if show {
+            eprint!("\r\x1b[2K");
+        }
+        worker.join()
+    });
+    let Ok(report) = report else {
+        eprintln!("error: the deep check stopped unexpectedly");
+        return ExitCode::from(1);
+    };
+    if format == DiagFormat::Json {
+        let diagnostics: serde_json::Value =
+            serde_json::from_str(&render::to_json(&checked.diagnostics, &checked.sources)).unwrap_or_default();
+        let body = serde_json::json!({ "diagnostics": diagnostics, "deep": report });
+        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    } else {
+        for f in &report.failures {
+            eprintln!("FAIL [{}] {}: {}", f.dialect, f.members.join(" + "), f.message);
+        }
+        println!(
+            "deep check: {} queries x {} dialects = {} statements compiled and parsed in {:.2} s; \
+             {} combinations without a join path skipped; {} failures",
+            report.queries,
+            chosen.len(),
+            report.statements,
+            report.elapsed.as_secs_f64(),
+            report.unreachable,
+            report.failures.len()
+        );
+    }
+    if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Returns the exit code, and whether the model is free of errors.
+/// With `deep` and JSON, a valid model's diagnostics are printed by the deep check instead, so
+/// the output stays one JSON document.
+fn validate(model: Option<PathBuf>, format: DiagFormat, deep: bool) -> (ExitCode, bool) {
     let dir = model.unwrap_or_else(cubec::load::default_model_dir);
     let checked = cubec::check_model(&dir);
     let out = match format {
@@ -542,13 +625,13 @@ fn validate(model: Option<PathBuf>, format: DiagFormat) -> ExitCode {
     };
     if format == DiagFormat::Human && !checked.diagnostics.is_empty() {
         eprint!("{out}");
-    } else {
+    } else if !(deep && format == DiagFormat::Json && !checked.has_errors()) {
         print!("{out}");
     }
     if checked.has_errors() {
-        ExitCode::from(1)
+        (ExitCode::from(1), false)
     } else {
-        ExitCode::SUCCESS
+        (ExitCode::SUCCESS, true)
     }
 }
 

@@ -1,0 +1,145 @@
+//! `cubec validate --deep`: the member matrix check.
+//!
+//! Input: a valid model and dialects. Output: a [`DeepReport`]. Every public measure is compiled
+//! alone, with every dimension of its own cube and of the cubes its cube joins directly, and
+//! with every granularity (built-in and custom) of each of those time dimensions, for every
+//! dialect; each statement must parse with the dialect's sqlparser grammar. Combinations with no
+//! join path are counted, not failed. One hop, not the whole reachable graph: in a chain of
+//! 1,000 joined cubes every cube reaches every other, and the full matrix would be billions of
+//! statements; the one-hop matrix covers every join once from each side.
+
+use crate::diag::{Code, Diagnostic};
+use crate::resolve::{Cube, CubeKind, DimensionType, Model};
+use crate::sql::{Dialect, RenderOptions};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const GRANULARITIES: &[&str] = &["second", "minute", "hour", "day", "week", "month", "quarter", "year"];
+
+/// One combination that did not compile or whose SQL does not parse.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeepFailure {
+    pub dialect: String,
+    pub members: Vec<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct DeepReport {
+    /// Queries tried (each for every dialect).
+    pub queries: usize,
+    /// Statements compiled and parsed.
+    pub statements: usize,
+    /// Combinations without a join path between the members (not failures).
+    pub unreachable: usize,
+    pub failures: Vec<DeepFailure>,
+    #[serde(serialize_with = "seconds")]
+    pub elapsed: Duration,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The queries of the matrix, each with the members it names.
+pub fn matrix(model: &Model) -> Vec<(Value, Vec<String>)> {
+    let mut out = Vec::new();
+    for cube in model.cubes.iter().filter(|c| c.public) {
+        let mut neighbours: Vec<&Cube> = vec![cube];
+        if cube.kind == CubeKind::Cube {
+            neighbours.extend(cube.joins.iter().map(|j| model.cube(j.target)).filter(|c| c.name != cube.name));
+        }
+        for m in cube.measures.iter().filter(|m| m.public) {
+            let measure = format!("{}.{}", cube.name, m.name);
+            out.push((json!({ "measures": [measure] }), vec![measure.clone()]));
+            for other in &neighbours {
+                for d in other.dimensions.iter().filter(|d| d.public) {
+                    let dim = format!("{}.{}", other.name, d.name);
+                    if d.type_ == DimensionType::Time {
+                        let custom = d.granularities.iter().map(|g| g.name.as_str());
+                        for g in GRANULARITIES.iter().copied().chain(custom) {
+                            // A day of seconds, a quarter of days: rolling windows need a bounded series.
+                            let to =
+                                if matches!(g, "second" | "minute" | "hour") { "2024-01-01" } else { "2024-03-31" };
+                            out.push((
+                                json!({
+                                    "measures": [measure],
+                                    "timeDimensions": [{"dimension": dim, "granularity": g, "dateRange": ["2024-01-01", to]}]
+                                }),
+                                vec![measure.clone(), format!("{dim}.{g}")],
+                            ));
+                        }
+                    } else {
+                        out.push((json!({ "measures": [measure], "dimensions": [dim] }), vec![measure.clone(), dim]));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs the matrix on `threads` threads; `progress` counts finished queries.
+pub fn check(model: &Model, dialects: &[Arc<Dialect>], threads: usize, progress: &AtomicUsize) -> DeepReport {
+    let started = Instant::now();
+    let queries = matrix(model);
+    let opts = crate::query::QueryOptions {
+        now: chrono::DateTime::parse_from_rfc3339("2024-03-13T15:30:00Z")
+            .map(|d| d.with_timezone(&chrono::Utc))
+            .unwrap_or_else(|_| chrono::Utc::now()),
+        ..crate::query::QueryOptions::default()
+    };
+    let report = Mutex::new(DeepReport { queries: queries.len(), ..DeepReport::default() });
+    let chunk = queries.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        for part in queries.chunks(chunk) {
+            let (report, opts) = (&report, &opts);
+            scope.spawn(move || {
+                let mut local = DeepReport::default();
+                for (q, members) in part {
+                    for d in dialects {
+                        match crate::compile(model, q, d, opts, RenderOptions::default()) {
+                            Ok(c) => {
+                                local.statements += 1;
+                                if let Err(e) = crate::sql::check_parses(d, &c.sql) {
+                                    local.failures.push(DeepFailure {
+                                        dialect: d.name.clone(),
+                                        members: members.clone(),
+                                        message: format!("the SQL does not parse: {e}"),
+                                    });
+                                }
+                            }
+                            Err(diags) if diags.iter().all(|x| x.code == Code::QueryJoinPath) => local.unreachable += 1,
+                            Err(diags) => local.failures.push(DeepFailure {
+                                dialect: d.name.clone(),
+                                members: members.clone(),
+                                message: messages(&diags),
+                            }),
+                        }
+                    }
+                    progress.fetch_add(1, Ordering::Relaxed);
+                }
+                if let Ok(mut r) = report.lock() {
+                    r.statements += local.statements;
+                    r.unreachable += local.unreachable;
+                    r.failures.extend(local.failures);
+                }
+            });
+        }
+    });
+    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
+    report.failures.sort_by(|a, b| (&a.members, &a.dialect).cmp(&(&b.members, &b.dialect)));
+    report.elapsed = started.elapsed();
+    report
+}
+
+fn messages(diags: &[Diagnostic]) -> String {
+    diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{} {}", d.code.as_str(), d.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
