@@ -13,6 +13,7 @@ pub mod load;
 pub mod plan;
 pub mod query;
 pub mod resolve;
+pub mod schema;
 pub mod server;
 pub mod sql;
 pub mod testing;

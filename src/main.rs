@@ -163,6 +163,8 @@ enum Command {
         #[arg(long)]
         dialects: Option<PathBuf>,
     },
+    /// Print a JSON Schema of the model file format (for the YAML language server).
+    Schema,
     /// Write a Markdown catalog of the model's KPIs (measures with `meta`) to <out>/kpis.md.
     Docs {
         /// Model directory (default: ./metrics, else ./model).
@@ -224,6 +226,10 @@ fn main() -> ExitCode {
         }
         Command::Test { model, db, filter, format } => run_tests(model, db, filter, format),
         Command::Docs { model, out } => write_docs(model, &out),
+        Command::Schema => {
+            println!("{}", serde_json::to_string_pretty(&cubec::schema::model_schema()).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
         #[cfg(feature = "engine")]
         Command::LoadData { model, db } => load_data(model, db),
         Command::Serve {

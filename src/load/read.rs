@@ -190,7 +190,7 @@ impl<'a> Obj<'a> {
     }
 }
 
-const CUBE_KEYS: &[&str] = &[
+pub(crate) const CUBE_KEYS: &[&str] = &[
     "name",
     "sql",
     "sql_table",
@@ -213,7 +213,7 @@ const CUBE_KEYS: &[&str] = &[
     "access_policy",
     "calendar",
 ];
-const VIEW_KEYS: &[&str] = &[
+pub(crate) const VIEW_KEYS: &[&str] = &[
     "name",
     "extends",
     "title",
@@ -228,8 +228,8 @@ const VIEW_KEYS: &[&str] = &[
     "dimensions",
     "segments",
 ];
-const JOIN_KEYS: &[&str] = &["name", "relationship", "sql"];
-const MEASURE_KEYS: &[&str] = &[
+pub(crate) const JOIN_KEYS: &[&str] = &["name", "relationship", "sql"];
+pub(crate) const MEASURE_KEYS: &[&str] = &[
     "name",
     "type",
     "sql",
@@ -254,7 +254,7 @@ const MEASURE_KEYS: &[&str] = &[
     "order_by",
     "case",
 ];
-const DIMENSION_KEYS: &[&str] = &[
+pub(crate) const DIMENSION_KEYS: &[&str] = &[
     "name",
     "type",
     "sql",
@@ -281,8 +281,8 @@ const DIMENSION_KEYS: &[&str] = &[
     "add_group_by",
     "values",
 ];
-const SEGMENT_KEYS: &[&str] = &["name", "sql", "title", "description", "meta", "public", "shown", "aliases"];
-const PRE_AGG_KEYS: &[&str] = &[
+pub(crate) const SEGMENT_KEYS: &[&str] = &["name", "sql", "title", "description", "meta", "public", "shown", "aliases"];
+pub(crate) const PRE_AGG_KEYS: &[&str] = &[
     "name",
     "type",
     "sql",
@@ -315,20 +315,20 @@ const PRE_AGG_KEYS: &[&str] = &[
     "time_dimension_reference",
     "rollup_references",
 ];
-const HIERARCHY_KEYS: &[&str] = &["name", "title", "public", "levels"];
-const GRANULARITY_KEYS: &[&str] = &["name", "title", "interval", "offset", "origin", "sql"];
-const ROLLING_KEYS: &[&str] = &["trailing", "leading", "offset", "type", "granularity"];
-const VIEW_CUBE_KEYS: &[&str] = &["join_path", "includes", "excludes", "prefix", "alias", "split"];
-const INCLUDE_KEYS: &[&str] = &["name", "alias", "title", "description", "format", "meta"];
-const FOLDER_KEYS: &[&str] = &["name", "includes"];
-const REFRESH_KEYS: &[&str] = &["every", "sql", "timezone", "immutable", "incremental", "update_window"];
-const FILTER_KEYS: &[&str] = &["sql"];
-const CASE_KEYS: &[&str] = &["when", "else", "switch"];
-const WHEN_KEYS: &[&str] = &["sql", "label", "value"];
-const ELSE_KEYS: &[&str] = &["label", "sql"];
-const LABEL_KEYS: &[&str] = &["sql"];
-const GEO_KEYS: &[&str] = &["sql"];
-const TOP_KEYS: &[&str] = &["cubes", "views"];
+pub(crate) const HIERARCHY_KEYS: &[&str] = &["name", "title", "public", "levels"];
+pub(crate) const GRANULARITY_KEYS: &[&str] = &["name", "title", "interval", "offset", "origin", "sql"];
+pub(crate) const ROLLING_KEYS: &[&str] = &["trailing", "leading", "offset", "type", "granularity"];
+pub(crate) const VIEW_CUBE_KEYS: &[&str] = &["join_path", "includes", "excludes", "prefix", "alias", "split"];
+pub(crate) const INCLUDE_KEYS: &[&str] = &["name", "alias", "title", "description", "format", "meta"];
+pub(crate) const FOLDER_KEYS: &[&str] = &["name", "includes"];
+pub(crate) const REFRESH_KEYS: &[&str] = &["every", "sql", "timezone", "immutable", "incremental", "update_window"];
+pub(crate) const FILTER_KEYS: &[&str] = &["sql"];
+pub(crate) const CASE_KEYS: &[&str] = &["when", "else", "switch"];
+pub(crate) const WHEN_KEYS: &[&str] = &["sql", "label", "value"];
+pub(crate) const ELSE_KEYS: &[&str] = &["label", "sql"];
+pub(crate) const LABEL_KEYS: &[&str] = &["sql"];
+pub(crate) const GEO_KEYS: &[&str] = &["sql"];
+pub(crate) const TOP_KEYS: &[&str] = &["cubes", "views"];
 
 /// Reads the top level of one file (`cubes:` and `views:` only) into `model`.
 pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>) {
