@@ -7,6 +7,7 @@
 pub mod deep;
 pub mod demo;
 pub mod diag;
+pub mod diff;
 pub mod docs;
 pub mod exec;
 pub mod load;

@@ -165,6 +165,28 @@ enum Command {
     },
     /// Print a JSON Schema of the model file format (for the YAML language server).
     Schema,
+    /// Compare the model at a git revision with the work tree (or another revision): members
+    /// added, removed and changed, and which queries' SQL changed per dialect.
+    Diff {
+        /// The base revision (a commit, branch or tag), read with git; nothing is checked out.
+        #[arg(long)]
+        base: String,
+        /// The head revision (default: the work tree).
+        #[arg(long)]
+        head: Option<String>,
+        /// Model directory (default: ./metrics, else ./model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// `human`, `markdown` (a pull request comment) or `json`.
+        #[arg(long, value_enum, default_value = "human")]
+        format: DiffFormat,
+        /// Exit 1 when anything changed.
+        #[arg(long)]
+        fail_on_change: bool,
+        /// Dialects whose SQL is compared, comma-separated (default: all).
+        #[arg(long)]
+        dialect: Option<String>,
+    },
     /// Write a Markdown catalog of the model's KPIs (measures with `meta`) to <out>/kpis.md.
     Docs {
         /// Model directory (default: ./metrics, else ./model).
@@ -174,6 +196,13 @@ enum Command {
         #[arg(long, default_value = "docs")]
         out: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DiffFormat {
+    Human,
+    Markdown,
+    Json,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -197,6 +226,13 @@ enum SqlFormat {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, stop quietly when the reader of our output goes away
+    // (`cubec diff ... | head`) instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restores the default action for one signal before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -226,6 +262,9 @@ fn main() -> ExitCode {
         }
         Command::Test { model, db, filter, format } => run_tests(model, db, filter, format),
         Command::Docs { model, out } => write_docs(model, &out),
+        Command::Diff { base, head, model, format, fail_on_change, dialect } => {
+            model_diff(&base, head.as_deref(), model, format, fail_on_change, dialect.as_deref())
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&cubec::schema::model_schema()).unwrap_or_default());
             ExitCode::SUCCESS
@@ -543,6 +582,63 @@ fn print_sql(results: &[cubec::sql::CompiledSql], dialect: &str, many: bool, sev
         println!();
     }
 }
+fn model_diff(
+    base: &str,
+    head: Option<&str>,
+    model: Option<PathBuf>,
+    format: DiffFormat,
+    fail_on_change: bool,
+    dialect: Option<&str>,
+) -> ExitCode {
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let dialects = match cubec::sql::Dialects::load(None) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let names: Vec<String> = match dialect {
+        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let mut chosen = Vec::new();
+    for n in &names {
+        match dialects.get(n) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let versions = cubec::diff::at_revision(&dir, base).and_then(|b| {
+        let h = match head {
+            Some(rev) => cubec::diff::at_revision(&dir, rev)?,
+            None => cubec::diff::work_tree(&dir)?,
+        };
+        Ok((b, h))
+    });
+    let (b, h) = match versions {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let d = cubec::diff::diff(&b, &h, &cubec::diff::saved_queries(&dir), &chosen);
+    match format {
+        DiffFormat::Human => print!("{}", cubec::diff::to_human(&d)),
+        DiffFormat::Markdown => print!("{}", cubec::diff::to_markdown(&d)),
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+    }
+    if fail_on_change && !d.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 /// `validate --deep`: the member matrix over every dialect, with a progress bar on a terminal.
 fn deep_validate(model: Option<PathBuf>, format: DiagFormat, dialect: Option<&str>) -> ExitCode {
     let (_, checked, dialects) = match load_model(model, None) {

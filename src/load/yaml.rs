@@ -87,6 +87,29 @@ impl Node {
         }
     }
 
+    /// The tree as JSON with every key in snake_case (as the loader reads keys), for comparing
+    /// definitions written in either spelling.
+    pub fn to_json_snake_keys(&self) -> serde_json::Value {
+        use serde_json::Value as J;
+        match &self.value {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Str(s) => J::String(s.clone()),
+            Value::Seq(items) => J::Array(items.iter().map(Node::to_json_snake_keys).collect()),
+            Value::Map(pairs) => J::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = k.scalar_text().unwrap_or_default();
+                        (crate::util::snake_case(&key).into_owned(), v.to_json_snake_keys())
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
     /// Looks a key up in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
