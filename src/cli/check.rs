@@ -1,0 +1,243 @@
+//! The commands that check a model: `validate` (and `--deep`), `diff`, `test`, `docs`.
+
+use super::common::*;
+use crate::{DiffFormat, TestFormat};
+use cubec::diag::render::{self, DiagFormat};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Returns the exit code, and whether the model is free of errors.
+/// With `deep` and JSON, a valid model's diagnostics are printed by the deep check instead, so
+/// the output stays one JSON document.
+pub(crate) fn validate(model: Option<PathBuf>, format: DiagFormat, deep: bool) -> (ExitCode, bool) {
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    let out = match format {
+        DiagFormat::Human => {
+            if checked.diagnostics.is_empty() {
+                format!("{}: {} cubes and views, no problems\n", dir.display(), checked.model.cubes.len())
+            } else {
+                render::to_human(&checked.diagnostics, &checked.sources, std::io::stderr().is_terminal())
+            }
+        }
+        DiagFormat::Json => render::to_json(&checked.diagnostics, &checked.sources) + "\n",
+        DiagFormat::Github => render::to_github(&checked.diagnostics, &checked.sources),
+    };
+    if format == DiagFormat::Human && !checked.diagnostics.is_empty() {
+        eprint!("{out}");
+    } else if !(deep && format == DiagFormat::Json && !checked.has_errors()) {
+        print!("{out}");
+    }
+    if checked.has_errors() {
+        (ExitCode::from(1), false)
+    } else {
+        (ExitCode::SUCCESS, true)
+    }
+}
+
+/// `validate --deep`: the member matrix over every dialect, with a progress bar on a terminal.
+pub(crate) fn deep_validate(model: Option<PathBuf>, format: DiagFormat, dialect: Option<&str>) -> ExitCode {
+    let (_, checked, dialects) = match load_model(model, None) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let names: Vec<String> = match dialect {
+        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let mut chosen = Vec::new();
+    for n in &names {
+        match dialects.get(n) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let total = cubec::deep::matrix(&checked.model).len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let show = std::io::stderr().is_terminal() && format == DiagFormat::Human;
+    let report = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| cubec::deep::check(&checked.model, &chosen, threads, &done));
+        while show && !worker.is_finished() {
+            let n = done.load(std::sync::atomic::Ordering::Relaxed);
+            let width = 30;
+            let filled = if total == 0 { width } else { n * width / total };
+            eprint!("\r[{}{}] {n}/{total} queries", "#".repeat(filled), " ".repeat(width - filled));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        if show {
+            eprint!("\r\x1b[2K");
+        }
+        worker.join()
+    });
+    let Ok(report) = report else {
+        eprintln!("error: the deep check stopped unexpectedly");
+        return ExitCode::from(1);
+    };
+    if format == DiagFormat::Json {
+        let diagnostics: serde_json::Value =
+            serde_json::from_str(&render::to_json(&checked.diagnostics, &checked.sources)).unwrap_or_default();
+        let body = serde_json::json!({ "diagnostics": diagnostics, "deep": report });
+        println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
+    } else {
+        for f in &report.failures {
+            eprintln!("FAIL [{}] {}: {}", f.dialect, f.members.join(" + "), f.message);
+        }
+        println!(
+            "deep check: {} queries x {} dialects = {} statements compiled and parsed in {:.2} s; \
+             {} combinations without a join path skipped; {} failures",
+            report.queries,
+            chosen.len(),
+            report.statements,
+            report.elapsed.as_secs_f64(),
+            report.unreachable,
+            report.failures.len()
+        );
+    }
+    if report.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub(crate) fn model_diff(
+    base: &str,
+    head: Option<&str>,
+    model: Option<PathBuf>,
+    format: DiffFormat,
+    fail_on_change: bool,
+    dialect: Option<&str>,
+) -> ExitCode {
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let dialects = match cubec::sql::Dialects::load(None) {
+        Ok(d) => d,
+        Err(diags) => {
+            report(&diags, &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    let names: Vec<String> = match dialect {
+        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let mut chosen = Vec::new();
+    for n in &names {
+        match dialects.get(n) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let versions = cubec::diff::at_revision(&dir, base).and_then(|b| {
+        let h = match head {
+            Some(rev) => cubec::diff::at_revision(&dir, rev)?,
+            None => cubec::diff::work_tree(&dir)?,
+        };
+        Ok((b, h))
+    });
+    let (b, h) = match versions {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let d = cubec::diff::diff(&b, &h, &cubec::diff::saved_queries(&dir), &chosen);
+    match format {
+        DiffFormat::Human => print!("{}", cubec::diff::to_human(&d)),
+        DiffFormat::Markdown => print!("{}", cubec::diff::to_markdown(&d)),
+        DiffFormat::Json => println!("{}", serde_json::to_string_pretty(&d).unwrap_or_default()),
+    }
+    if fail_on_change && !d.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+pub(crate) fn write_docs(model: Option<PathBuf>, out: &std::path::Path) -> ExitCode {
+    let (_, checked, dialects) = match load_model(model, None) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let text = match cubec::docs::catalog(&checked.model, &dialects) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let path = out.join("kpis.md");
+    let tmp = out.join(".kpis.md.tmp");
+    let written = std::fs::create_dir_all(out)
+        .and_then(|_| std::fs::write(&tmp, &text))
+        .and_then(|_| std::fs::rename(&tmp, &path));
+    match written {
+        Ok(()) => {
+            println!("{}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot write `{}`: {e}", path.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub(crate) fn run_tests(
+    model: Option<PathBuf>,
+    db: Option<String>,
+    filter: Option<String>,
+    format: TestFormat,
+) -> ExitCode {
+    let (dir, checked, dialects) = match load_model(model, None) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
+    let files = cubec::testing::test_files(&dir.join("tests"));
+    if files.is_empty() {
+        eprintln!("error: no test files under `{}`", dir.join("tests").display());
+        return ExitCode::from(1);
+    }
+    let mut outcomes = Vec::new();
+    for f in &files {
+        let results = cubec::testing::run_file(&checked.model, &dialects, url.as_deref(), f, filter.as_deref());
+        if format == TestFormat::Human {
+            for o in &results {
+                match &o.failure {
+                    None => println!("PASS {} > {} ({:.0} ms)", o.file, o.name, o.millis),
+                    Some(why) => {
+                        println!("FAIL {} > {}", o.file, o.name);
+                        for line in why.lines() {
+                            println!("    {line}");
+                        }
+                    }
+                }
+            }
+        }
+        outcomes.extend(results);
+    }
+    let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
+    match format {
+        TestFormat::Human => println!("\n{} passed, {failed} failed", outcomes.len() - failed),
+        TestFormat::Json => println!("{}", serde_json::to_string_pretty(&outcomes).unwrap_or_default()),
+        TestFormat::Junit => print!("{}", cubec::testing::junit(&outcomes)),
+    }
+    if outcomes.is_empty() {
+        eprintln!("error: no test matched");
+        return ExitCode::from(1);
+    }
+    if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

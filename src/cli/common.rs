@@ -1,0 +1,135 @@
+//! Helpers every command shares: loading the model and dialects, reading `--query`, reporting
+//! diagnostics, and the spinner shown while a query runs.
+
+use cubec::diag::render;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The model checked (errors reported) and the dialects, for commands that need both.
+pub(crate) fn load_model(
+    model: Option<PathBuf>,
+    dialects: Option<&std::path::Path>,
+) -> Result<(PathBuf, cubec::Checked, cubec::sql::Dialects), ExitCode> {
+    let dialects = cubec::sql::Dialects::load(dialects).map_err(|diags| {
+        report(&diags, &cubec::diag::SourceMap::default());
+        ExitCode::from(1)
+    })?;
+    let dir = model.unwrap_or_else(cubec::load::default_model_dir);
+    let checked = cubec::check_model(&dir);
+    if checked.has_errors() {
+        report(&checked.diagnostics, &checked.sources);
+        eprintln!("error: the model under `{}` has errors; fix them first", dir.display());
+        return Err(ExitCode::from(1));
+    }
+    Ok((dir, checked, dialects))
+}
+
+/// Prints diagnostics that have no useful source position (query, dialect errors).
+pub(crate) fn report(diags: &[cubec::diag::Diagnostic], sources: &cubec::diag::SourceMap) {
+    eprint!("{}", render::to_human(diags, sources, std::io::stderr().is_terminal()));
+}
+
+/// Reads `--query`: a path, `-` for stdin, or the JSON itself.
+pub(crate) fn read_query(arg: &str) -> Result<serde_json::Value, String> {
+    let text = if arg == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| format!("cannot read the query from stdin: {e}"))?;
+        s
+    } else if arg.trim_start_matches('\u{feff}').trim_start().starts_with(['{', '[']) {
+        arg.to_string()
+    } else {
+        std::fs::read_to_string(arg).map_err(|e| format!("cannot read query file `{arg}`: {e}"))?
+    };
+    // A byte order mark (Windows editors write one) is not JSON, but it is not an error either.
+    serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        .map_err(|e| format!("the query is not valid JSON: {e}"))
+}
+
+/// Query options from the command line: `--security-context` must be a JSON object.
+pub(crate) fn query_options(security_context: Option<&str>) -> Result<cubec::query::QueryOptions, ExitCode> {
+    let mut opts = cubec::query::QueryOptions::default();
+    if let Some(text) = security_context {
+        match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v @ serde_json::Value::Object(_)) => opts.security_context = v,
+            Ok(_) => {
+                eprintln!("error: --security-context must be a JSON object, like '{{\"tenant\": \"a\"}}'");
+                return Err(ExitCode::from(2));
+            }
+            Err(e) => {
+                eprintln!("error: --security-context is not valid JSON: {e}");
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    Ok(opts)
+}
+
+/// What `sql` and `query` both need: the query JSON, the checked model and the dialects.
+/// Problems are reported here; the caller only returns the exit code.
+pub(crate) fn prepare(
+    query: &str,
+    model: Option<PathBuf>,
+    dialects: Option<&std::path::Path>,
+) -> Result<Prepared, ExitCode> {
+    let query = read_query(query).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    })?;
+    let (dir, checked, dialects) = load_model(model, dialects)?;
+    Ok(Prepared { query, dialects, dir, checked })
+}
+
+pub(crate) struct Prepared {
+    pub query: serde_json::Value,
+    pub dialects: cubec::sql::Dialects,
+    pub dir: PathBuf,
+    pub checked: cubec::Checked,
+}
+
+/// A spinner on stderr while a query runs, shown only on a terminal and only after a moment.
+pub(crate) struct Spinner {
+    done: Option<std::sync::mpsc::Sender<()>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spinner {
+    pub(crate) fn start(enabled: bool) -> Spinner {
+        if !enabled {
+            return Spinner { done: None, handle: None };
+        }
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            let frames = ['|', '/', '-', '\\'];
+            let started = std::time::Instant::now();
+            let mut shown = false;
+            for i in 0.. {
+                if rx.recv_timeout(std::time::Duration::from_millis(120)).is_ok()
+                    || matches!(rx.try_recv(), Err(std::sync::mpsc::TryRecvError::Disconnected))
+                {
+                    break;
+                }
+                if started.elapsed() > std::time::Duration::from_millis(500) {
+                    eprint!("\r{} running query ({:.0}s)", frames[i % frames.len()], started.elapsed().as_secs_f64());
+                    shown = true;
+                }
+            }
+            if shown {
+                eprint!("\r\x1b[2K");
+            }
+        });
+        Spinner { done: Some(tx), handle: Some(handle) }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        if let Some(tx) = self.done.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

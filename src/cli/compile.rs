@@ -1,0 +1,189 @@
+//! `cubec sql` and `cubec query`: compile a query (or a list) and print the SQL, or run it.
+
+use super::common::*;
+use crate::{RowsFormat, SqlFormat};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub(crate) fn sql(
+    query: &str,
+    dialect: &str,
+    model: Option<PathBuf>,
+    format: SqlFormat,
+    inline: bool,
+    dialects: Option<&std::path::Path>,
+    opts: &cubec::query::QueryOptions,
+) -> ExitCode {
+    let Prepared { query, dialects, checked, .. } = match prepare(query, model, dialects) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let mut chosen = Vec::new();
+    for name in dialect.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match dialects.get(name) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if chosen.is_empty() {
+        eprintln!("error: --dialect names no dialect; choose from {}", dialects.names().join(", "));
+        return ExitCode::from(2);
+    }
+    let render_opts = cubec::sql::RenderOptions { inline };
+    let (queries, many) = match &query {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            eprintln!("error: the query is an empty list; give a query object or a list of them");
+            return ExitCode::from(1);
+        }
+        serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
+        one => (vec![one], false),
+    };
+    let several = chosen.len() > 1;
+    let mut json_out = Vec::new();
+    for dialect in &chosen {
+        let mut results = Vec::new();
+        for (i, q) in queries.iter().enumerate() {
+            match cubec::compile(&checked.model, q, dialect, opts, render_opts) {
+                Ok(c) => results.push(c),
+                Err(diags) => {
+                    if many {
+                        eprintln!("query {i}:");
+                    }
+                    report(&diags, &checked.sources);
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        match format {
+            SqlFormat::Json => {
+                let v = if many { serde_json::to_value(&results) } else { serde_json::to_value(&results[0]) };
+                json_out.push((dialect.name.clone(), v.unwrap_or_default()));
+            }
+            SqlFormat::Sql => print_sql(&results, &dialect.name, many, several, inline),
+        }
+    }
+    if format == SqlFormat::Json {
+        let v = if several {
+            serde_json::Value::Object(json_out.into_iter().collect())
+        } else {
+            json_out.pop().map(|(_, v)| v).unwrap_or_default()
+        };
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    }
+    ExitCode::SUCCESS
+}
+
+pub(crate) fn print_sql(results: &[cubec::sql::CompiledSql], dialect: &str, many: bool, several: bool, inline: bool) {
+    if several {
+        println!("-- dialect: {dialect}");
+    }
+    for (i, c) in results.iter().enumerate() {
+        if many {
+            println!("-- query {i}");
+        }
+        println!("{};", c.sql);
+        if !inline {
+            println!("-- params: {}", serde_json::to_string(&c.params).unwrap_or_default());
+        }
+        if let Some(t) = &c.total {
+            println!("-- total rows:\n{};", t.sql);
+            if !inline {
+                println!("-- params: {}", serde_json::to_string(&t.params).unwrap_or_default());
+            }
+        }
+        for w in &c.warnings {
+            println!("-- warning: {w}");
+        }
+        println!();
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_query(
+    query: &str,
+    model: Option<PathBuf>,
+    db: Option<String>,
+    format: RowsFormat,
+    explain: bool,
+    inline: bool,
+    dialects: Option<&std::path::Path>,
+    opts: &cubec::query::QueryOptions,
+) -> ExitCode {
+    let Prepared { query, dialects, dir, checked } = match prepare(query, model, dialects) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let (queries, many) = match &query {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            eprintln!("error: the query is an empty list; give a query object or a list of them");
+            return ExitCode::from(1);
+        }
+        serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
+        one => (vec![one], false),
+    };
+    let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
+    let mut database = match cubec::exec::Database::open(url.as_deref(), &dir) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let dialect = match dialects.get(database.dialect_name()) {
+        Ok(d) => d,
+        Err(d) => {
+            report(&[d], &cubec::diag::SourceMap::default());
+            return ExitCode::from(1);
+        }
+    };
+    // Every query compiles before any runs: a bad one in a list costs no database time.
+    let mut compiled = Vec::with_capacity(queries.len());
+    for (i, q) in queries.iter().enumerate() {
+        match cubec::compile(&checked.model, q, &dialect, opts, cubec::sql::RenderOptions { inline }) {
+            Ok(c) => compiled.push(c),
+            Err(diags) => {
+                if many {
+                    eprintln!("query {i}:");
+                }
+                report(&diags, &checked.sources);
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let mut bodies = Vec::with_capacity(compiled.len());
+    for (i, (q, c)) in queries.iter().zip(&compiled).enumerate() {
+        if explain {
+            println!("{};\n-- params: {}\n", c.sql, serde_json::to_string(&c.params).unwrap_or_default());
+        }
+        let spinner = Spinner::start(std::io::stderr().is_terminal());
+        let outcome = database.run(c);
+        drop(spinner);
+        let result = match outcome {
+            Ok(r) => r,
+            Err(e) => {
+                let which = if many { format!(" (query {i})") } else { String::new() };
+                eprintln!("error: the query failed on {}{which}: {e}", database.dialect_name());
+                return ExitCode::from(1);
+            }
+        };
+        let rows = cubec::exec::shape::cube_rows(&result, c);
+        match format {
+            RowsFormat::Json => bodies.push(serde_json::json!({
+                "query": q,
+                "data": rows,
+                "annotation": cubec::exec::shape::annotation(&checked.model, c),
+            })),
+            RowsFormat::Csv => print!("{}", cubec::exec::shape::to_csv(&rows)),
+            RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
+        }
+    }
+    if format == RowsFormat::Json {
+        let out = if many { serde_json::Value::Array(bodies) } else { bodies.pop().unwrap_or_default() };
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,7 @@
+//! The command implementations behind `main.rs`'s argument parsing: each calls the library and
+//! renders its results and diagnostics for the terminal.
+
+pub mod check;
+pub mod common;
+pub mod compile;
+pub mod serve;
