@@ -68,7 +68,7 @@ fn is_model_file(rel: &Path) -> bool {
     let name = rel.to_string_lossy();
     let top = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string()).unwrap_or_default();
     let nested = rel.components().count() > 1;
-    (name.ends_with(".yml") || name.ends_with(".yaml"))
+    (name.ends_with(".yml") || name.ends_with(".yaml") || crate::load::jinja::is_template(rel))
         && !(nested && matches!(top.as_str(), "data" | "tests" | "queries" | "macros"))
         && !rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
 }
@@ -113,13 +113,12 @@ pub struct SqlChange {
 
 const MEMBER_LISTS: &[&str] = &["measures", "dimensions", "segments", "hierarchies", "pre_aggregations"];
 
-/// Every cube and view of a version as JSON, by name.
-fn definitions(v: &Version) -> BTreeMap<String, Value> {
+/// Every cube and view of a checked version as JSON, by name (templates as rendered).
+fn definitions(checked: &crate::Checked) -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
-    for (i, (_, bytes)) in v.files.iter().enumerate() {
-        let Ok(text) = std::str::from_utf8(bytes) else { continue };
-        let Ok(root) = crate::load::yaml::parse(text.trim_start_matches('\u{feff}'), crate::diag::FileId(i as u32))
-        else {
+    for i in 0..checked.sources.len() {
+        let text = checked.sources.text(crate::diag::FileId(i as u32));
+        let Ok(root) = crate::load::yaml::parse(text, crate::diag::FileId(i as u32)) else {
             continue;
         };
         let root = root.to_json_snake_keys();
@@ -158,9 +157,18 @@ fn changed_keys(a: &Value, b: &Value, skip: &[&str]) -> Vec<String> {
 }
 
 /// Compares two versions; `queries` are the saved queries (name, JSON) to compile at both.
-pub fn diff(base: &Version, head: &Version, queries: &[(String, Value)], dialects: &[Arc<Dialect>]) -> ModelDiff {
+/// `macros`: the folder templates import macros from (the work tree's, for both versions).
+pub fn diff(
+    base: &Version,
+    head: &Version,
+    queries: &[(String, Value)],
+    dialects: &[Arc<Dialect>],
+    macros: Option<&Path>,
+) -> ModelDiff {
     let mut d = ModelDiff { base: base.label.clone(), head: head.label.clone(), ..ModelDiff::default() };
-    let (old, new) = (definitions(base), definitions(head));
+    let (checked_old, checked_new) =
+        (crate::check_texts(base.files.clone(), macros), crate::check_texts(head.files.clone(), macros));
+    let (old, new) = (definitions(&checked_old), definitions(&checked_new));
     for name in new.keys().filter(|n| !old.contains_key(*n)) {
         d.added.push(name.clone());
     }
@@ -191,7 +199,6 @@ pub fn diff(base: &Version, head: &Version, queries: &[(String, Value)], dialect
             }
         }
     }
-    let (checked_old, checked_new) = (crate::check_texts(base.files.clone()), crate::check_texts(head.files.clone()));
     for (label, c) in [(&base.label, &checked_old), (&head.label, &checked_new)] {
         for e in c.diagnostics.iter().filter(|x| x.is_error()) {
             d.errors.push(format!("{label}: {} {}", e.code.as_str(), e.message));

@@ -41,9 +41,10 @@ pub fn check_model(dir: &Path) -> Checked {
     finish_check(load::load_dir(dir))
 }
 
-/// [`check_model`] for files held in memory: (path, bytes) pairs.
-pub fn check_texts(files: Vec<(std::path::PathBuf, Vec<u8>)>) -> Checked {
-    finish_check(load::load_texts(files))
+/// [`check_model`] for files held in memory: (path, bytes) pairs; templates import their
+/// macros from `macros` when given.
+pub fn check_texts(files: Vec<(std::path::PathBuf, Vec<u8>)>, macros: Option<&Path>) -> Checked {
+    finish_check(load::load_texts(files, macros))
 }
 
 fn finish_check(loaded: load::Loaded) -> Checked {

@@ -172,6 +172,15 @@ enum Command {
     },
     /// Print a JSON Schema of the model file format (for the YAML language server).
     Schema,
+    /// Print what a `.yml.jinja` model file renders to.
+    Render {
+        /// The template file.
+        file: PathBuf,
+        /// The model directory whose macros/ folder the template may import (default: the
+        /// file's folder).
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
     /// Compare the model at a git revision with the work tree (or another revision): members
     /// added, removed and changed, and which queries' SQL changed per dialect.
     Diff {
@@ -272,6 +281,7 @@ fn main() -> ExitCode {
         Command::Diff { base, head, model, format, fail_on_change, dialect } => {
             model_diff(&base, head.as_deref(), model, format, fail_on_change, dialect.as_deref())
         }
+        Command::Render { file, model } => cli::check::render_template(&file, model),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&cubec::schema::model_schema()).unwrap_or_default());
             ExitCode::SUCCESS

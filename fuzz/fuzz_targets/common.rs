@@ -11,7 +11,7 @@ pub fn shop() -> &'static cubec::Checked {
             ("shipments.yml", include_str!("../../tests/models/shop/shipments.yml")),
             ("views.yml", include_str!("../../tests/models/shop/views.yml")),
         ];
-        let checked = cubec::check_texts(files.iter().map(|(p, t)| (p.into(), t.as_bytes().to_vec())).collect());
+        let checked = cubec::check_texts(files.iter().map(|(p, t)| (p.into(), t.as_bytes().to_vec())).collect(), None);
         assert!(!checked.has_errors(), "the shop model loads");
         checked
     })

@@ -12,6 +12,6 @@ fuzz_target!(|data: &[u8]| {
         "cubes:\n  - name: t\n    sql_table: t\n    measures:\n      - name: c\n        type: sum\n        sql: {quoted}\n    \
          dimensions:\n      - name: d\n        sql: {quoted}\n        type: string\n"
     );
-    let checked = cubec::check_texts(vec![("model.yml".into(), model.into_bytes())]);
+    let checked = cubec::check_texts(vec![("model.yml".into(), model.into_bytes())], None);
     let _ = cubec::diag::render::to_human(&checked.diagnostics, &checked.sources, false);
 });

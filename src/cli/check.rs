@@ -149,7 +149,7 @@ pub(crate) fn model_diff(
             return ExitCode::from(1);
         }
     };
-    let d = cubec::diff::diff(&b, &h, &cubec::diff::saved_queries(&dir), &chosen);
+    let d = cubec::diff::diff(&b, &h, &cubec::diff::saved_queries(&dir), &chosen, Some(&dir.join("macros")));
     match format {
         DiffFormat::Human => print!("{}", cubec::diff::to_human(&d)),
         DiffFormat::Markdown => print!("{}", cubec::diff::to_markdown(&d)),
@@ -239,5 +239,28 @@ pub(crate) fn run_tests(
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// `cubec render FILE`: the template's output, or its error with the template line.
+pub(crate) fn render_template(file: &std::path::Path, model: Option<PathBuf>) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let dir = model.or_else(|| file.parent().map(PathBuf::from)).unwrap_or_default();
+    match cubec::load::jinja::render(file, text.trim_start_matches('\u{feff}'), Some(&dir.join("macros"))) {
+        Ok((out, _)) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let at = e.line.map(|l| format!(":{l}")).unwrap_or_default();
+            eprintln!("error: {}{at}: the template does not render: {}", file.display(), e.message);
+            ExitCode::from(1)
+        }
     }
 }

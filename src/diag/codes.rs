@@ -36,6 +36,7 @@ codes! {
     DuplicateKey = "L008", "duplicate-key";
     InputLimit = "L009", "input-limit";
     NoModel = "L010", "no-model-files";
+    Template = "L011", "template";
     // resolve
     InvalidIdentifier = "R001", "invalid-identifier";
     DuplicateCube = "R002", "duplicate-cube";

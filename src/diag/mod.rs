@@ -127,8 +127,26 @@ pub fn has_errors(diags: &[Diagnostic]) -> bool {
 #[derive(Debug)]
 pub struct SourceFile {
     pub path: PathBuf,
+    /// What was parsed: for a template, the rendered output.
     pub text: String,
     line_starts: Vec<u32>,
+    /// For a `.yml.jinja` file, the template that produced `text`.
+    pub template: Option<Template>,
+}
+
+/// A template and, for each line of its rendered output, the 1-based template line it came from.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub text: String,
+    pub line_map: Vec<u32>,
+}
+
+/// Where a diagnostic points, as shown to the user.
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+    /// For a template: the line of the rendered output the problem was found on.
+    pub rendered_line: Option<usize>,
 }
 
 impl SourceFile {
@@ -139,7 +157,30 @@ impl SourceFile {
                 line_starts.push(i as u32 + 1);
             }
         }
-        SourceFile { path, text, line_starts }
+        SourceFile { path, text, line_starts, template: None }
+    }
+
+    /// The position to show for a byte offset: in the template when there is one (the column
+    /// only when the template line is the rendered line unchanged), else in the text.
+    pub fn locate(&self, offset: u32) -> Location {
+        let (line, column) = self.line_col(offset);
+        let Some(t) = &self.template else { return Location { line, column, rendered_line: None } };
+        let tline = t.line_map.get(line - 1).copied().unwrap_or(1) as usize;
+        let same = self.text.lines().nth(line - 1) == t.text.lines().nth(tline - 1);
+        Location { line: tline, column: if same { column } else { 1 }, rendered_line: Some(line) }
+    }
+
+    /// The byte range of 1-based `line` of the template (or of the text).
+    pub fn template_line_range(&self, line: usize) -> (usize, usize) {
+        let text = self.template.as_ref().map(|t| t.text.as_str()).unwrap_or(&self.text);
+        let mut start = 0;
+        for (i, l) in text.split('\n').enumerate() {
+            if i + 1 == line {
+                return (start, start + l.len());
+            }
+            start += l.len() + 1;
+        }
+        (0, 0)
     }
 
     /// 1-based line and 1-based column (in characters) of a byte offset.
@@ -168,6 +209,14 @@ pub struct SourceMap {
 impl SourceMap {
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
         self.files.push(SourceFile::new(path, text));
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    /// A rendered template: `text` is what was parsed, `template` where it came from.
+    pub fn add_rendered(&mut self, path: PathBuf, text: String, template: Option<Template>) -> FileId {
+        let mut f = SourceFile::new(path, text);
+        f.template = template;
+        self.files.push(f);
         FileId(self.files.len() as u32 - 1)
     }
 

@@ -29,8 +29,8 @@ pub struct ResolvedDiagnostic {
 pub fn resolve(diag: &Diagnostic, sources: &SourceMap) -> ResolvedDiagnostic {
     let (file, line, column) = match diag.primary_span() {
         Some(span) if (span.file.0 as usize) < sources.len() => {
-            let (l, c) = sources.get(span.file).line_col(span.start);
-            (Some(display_path(sources, span.file)), Some(l), Some(c))
+            let at = sources.get(span.file).locate(span.start);
+            (Some(display_path(sources, span.file)), Some(at.line), Some(at.column))
         }
         _ => (None, None, None),
     };
@@ -56,7 +56,8 @@ fn full_help(diag: &Diagnostic, sources: &SourceMap) -> Option<String> {
     let primary_file = diag.primary_span().map(|s| s.file);
     for label in diag.labels.iter().skip(1) {
         if Some(label.span.file) != primary_file && (label.span.file.0 as usize) < sources.len() {
-            let (l, c) = sources.get(label.span.file).line_col(label.span.start);
+            let at = sources.get(label.span.file).locate(label.span.start);
+            let (l, c) = (at.line, at.column);
             let note = format!("{} at {}:{}:{}", label.message, display_path(sources, label.span.file), l, c);
             help = Some(match help {
                 Some(h) => format!("{h}\n{note}"),
@@ -161,9 +162,33 @@ impl MietteReport {
         let mut source = None;
         let mut message = d.message.clone();
         if let Some(p) = primary {
-            let text = sources.text(p.file);
-            let (line, col) = sources.get(p.file).line_col(p.start);
+            let file = sources.get(p.file);
+            let at = file.locate(p.start);
+            let (line, col) = (at.line, at.column);
             message = format!("{message}\n  --> {}:{line}:{col}", display_path(sources, p.file));
+            if let (Some(t), Some(r)) = (&file.template, at.rendered_line) {
+                // Show the template line; the rendered line is one `cubec render` away.
+                message = format!("{message} (rendered line {r}; `cubec render` shows the output)");
+                let (mut start, mut end) = file.template_line_range(line);
+                if col > 1 {
+                    // The line came through unchanged: mark the token itself, not the whole line.
+                    let line_text = t.text.get(start..end).unwrap_or("");
+                    let offset = line_text.char_indices().nth(col - 1).map(|(i, _)| i).unwrap_or(0);
+                    let len = (p.end.saturating_sub(p.start) as usize).max(1);
+                    start += offset;
+                    end = (start + len).min(end);
+                }
+                let label = d.labels.first().map(|l| l.message.clone()).filter(|m| !m.is_empty());
+                return MietteReport {
+                    code: d.code.as_str().to_string(),
+                    message,
+                    severity: d.severity,
+                    help: full_help(d, sources),
+                    source: Some(miette::NamedSource::new(display_path(sources, p.file), t.text.clone())),
+                    labels: vec![miette::LabeledSpan::new(label, start, end - start)],
+                };
+            }
+            let text = sources.text(p.file);
             if has_long_line_near(text, p.start as usize) {
                 // A snippet of a 200,000-character line helps nobody; the position says where.
                 return MietteReport {

@@ -4,6 +4,7 @@
 //! everything that parsed, and the diagnostics of what did not. A broken file is reported and
 //! skipped; the others are still read, so one run shows every problem.
 
+pub mod jinja;
 pub mod raw;
 pub mod read;
 pub mod yaml;
@@ -54,7 +55,7 @@ pub fn model_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
                 if !skip {
                     stack.push(path);
                 }
-            } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+            } else if name.ends_with(".yml") || name.ends_with(".yaml") || jinja::is_template(&path) {
                 out.push(path);
             }
         }
@@ -86,9 +87,10 @@ pub fn load_dir(dir: &Path) -> Loaded {
                 .with_help("model files hold `cubes:` and `views:` lists"),
         );
     }
-    let outcomes = load_files_parallel(&files);
+    let macros = dir.join("macros");
+    let outcomes = load_files_parallel(&files, &macros);
     for (path, outcome) in files.into_iter().zip(outcomes) {
-        loaded.sources.add(path, outcome.text);
+        loaded.sources.add_rendered(path, outcome.text, outcome.template);
         loaded.raw.cubes.extend(outcome.raw.cubes);
         loaded.raw.views.extend(outcome.raw.views);
         loaded.diagnostics.extend(outcome.diagnostics);
@@ -98,10 +100,12 @@ pub fn load_dir(dir: &Path) -> Loaded {
 
 /// Loads model files given as (path, bytes) pairs, as [`load_dir`] would have read them:
 /// for callers whose model is not on disk (tests, fuzzing, rendered templates).
-pub fn load_texts(files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
+/// Templates (`.yml.jinja`) are rendered, importing macros from `macros` when given.
+pub fn load_texts(files: Vec<(PathBuf, Vec<u8>)>, macros: Option<&Path>) -> Loaded {
     let mut loaded = Loaded::default();
     for (i, (path, bytes)) in files.into_iter().enumerate() {
-        let mut outcome = FileOutcome { text: String::new(), raw: RawModel::default(), diagnostics: Vec::new() };
+        let mut outcome =
+            FileOutcome { text: String::new(), template: None, raw: RawModel::default(), diagnostics: Vec::new() };
         if bytes.len() as u64 > MAX_FILE_BYTES {
             outcome.diagnostics.push(
                 Diagnostic::error(
@@ -114,10 +118,12 @@ pub fn load_texts(files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
                 )
                 .at(Span::new(FileId(i as u32), 0, 0), "this file"),
             );
+        } else if jinja::is_template(&path) {
+            load_template(&path, bytes, FileId(i as u32), macros.unwrap_or(Path::new("")), &mut outcome);
         } else {
             load_text(bytes, FileId(i as u32), &mut outcome);
         }
-        loaded.sources.add(path, outcome.text);
+        loaded.sources.add_rendered(path, outcome.text, outcome.template);
         loaded.raw.cubes.extend(outcome.raw.cubes);
         loaded.raw.views.extend(outcome.raw.views);
         loaded.diagnostics.extend(outcome.diagnostics);
@@ -129,16 +135,18 @@ pub fn load_texts(files: Vec<(PathBuf, Vec<u8>)>) -> Loaded {
 /// diagnostics can show the source.
 pub struct FileOutcome {
     pub text: String,
+    /// For a `.yml.jinja` file that rendered: the template (`text` is the rendered output).
+    pub template: Option<crate::diag::Template>,
     pub raw: RawModel,
     pub diagnostics: Vec<Diagnostic>,
 }
 
 /// Reads and parses files on every available core. File `i` gets `FileId(i)`, so the results
 /// are the same as a sequential run, in the same order.
-fn load_files_parallel(files: &[PathBuf]) -> Vec<FileOutcome> {
+fn load_files_parallel(files: &[PathBuf], macros: &Path) -> Vec<FileOutcome> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     if threads == 1 || files.len() < 8 {
-        return files.iter().enumerate().map(|(i, p)| load_one(p, FileId(i as u32))).collect();
+        return files.iter().enumerate().map(|(i, p)| load_one(p, FileId(i as u32), macros)).collect();
     }
     let chunk = files.len().div_ceil(threads);
     std::thread::scope(|scope| {
@@ -150,7 +158,7 @@ fn load_files_parallel(files: &[PathBuf]) -> Vec<FileOutcome> {
                     paths
                         .iter()
                         .enumerate()
-                        .map(|(i, p)| load_one(p, FileId((c * chunk + i) as u32)))
+                        .map(|(i, p)| load_one(p, FileId((c * chunk + i) as u32), macros))
                         .collect::<Vec<_>>()
                 })
             })
@@ -160,8 +168,9 @@ fn load_files_parallel(files: &[PathBuf]) -> Vec<FileOutcome> {
 }
 
 /// Reads one file: size limit, bytes, decoding, YAML, raw model.
-pub fn load_one(path: &Path, file: FileId) -> FileOutcome {
-    let mut out = FileOutcome { text: String::new(), raw: RawModel::default(), diagnostics: Vec::new() };
+pub fn load_one(path: &Path, file: FileId, macros: &Path) -> FileOutcome {
+    let mut out =
+        FileOutcome { text: String::new(), template: None, raw: RawModel::default(), diagnostics: Vec::new() };
     let bytes = match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_FILE_BYTES => {
             out.diagnostics.push(
@@ -189,8 +198,37 @@ pub fn load_one(path: &Path, file: FileId) -> FileOutcome {
             }
         },
     };
-    load_text(bytes, file, &mut out);
+    if jinja::is_template(path) {
+        load_template(path, bytes, file, macros, &mut out);
+    } else {
+        load_text(bytes, file, &mut out);
+    }
     out
+}
+
+/// Renders a `.yml.jinja` file, then reads the output as [`load_text`] would. A template error
+/// points at the template's line; problems in the output point back at the template too.
+pub fn load_template(path: &Path, bytes: Vec<u8>, file: FileId, macros: &Path, out: &mut FileOutcome) {
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return load_text(e.into_bytes(), file, out),
+    };
+    match jinja::render(path, text.trim_start_matches('\u{feff}'), Some(macros)) {
+        Ok((rendered, template)) => {
+            load_text(rendered.into_bytes(), file, out);
+            out.template = Some(template);
+        }
+        Err(e) => {
+            let src = crate::diag::SourceFile::new(path.to_path_buf(), text.clone());
+            let (start, end) = src.template_line_range(e.line.unwrap_or(1));
+            out.text = text;
+            out.diagnostics.push(
+                Diagnostic::error(Code::Template, format!("the template does not render: {}", e.message))
+                    .at(Span::new(file, start, end), "here")
+                    .with_help("templates are minijinja (Jinja2 syntax); macros come from the model's macros/ folder"),
+            );
+        }
+    }
 }
 
 /// Decodes, parses and reads one file's bytes into `out`.
