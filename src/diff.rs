@@ -68,7 +68,7 @@ fn is_model_file(rel: &Path) -> bool {
     let name = rel.to_string_lossy();
     let top = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string()).unwrap_or_default();
     let nested = rel.components().count() > 1;
-    (name.ends_with(".yml") || name.ends_with(".yaml") || crate::load::jinja::is_template(rel))
+    (name.ends_with(".yml") || name.ends_with(".yaml") || name.ends_with(".js") || crate::load::jinja::is_template(rel))
         && !(nested && matches!(top.as_str(), "data" | "tests" | "queries" | "macros"))
         && !rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
 }

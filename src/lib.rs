@@ -10,6 +10,7 @@ pub mod diag;
 pub mod diff;
 pub mod docs;
 pub mod exec;
+pub mod import_js;
 pub mod load;
 pub mod plan;
 pub mod query;

@@ -172,6 +172,14 @@ enum Command {
     },
     /// Print a JSON Schema of the model file format (for the YAML language server).
     Schema,
+    /// Convert Cube JavaScript model files (cube(...) / view(...) with plain objects) to YAML.
+    ImportJs {
+        /// A folder of .js model files (searched recursively), or one file.
+        input: PathBuf,
+        /// Output folder for the .yml files (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print what a `.yml.jinja` model file renders to.
     Render {
         /// The template file.
@@ -282,6 +290,7 @@ fn main() -> ExitCode {
             model_diff(&base, head.as_deref(), model, format, fail_on_change, dialect.as_deref())
         }
         Command::Render { file, model } => cli::check::render_template(&file, model),
+        Command::ImportJs { input, out } => cli::check::import_js(&input, &out),
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&cubec::schema::model_schema()).unwrap_or_default());
             ExitCode::SUCCESS

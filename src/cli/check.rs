@@ -264,3 +264,83 @@ pub(crate) fn render_template(file: &std::path::Path, model: Option<PathBuf>) ->
         }
     }
 }
+
+/// `cubec import-js`: each .js file under `input` to a .yml file under `out`, written atomically;
+/// every construct that cannot be converted is reported with file:line:col (exit 1).
+pub(crate) fn import_js(input: &std::path::Path, out: &std::path::Path) -> ExitCode {
+    let files: Vec<PathBuf> = if input.is_file() {
+        vec![input.to_path_buf()]
+    } else {
+        let mut found = Vec::new();
+        let mut stack = vec![input.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                eprintln!("error: cannot read `{}`", d.display());
+                return ExitCode::from(1);
+            };
+            for e in entries.filter_map(Result::ok) {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "js") {
+                    found.push(p);
+                }
+            }
+        }
+        found.sort();
+        found
+    };
+    if files.is_empty() {
+        eprintln!("error: no .js files under `{}`", input.display());
+        return ExitCode::from(1);
+    }
+    let mut failed = 0;
+    for f in &files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", f.display());
+                failed += 1;
+                continue;
+            }
+        };
+        match cubec::import_js::convert(&text) {
+            Ok((yaml, _)) => {
+                // The same relative path under `out`, with `.yml` for `.js`.
+                let rel = match f.strip_prefix(input) {
+                    Ok(r) if !r.as_os_str().is_empty() => r.to_path_buf(),
+                    _ => f.file_name().map(PathBuf::from).unwrap_or_default(),
+                };
+                let target = out.join(rel).with_extension("yml");
+                let tmp = target.with_extension("yml.tmp");
+                let written = target
+                    .parent()
+                    .map(std::fs::create_dir_all)
+                    .unwrap_or(Ok(()))
+                    .and_then(|_| std::fs::write(&tmp, &yaml))
+                    .and_then(|_| std::fs::rename(&tmp, &target));
+                match written {
+                    Ok(()) => println!("{} -> {}", f.display(), target.display()),
+                    Err(e) => {
+                        eprintln!("error: cannot write `{}`: {e}", target.display());
+                        failed += 1;
+                    }
+                }
+            }
+            Err(errors) => {
+                failed += 1;
+                let src = cubec::diag::SourceFile::new(f.clone(), text);
+                for e in errors {
+                    let (l, c) = src.line_col(e.offset);
+                    eprintln!("error: {}:{l}:{c}: {}", f.display(), e.message);
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("error: {failed} of {} files could not be converted", files.len());
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

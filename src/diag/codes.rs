@@ -37,6 +37,7 @@ codes! {
     InputLimit = "L009", "input-limit";
     NoModel = "L010", "no-model-files";
     Template = "L011", "template";
+    JsModel = "L012", "js-model";
     // resolve
     InvalidIdentifier = "R001", "invalid-identifier";
     DuplicateCube = "R002", "duplicate-cube";

@@ -139,6 +139,9 @@ pub struct SourceFile {
 pub struct Template {
     pub text: String,
     pub line_map: Vec<u32>,
+    /// What the parsed text is called in messages, and the command that prints it.
+    pub output: &'static str,
+    pub command: &'static str,
 }
 
 /// Where a diagnostic points, as shown to the user.

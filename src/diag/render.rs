@@ -168,7 +168,7 @@ impl MietteReport {
             message = format!("{message}\n  --> {}:{line}:{col}", display_path(sources, p.file));
             if let (Some(t), Some(r)) = (&file.template, at.rendered_line) {
                 // Show the template line; the rendered line is one `cubec render` away.
-                message = format!("{message} (rendered line {r}; `cubec render` shows the output)");
+                message = format!("{message} (line {r} of the {}; `{}` prints it)", t.output, t.command);
                 let (mut start, mut end) = file.template_line_range(line);
                 if col > 1 {
                     // The line came through unchanged: mark the token itself, not the whole line.

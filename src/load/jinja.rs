@@ -63,7 +63,7 @@ pub fn render(path: &Path, text: &str, macros_dir: Option<&Path>) -> Result<(Str
         RenderError { message, line }
     })?;
     let line_map = line_map(text, &rendered);
-    Ok((rendered, Template { text: text.to_string(), line_map }))
+    Ok((rendered, Template { text: text.to_string(), line_map, output: "rendered output", command: "cubec render" }))
 }
 
 /// A template line as a pattern: literal pieces, with expressions matching anything.

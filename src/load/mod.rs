@@ -55,7 +55,11 @@ pub fn model_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
                 if !skip {
                     stack.push(path);
                 }
-            } else if name.ends_with(".yml") || name.ends_with(".yaml") || jinja::is_template(&path) {
+            } else if name.ends_with(".yml")
+                || name.ends_with(".yaml")
+                || name.ends_with(".js")
+                || jinja::is_template(&path)
+            {
                 out.push(path);
             }
         }
@@ -120,6 +124,8 @@ pub fn load_texts(files: Vec<(PathBuf, Vec<u8>)>, macros: Option<&Path>) -> Load
             );
         } else if jinja::is_template(&path) {
             load_template(&path, bytes, FileId(i as u32), macros.unwrap_or(Path::new("")), &mut outcome);
+        } else if path.extension().is_some_and(|x| x == "js") {
+            load_js(bytes, FileId(i as u32), &mut outcome);
         } else {
             load_text(bytes, FileId(i as u32), &mut outcome);
         }
@@ -200,10 +206,39 @@ pub fn load_one(path: &Path, file: FileId, macros: &Path) -> FileOutcome {
     };
     if jinja::is_template(path) {
         load_template(path, bytes, file, macros, &mut out);
+    } else if path.extension().is_some_and(|x| x == "js") {
+        load_js(bytes, file, &mut out);
     } else {
         load_text(bytes, file, &mut out);
     }
     out
+}
+
+/// A Cube JavaScript model file: converted to YAML (see [`crate::import_js`]) and read as such;
+/// positions point into the JavaScript.
+pub fn load_js(bytes: Vec<u8>, file: FileId, out: &mut FileOutcome) {
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return load_text(e.into_bytes(), file, out),
+    };
+    match crate::import_js::convert(&text) {
+        Ok((yaml, line_map)) => {
+            load_text(yaml.into_bytes(), file, out);
+            out.template =
+                Some(crate::diag::Template { text, line_map, output: "converted YAML", command: "cubec import-js" });
+        }
+        Err(errors) => {
+            for e in errors {
+                let at = (e.offset as usize).min(text.len());
+                out.diagnostics.push(
+                    Diagnostic::error(Code::JsModel, format!("cannot convert this JavaScript model: {}", e.message))
+                        .at(Span::new(file, at, at), "here")
+                        .with_help("cubec reads cube(...) and view(...) calls whose objects are plain data; write the rest in YAML"),
+                );
+            }
+            out.text = text;
+        }
+    }
 }
 
 /// Renders a `.yml.jinja` file, then reads the output as [`load_text`] would. A template error

@@ -1,0 +1,8 @@
+cube('Orders', {
+  sql: `SELECT * FROM orders`,
+  measures: {
+    count: {
+      type: 'cnt',
+    },
+  },
+});
