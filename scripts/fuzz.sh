@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-60}"
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(yaml_loader reference_parser query_parser compile)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(yaml_loader reference_parser query_parser compile js_model)
 if ! command -v cargo-fuzz >/dev/null; then
   echo "== installing cargo-fuzz"
   cargo install cargo-fuzz --locked --quiet
