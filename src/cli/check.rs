@@ -42,20 +42,10 @@ pub(crate) fn deep_validate(model: Option<PathBuf>, format: DiagFormat, dialect:
         Ok(m) => m,
         Err(code) => return code,
     };
-    let names: Vec<String> = match dialect {
-        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
-        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    let chosen = match choose_dialects(&dialects, dialect) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let mut chosen = Vec::new();
-    for n in &names {
-        match dialects.get(n) {
-            Ok(d) => chosen.push(d),
-            Err(d) => {
-                report(&[d], &cubec::diag::SourceMap::default());
-                return ExitCode::from(2);
-            }
-        }
-    }
     let total = cubec::deep::matrix(&checked.model).len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -121,20 +111,10 @@ pub(crate) fn model_diff(
             return ExitCode::from(1);
         }
     };
-    let names: Vec<String> = match dialect {
-        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
-        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    let chosen = match choose_dialects(&dialects, dialect) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let mut chosen = Vec::new();
-    for n in &names {
-        match dialects.get(n) {
-            Ok(d) => chosen.push(d),
-            Err(d) => {
-                report(&[d], &cubec::diag::SourceMap::default());
-                return ExitCode::from(2);
-            }
-        }
-    }
     let versions = cubec::diff::at_revision(&dir, base).and_then(|b| {
         let h = match head {
             Some(rev) => cubec::diff::at_revision(&dir, rev)?,

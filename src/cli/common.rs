@@ -133,3 +133,42 @@ impl Drop for Spinner {
         }
     }
 }
+
+/// The dialects `--dialect` names (comma-separated; all of them when `None`). An unknown name
+/// is reported and gives exit 2, as does a list that names none.
+pub(crate) fn choose_dialects(
+    dialects: &cubec::sql::Dialects,
+    names: Option<&str>,
+) -> Result<Vec<std::sync::Arc<cubec::sql::Dialect>>, ExitCode> {
+    let names: Vec<String> = match names {
+        Some(list) => list.split(',').map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect(),
+        None => dialects.names().iter().map(|n| n.to_string()).collect(),
+    };
+    let mut chosen = Vec::new();
+    for n in &names {
+        match dialects.get(n) {
+            Ok(d) => chosen.push(d),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return Err(ExitCode::from(2));
+            }
+        }
+    }
+    if chosen.is_empty() {
+        eprintln!("error: --dialect names no dialect; choose from {}", dialects.names().join(", "));
+        return Err(ExitCode::from(2));
+    }
+    Ok(chosen)
+}
+
+/// A query or a list of them (`true` when a list); an empty list is an error (exit 1).
+pub(crate) fn query_list(query: &serde_json::Value) -> Result<(Vec<&serde_json::Value>, bool), ExitCode> {
+    match query {
+        serde_json::Value::Array(items) if items.is_empty() => {
+            eprintln!("error: the query is an empty list; give a query object or a list of them");
+            Err(ExitCode::from(1))
+        }
+        serde_json::Value::Array(items) => Ok((items.iter().collect(), true)),
+        one => Ok((vec![one], false)),
+    }
+}

@@ -19,28 +19,14 @@ pub(crate) fn sql(
         Ok(p) => p,
         Err(code) => return code,
     };
-    let mut chosen = Vec::new();
-    for name in dialect.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        match dialects.get(name) {
-            Ok(d) => chosen.push(d),
-            Err(d) => {
-                report(&[d], &cubec::diag::SourceMap::default());
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if chosen.is_empty() {
-        eprintln!("error: --dialect names no dialect; choose from {}", dialects.names().join(", "));
-        return ExitCode::from(2);
-    }
+    let chosen = match choose_dialects(&dialects, Some(dialect)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let render_opts = cubec::sql::RenderOptions { inline };
-    let (queries, many) = match &query {
-        serde_json::Value::Array(items) if items.is_empty() => {
-            eprintln!("error: the query is an empty list; give a query object or a list of them");
-            return ExitCode::from(1);
-        }
-        serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
-        one => (vec![one], false),
+    let (queries, many) = match query_list(&query) {
+        Ok(q) => q,
+        Err(code) => return code,
     };
     let several = chosen.len() > 1;
     let mut json_out = Vec::new();
@@ -117,13 +103,9 @@ pub(crate) fn run_query(
         Ok(p) => p,
         Err(code) => return code,
     };
-    let (queries, many) = match &query {
-        serde_json::Value::Array(items) if items.is_empty() => {
-            eprintln!("error: the query is an empty list; give a query object or a list of them");
-            return ExitCode::from(1);
-        }
-        serde_json::Value::Array(items) => (items.iter().collect::<Vec<_>>(), true),
-        one => (vec![one], false),
+    let (queries, many) = match query_list(&query) {
+        Ok(q) => q,
+        Err(code) => return code,
     };
     let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
     let mut database = match cubec::exec::Database::open(url.as_deref(), &dir) {

@@ -90,24 +90,7 @@ impl Node {
     /// The tree as JSON with every key in snake_case (as the loader reads keys), for comparing
     /// definitions written in either spelling.
     pub fn to_json_snake_keys(&self) -> serde_json::Value {
-        use serde_json::Value as J;
-        match &self.value {
-            Value::Null => J::Null,
-            Value::Bool(b) => J::Bool(*b),
-            Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
-            Value::Str(s) => J::String(s.clone()),
-            Value::Seq(items) => J::Array(items.iter().map(Node::to_json_snake_keys).collect()),
-            Value::Map(pairs) => J::Object(
-                pairs
-                    .iter()
-                    .map(|(k, v)| {
-                        let key = k.scalar_text().unwrap_or_default();
-                        (crate::util::snake_case(&key).into_owned(), v.to_json_snake_keys())
-                    })
-                    .collect(),
-            ),
-        }
+        self.json_with_keys(&|k| crate::util::snake_case(k).into_owned())
     }
 
     /// Looks a key up in a mapping.
@@ -125,6 +108,10 @@ impl Node {
 
     /// Converts to JSON (used for `meta` and other free-form values).
     pub fn to_json(&self) -> serde_json::Value {
+        self.json_with_keys(&|k| k.to_string())
+    }
+
+    fn json_with_keys(&self, key: &dyn Fn(&str) -> String) -> serde_json::Value {
         use serde_json::Value as J;
         match &self.value {
             Value::Null => J::Null,
@@ -132,10 +119,10 @@ impl Node {
             Value::Int(i) => J::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
-            Value::Seq(s) => J::Array(s.iter().map(Node::to_json).collect()),
-            Value::Map(m) => {
-                J::Object(m.iter().map(|(k, v)| (k.scalar_text().unwrap_or_default(), v.to_json())).collect())
-            }
+            Value::Seq(s) => J::Array(s.iter().map(|n| n.json_with_keys(key)).collect()),
+            Value::Map(m) => J::Object(
+                m.iter().map(|(k, v)| (key(&k.scalar_text().unwrap_or_default()), v.json_with_keys(key))).collect(),
+            ),
         }
     }
 }
