@@ -124,7 +124,7 @@ impl DuckDb {
                     continue;
                 }
                 let v = row.get_ref(i).map_err(|e| err("DuckDB value", e))?;
-                cells.push(cell(v));
+                cells.push(cell(v).map_err(|e| ExecError(format!("DuckDB column `{}`: {e}", out.columns[i])))?);
             }
             out.rows.push(cells);
         }
@@ -180,8 +180,11 @@ fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn cell(v: ValueRef) -> Cell {
-    match v {
+/// One value as a [`Cell`]. Times, intervals and bytes are written as PostgreSQL prints them;
+/// nested values (lists, structs, maps, unions, enums) are refused rather than shown as debug
+/// text.
+fn cell(v: ValueRef) -> Result<Cell, String> {
+    Ok(match v {
         ValueRef::Null => Cell::Null,
         ValueRef::Boolean(b) => Cell::Bool(b),
         ValueRef::TinyInt(i) => Cell::Int(i.into()),
@@ -205,8 +208,50 @@ fn cell(v: ValueRef) -> Cell {
             DateTime::<Utc>::from_timestamp(i64::from(days) * 86_400, 0).map(|d| d.naive_utc()).unwrap_or_default(),
         ),
         ValueRef::Text(b) => Cell::Text(String::from_utf8_lossy(b).to_string()),
-        other => Cell::Text(format!("{other:?}")),
+        ValueRef::Time64(unit, t) => Cell::Text(time_of_day(unit.to_micros(t))),
+        ValueRef::Interval { months, days, nanos } => Cell::Text(interval(months, days, nanos)),
+        ValueRef::Blob(b) => Cell::Text(format!("\\x{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())),
+        other => {
+            let kind = format!("{other:?}");
+            let kind = kind.split(['(', ' ', '{']).next().unwrap_or("this");
+            return Err(format!(
+                "a {kind} value cannot be returned as a scalar; CAST it to VARCHAR in the member's sql"
+            ));
+        }
+    })
+}
+
+/// `HH:MM:SS[.ffffff]` for microseconds since midnight.
+fn time_of_day(micros: i64) -> String {
+    let (secs, frac) = (micros.div_euclid(1_000_000), micros.rem_euclid(1_000_000));
+    let base = format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+    if frac == 0 {
+        base
+    } else {
+        format!("{base}.{frac:06}")
     }
+}
+
+/// An interval as PostgreSQL prints it: `1 year 2 mons 3 days 04:05:06`.
+fn interval(months: i32, days: i32, nanos: i64) -> String {
+    let plural = |n: i64, one: &str, many: &str| format!("{n} {}", if n.abs() == 1 { one } else { many });
+    let mut parts = Vec::new();
+    let (years, mons) = (i64::from(months) / 12, i64::from(months) % 12);
+    if years != 0 {
+        parts.push(plural(years, "year", "years"));
+    }
+    if mons != 0 {
+        parts.push(plural(mons, "mon", "mons"));
+    }
+    if days != 0 {
+        parts.push(plural(i64::from(days), "day", "days"));
+    }
+    let micros = nanos / 1000;
+    if micros != 0 || parts.is_empty() {
+        let sign = if micros < 0 { "-" } else { "" };
+        parts.push(format!("{sign}{}", time_of_day(micros.abs())));
+    }
+    parts.join(" ")
 }
 
 /// `timezone(zone, instant)`: the wall-clock time of a TIMESTAMPTZ in an IANA zone, as a
@@ -268,6 +313,25 @@ mod tests {
 
     fn one(db: &DuckDb, sql: &str) -> Cell {
         db.query(sql, &[]).expect(sql).rows.remove(0).remove(0)
+    }
+
+    #[test]
+    fn times_intervals_and_bytes_read_as_postgres_prints_them_and_lists_are_refused() {
+        let db = DuckDb::open(None).expect("open");
+        let r = db
+            .query("SELECT TIME '04:05:06.5', INTERVAL '1 year 2 months 3 days 4 hours', '\\xAB\\x01'::BLOB, INTERVAL '1 day'", &[])
+            .expect("query");
+        assert_eq!(
+            r.rows[0],
+            vec![
+                Cell::Text("04:05:06.500000".into()),
+                Cell::Text("1 year 2 mons 3 days 04:00:00".into()),
+                Cell::Text("\\xab01".into()),
+                Cell::Text("1 day".into()),
+            ]
+        );
+        let e = db.query("SELECT [1, 2] AS l", &[]).err().map(|e| e.0).unwrap_or_default();
+        assert!(e.contains("`l`") && e.contains("CAST it to VARCHAR"), "{e}");
     }
 
     #[test]

@@ -129,7 +129,19 @@ fn cell(row: &postgres::Row, i: usize, ty: &Type) -> Result<Cell, ExecError> {
             .try_get::<_, Option<chrono::NaiveDate>>(i)
             .map_err(e)?
             .map(|d| Cell::Timestamp(d.and_time(chrono::NaiveTime::MIN))),
-        _ => row.try_get::<_, Option<String>>(i).map_err(e)?.map(Cell::Text),
+        Type::TIME => row
+            .try_get::<_, Option<chrono::NaiveTime>>(i)
+            .map_err(e)?
+            .map(|t| Cell::Text(t.format("%H:%M:%S%.6f").to_string().trim_end_matches(".000000").to_string())),
+        _ => row
+            .try_get::<_, Option<String>>(i)
+            .map_err(|_| {
+                ExecError(format!(
+                "column `{}` has PostgreSQL type {ty}, which cubec cannot read; CAST it to text in the member's sql",
+                row.columns().get(i).map(|c| c.name()).unwrap_or("?")
+            ))
+            })?
+            .map(Cell::Text),
     }
     .unwrap_or(Cell::Null))
 }
