@@ -81,10 +81,15 @@ pub fn matrix(model: &Model) -> Vec<(Value, Vec<String>)> {
     out
 }
 
-/// Runs the matrix on `threads` threads; `progress` counts finished queries.
-pub fn check(model: &Model, dialects: &[Arc<Dialect>], threads: usize, progress: &AtomicUsize) -> DeepReport {
+/// Runs the queries of [`matrix`] on `threads` threads; `progress` counts finished queries.
+pub fn check(
+    model: &Model,
+    queries: &[(Value, Vec<String>)],
+    dialects: &[Arc<Dialect>],
+    threads: usize,
+    progress: &AtomicUsize,
+) -> DeepReport {
     let started = Instant::now();
-    let queries = matrix(model);
     let opts = crate::query::QueryOptions {
         now: chrono::DateTime::parse_from_rfc3339("2024-03-13T15:30:00Z")
             .map(|d| d.with_timezone(&chrono::Utc))

@@ -46,12 +46,13 @@ pub(crate) fn deep_validate(model: Option<PathBuf>, format: DiagFormat, dialect:
         Ok(c) => c,
         Err(code) => return code,
     };
-    let total = cubec::deep::matrix(&checked.model).len();
+    let queries = cubec::deep::matrix(&checked.model);
+    let total = queries.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let show = std::io::stderr().is_terminal() && format == DiagFormat::Human;
     let report = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| cubec::deep::check(&checked.model, &chosen, threads, &done));
+        let worker = scope.spawn(|| cubec::deep::check(&checked.model, &queries, &chosen, threads, &done));
         while show && !worker.is_finished() {
             let n = done.load(std::sync::atomic::Ordering::Relaxed);
             let width = 30;

@@ -158,55 +158,16 @@ struct MietteReport {
 impl MietteReport {
     fn new(d: &Diagnostic, sources: &SourceMap) -> MietteReport {
         let primary = d.primary_span().filter(|s| (s.file.0 as usize) < sources.len());
-        let mut labels = Vec::new();
-        let mut source = None;
         let mut message = d.message.clone();
+        let (mut source, mut labels) = (None, Vec::new());
         if let Some(p) = primary {
             let file = sources.get(p.file);
             let at = file.locate(p.start);
-            let (line, col) = (at.line, at.column);
-            message = format!("{message}\n  --> {}:{line}:{col}", display_path(sources, p.file));
+            message = format!("{message}\n  --> {}:{}:{}", display_path(sources, p.file), at.line, at.column);
             if let (Some(t), Some(r)) = (&file.template, at.rendered_line) {
-                // Show the template line; the rendered line is one `cubec render` away.
                 message = format!("{message} (line {r} of the {}; `{}` prints it)", t.output, t.command);
-                let (mut start, mut end) = file.template_line_range(line);
-                if col > 1 {
-                    // The line came through unchanged: mark the token itself, not the whole line.
-                    let line_text = t.text.get(start..end).unwrap_or("");
-                    let offset = line_text.char_indices().nth(col - 1).map(|(i, _)| i).unwrap_or(0);
-                    let len = (p.end.saturating_sub(p.start) as usize).max(1);
-                    start += offset;
-                    end = (start + len).min(end);
-                }
-                let label = d.labels.first().map(|l| l.message.clone()).filter(|m| !m.is_empty());
-                return MietteReport {
-                    code: d.code.as_str().to_string(),
-                    message,
-                    severity: d.severity,
-                    help: full_help(d, sources),
-                    source: Some(miette::NamedSource::new(display_path(sources, p.file), t.text.clone())),
-                    labels: vec![miette::LabeledSpan::new(label, start, end - start)],
-                };
             }
-            let text = sources.text(p.file);
-            if has_long_line_near(text, p.start as usize) {
-                // A snippet of a 200,000-character line helps nobody; the position says where.
-                return MietteReport {
-                    code: d.code.as_str().to_string(),
-                    message,
-                    severity: d.severity,
-                    help: full_help(d, sources),
-                    source: None,
-                    labels,
-                };
-            }
-            source = Some(miette::NamedSource::new(display_path(sources, p.file), text.to_string()));
-            for Label { span, message } in d.labels.iter().filter(|l| l.span.file == p.file) {
-                let start = (span.start as usize).min(text.len());
-                let len = (span.end as usize).min(text.len()).saturating_sub(start);
-                let label = if message.is_empty() { None } else { Some(message.clone()) };
-                labels.push(miette::LabeledSpan::new(label, start, len));
-            }
+            (source, labels) = snippet(d, sources, p, &at);
         }
         MietteReport {
             code: d.code.as_str().to_string(),
@@ -217,6 +178,52 @@ impl MietteReport {
             labels,
         }
     }
+}
+
+/// The text miette draws and the marked spans: the template line for a rendered or converted
+/// file (the rendered line is one command away), else the labels in the file itself; nothing
+/// when a line there is too long to print (the position in the message says where).
+fn snippet(
+    d: &Diagnostic,
+    sources: &SourceMap,
+    p: super::Span,
+    at: &super::Location,
+) -> (Option<miette::NamedSource<String>>, Vec<miette::LabeledSpan>) {
+    let file = sources.get(p.file);
+    let name = display_path(sources, p.file);
+    if let (Some(t), Some(_)) = (&file.template, at.rendered_line) {
+        let (mut start, mut end) = file.template_line_range(at.line);
+        if has_long_line_near(&t.text, start) {
+            return (None, Vec::new());
+        }
+        if at.column > 1 {
+            // The line came through unchanged: mark the token itself, not the whole line.
+            let line_text = t.text.get(start..end).unwrap_or("");
+            let offset = line_text.char_indices().nth(at.column - 1).map(|(i, _)| i).unwrap_or(0);
+            start += offset;
+            end = (start + (p.end.saturating_sub(p.start) as usize).max(1)).min(end);
+        }
+        let label = d.labels.first().map(|l| l.message.clone()).filter(|m| !m.is_empty());
+        return (
+            Some(miette::NamedSource::new(name, t.text.clone())),
+            vec![miette::LabeledSpan::new(label, start, end - start)],
+        );
+    }
+    let text = sources.text(p.file);
+    if has_long_line_near(text, p.start as usize) {
+        return (None, Vec::new());
+    }
+    let labels = d
+        .labels
+        .iter()
+        .filter(|l| l.span.file == p.file)
+        .map(|Label { span, message }| {
+            let start = (span.start as usize).min(text.len());
+            let len = (span.end as usize).min(text.len()).saturating_sub(start);
+            miette::LabeledSpan::new((!message.is_empty()).then(|| message.clone()), start, len)
+        })
+        .collect();
+    (Some(miette::NamedSource::new(name, text.to_string())), labels)
 }
 
 /// Longest source line shown in a snippet.

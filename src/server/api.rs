@@ -6,6 +6,7 @@
 //! database); 500 only for faults of cubec itself, logged with the request id.
 
 use super::pool::RunError;
+use super::reload::Snapshot;
 use super::AppState;
 use crate::diag::Diagnostic;
 use crate::exec::shape;
@@ -141,8 +142,12 @@ fn options(state: &AppState, context: Value) -> QueryOptions {
 }
 
 /// Compiles every query of the request for `dialect` (the database's unless asked otherwise).
-fn compile_all(state: &AppState, req: &ApiRequest, context: Value) -> Result<Vec<(Value, Arc<CompiledSql>)>, ApiError> {
-    let snapshot = state.models.current();
+fn compile_all(
+    state: &AppState,
+    snapshot: &Snapshot,
+    req: &ApiRequest,
+    context: Value,
+) -> Result<Vec<(Value, Arc<CompiledSql>)>, ApiError> {
     let name = req.dialect.as_deref().unwrap_or(state.pool.dialect_name());
     let dialect = state.dialects.get(name).map_err(|d| ApiError::diagnostics(&[d]))?;
     let opts = options(state, context);
@@ -157,12 +162,12 @@ fn compile_all(state: &AppState, req: &ApiRequest, context: Value) -> Result<Vec
 
 /// `/v1/load`: runs each query and answers with rows, annotation and (with `multi`) the
 /// `results` list the JavaScript client expects.
-pub async fn load(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+pub async fn load(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
     if req.dialect.is_some() {
         return Err(ApiError::user("`dialect` applies to /v1/sql only; /v1/load runs on the server's database"));
     }
-    let compiled = compile_all(state, &req, context)?;
-    let snapshot = state.models.current();
+    // One model for the whole request: a reload meanwhile does not split compile and annotation.
+    let compiled = compile_all(state, snapshot, &req, context)?;
     let mut results = Vec::with_capacity(compiled.len());
     for (query, sql) in compiled {
         let (rows, total) =
@@ -174,7 +179,7 @@ pub async fn load(state: &AppState, req: ApiRequest, context: Value) -> Result<V
         results.push(json!({
             "query": query,
             "data": data,
-            "lastRefreshTime": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            "lastRefreshTime": super::now_utc(),
             "annotation": shape::annotation(&snapshot.checked.model, &sql),
             "dataSource": "default",
             "dbType": state.pool.dialect_name(),
@@ -193,9 +198,9 @@ pub async fn load(state: &AppState, req: ApiRequest, context: Value) -> Result<V
 }
 
 /// `/v1/sql`: the SQL and parameters of each query, nothing run.
-pub fn sql(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+pub fn sql(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
     let list = req.query.is_array();
-    let compiled = compile_all(state, &req, context)?;
+    let compiled = compile_all(state, snapshot, &req, context)?;
     let bodies: Vec<Value> = compiled
         .iter()
         .map(|(query, c)| {
@@ -222,8 +227,8 @@ pub fn sql(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, A
 }
 
 /// `/v1/dry-run`: the normalized queries, checked by compiling them, nothing run.
-pub fn dry_run(state: &AppState, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
-    let compiled = compile_all(state, &ApiRequest { multi: true, ..req }, context)?;
+pub fn dry_run(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+    let compiled = compile_all(state, snapshot, &ApiRequest { multi: true, ..req }, context)?;
     let normalized: Vec<&Value> = compiled.iter().map(|(q, _)| q).collect();
     let order: Vec<Value> = normalized.iter().map(|q| order_object(q)).collect();
     Ok(json!({

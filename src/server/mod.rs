@@ -12,7 +12,7 @@ pub mod meta;
 pub mod pool;
 pub mod reload;
 
-use api::{ApiError, ApiRequest};
+use api::ApiError;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -108,14 +108,31 @@ impl AppState {
     }
 }
 
+/// An axum handler for one endpoint.
+fn endpoint(
+    e: Endpoint,
+) -> impl Fn(
+    State<Arc<AppState>>,
+    Method,
+    Uri,
+    HeaderMap,
+    Body,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
+       + Clone
+       + Send
+       + Sync
+       + 'static {
+    move |State(s), method, uri, headers, body| Box::pin(api_call(s, e, method, uri, headers, body))
+}
+
 /// The routes, on a shared state. Tests call this directly.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
     Router::new()
-        .route("/cubejs-api/v1/load", get(load).post(load))
-        .route("/cubejs-api/v1/sql", get(sql).post(sql))
-        .route("/cubejs-api/v1/dry-run", get(dry_run).post(dry_run))
-        .route("/cubejs-api/v1/meta", get(meta))
+        .route("/cubejs-api/v1/load", get(endpoint(Endpoint::Load)).post(endpoint(Endpoint::Load)))
+        .route("/cubejs-api/v1/sql", get(endpoint(Endpoint::Sql)).post(endpoint(Endpoint::Sql)))
+        .route("/cubejs-api/v1/dry-run", get(endpoint(Endpoint::DryRun)).post(endpoint(Endpoint::DryRun)))
+        .route("/cubejs-api/v1/meta", get(endpoint(Endpoint::Meta)))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -123,19 +140,27 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// What every API handler shares: request id, auth, body limit, the log line, the response.
-async fn handle<F, Fut>(
+/// The API endpoints; one handler serves them all.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Load,
+    Sql,
+    DryRun,
+    Meta,
+}
+
+type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
+
+/// What every API request goes through: request id, auth, body limit, one model snapshot, the
+/// endpoint's work, the log line and the response.
+async fn api_call(
     state: Arc<AppState>,
+    endpoint: Endpoint,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-    work: F,
-) -> Response
-where
-    F: FnOnce(Arc<AppState>, Value, Bytes) -> Fut,
-    Fut: std::future::Future<Output = Result<Value, ApiError>>,
-{
+    body: Body,
+) -> Response {
     let started = Instant::now();
     let id = state.request_id(&headers);
     let outcome = async {
@@ -151,9 +176,21 @@ where
                 ApiError::user(format!("cannot read the request body: {e}"))
             }
         })?;
-        work(Arc::clone(&state), context, body).await
+        let snapshot = state.models.current();
+        match endpoint {
+            Endpoint::Meta => Ok(snapshot.meta.clone()),
+            Endpoint::Load => api::load(&state, &snapshot, api::read_request(&uri, &body)?, context).await,
+            Endpoint::Sql => api::sql(&state, &snapshot, api::read_request(&uri, &body)?, context),
+            Endpoint::DryRun => api::dry_run(&state, &snapshot, api::read_request(&uri, &body)?, context),
+        }
     }
     .await;
+    respond(&id, started, &method, &uri, outcome)
+}
+
+/// The response (and the log line) for an outcome: 500s carry the request id, and their
+/// details go to the log only.
+fn respond(id: &str, started: Instant, method: &Method, uri: &Uri, outcome: Result<Value, ApiError>) -> Response {
     let (status, body) = match outcome {
         Ok(v) => (StatusCode::OK, v),
         Err(e) => {
@@ -169,61 +206,21 @@ where
     };
     eprintln!(
         "{} {id} {method} {} {} {:.1}ms",
-        log_time(),
+        now_utc(),
         uri.path(),
         status.as_u16(),
         started.elapsed().as_secs_f64() * 1e3
     );
     let mut response = (status, Json(body)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Ok(v) = HeaderValue::from_str(id) {
         response.headers_mut().insert("x-request-id", v);
     }
     response
 }
 
-fn log_time() -> String {
+/// Now, as Cube writes times in responses (`lastRefreshTime`) and as the log shows them.
+fn now_utc() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
-
-type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
-
-async fn load(State(s): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let u = uri.clone();
-    handle(s, method, uri, headers, body, |s, ctx, body| async move {
-        let req: ApiRequest = api::read_request(&u, &body)?;
-        api::load(&s, req, ctx).await
-    })
-    .await
-}
-
-async fn sql(State(s): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let u = uri.clone();
-    handle(
-        s,
-        method,
-        uri,
-        headers,
-        body,
-        |s, ctx, body| async move { api::sql(&s, api::read_request(&u, &body)?, ctx) },
-    )
-    .await
-}
-
-async fn dry_run(State(s): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    let u = uri.clone();
-    handle(
-        s,
-        method,
-        uri,
-        headers,
-        body,
-        |s, ctx, body| async move { api::dry_run(&s, api::read_request(&u, &body)?, ctx) },
-    )
-    .await
-}
-
-async fn meta(State(s): State<Arc<AppState>>, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    handle(s, method, uri, headers, body, |s, _ctx, _body| async move { Ok(s.models.current().meta.clone()) }).await
 }
 
 async fn livez() -> Response {
@@ -291,38 +288,8 @@ mod tests {
     /// and whose details stay in the log.
     #[tokio::test]
     async fn an_internal_fault_is_500_with_the_request_id() {
-        let dir = std::env::temp_dir().join(format!("cubec_serve_unit_{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        std::fs::write(
-            dir.join("m.yml"),
-            "cubes:\n  - name: t\n    sql_table: t\n    measures:\n      - name: c\n        type: count\n",
-        )
-        .expect("model");
-        let config = ServeConfig {
-            model_dir: dir,
-            db_url: None,
-            dialects_dir: None,
-            secret: None,
-            dev: true,
-            limits: Limits::default(),
-            watch: None,
-        };
-        // No database is needed to see the error path: the state is built without one.
-        let mut headers = HeaderMap::new();
-        headers.insert("x-request-id", HeaderValue::from_static("req-42"));
-        let state = Arc::new(AppState {
-            models: Arc::new(reload::Models::load(config.model_dir.clone()).expect("model")),
-            dialects: crate::sql::Dialects::load(None).expect("dialects"),
-            pool: pool::Pool::empty("postgres"),
-            auth: auth::Auth::Dev,
-            limits: Limits::default(),
-            requests: AtomicU64::new(0),
-            instance: 1,
-        });
-        let resp = handle(state, Method::GET, Uri::from_static("/x"), headers, Ok(Bytes::new()), |_, _, _| async {
-            Err::<Value, _>(ApiError::internal("boom".to_string()))
-        })
-        .await;
+        let outcome = Err(ApiError::internal("boom".into()));
+        let resp = respond("req-42", Instant::now(), &Method::GET, &Uri::from_static("/x"), outcome);
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("req-42"));
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");

@@ -41,13 +41,6 @@ impl Pool {
         Ok(Pool { permits: Semaphore::new(idle.len()), idle: Arc::new(Mutex::new(idle)), dialect })
     }
 
-    /// A pool with no connections (every query waits for the timeout), for tests of the
-    /// paths around the database.
-    #[cfg(test)]
-    pub(crate) fn empty(dialect: &'static str) -> Pool {
-        Pool { idle: Arc::new(Mutex::new(Vec::new())), permits: Semaphore::new(0), dialect }
-    }
-
     pub fn dialect_name(&self) -> &'static str {
         self.dialect
     }
