@@ -5,6 +5,7 @@
 //! overload (conversion with chrono-tz, DST exact), so the SQL it emits for DuckDB is the SQL a
 //! stock DuckDB with ICU runs too. Extension auto-install is off: nothing is downloaded.
 
+use super::fixtures::ident;
 use super::{Cell, ExecError, ResultSet};
 use chrono::{DateTime, TimeZone, Utc};
 use duckdb::arrow::datatypes::DataType;
@@ -174,10 +175,6 @@ fn readable(t: &DataType) -> bool {
             | DataType::Union(..)
             | DataType::Dictionary(..)
     )
-}
-
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 /// One value as a [`Cell`]. Times, intervals and bytes are written as PostgreSQL prints them;

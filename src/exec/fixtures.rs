@@ -29,7 +29,8 @@ fn valid_type(t: &str) -> bool {
         )
 }
 
-fn ident(s: &str) -> String {
+/// A double-quoted identifier (DuckDB and PostgreSQL alike).
+pub(super) fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -4,6 +4,7 @@
 //! the old table as it was.
 
 use super::duckdb::DuckDb;
+use super::fixtures::ident;
 use super::{Cell, Database, ExecError};
 use std::path::Path;
 
@@ -71,10 +72,6 @@ fn portable_type(duck: &str) -> String {
         _ if t.starts_with("DECIMAL") => t.replacen("DECIMAL", "numeric", 1),
         _ => "text".into(),
     }
-}
-
-fn ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
 }
 
 fn literal(c: &Cell) -> String {

@@ -145,12 +145,7 @@ pub fn annotation(model: &crate::resolve::Model, compiled: &CompiledSql) -> Valu
         let (title, ty) = match r {
             MemberRef::Measure(i) => {
                 let m = &cube.measures[i];
-                let ty = match m.type_ {
-                    crate::resolve::MeasureType::String => "string",
-                    crate::resolve::MeasureType::Time => "time",
-                    crate::resolve::MeasureType::Boolean => "boolean",
-                    _ => "number",
-                };
+                let ty = m.type_.value_type();
                 (m.title.clone().unwrap_or_else(|| crate::resolve::cubes::titleize(&m.name)), ty)
             }
             MemberRef::Dimension(i) => {

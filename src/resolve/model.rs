@@ -239,6 +239,17 @@ impl MeasureType {
         }
     }
 
+    /// The value type Cube reports for the measure (`/v1/meta`, annotations): `number` for
+    /// every aggregate.
+    pub fn value_type(&self) -> &'static str {
+        match self {
+            MeasureType::String => "string",
+            MeasureType::Time => "time",
+            MeasureType::Boolean => "boolean",
+            _ => "number",
+        }
+    }
+
     /// Types whose `sql` is an expression the user aggregates themselves.
     pub fn is_calculated(&self) -> bool {
         matches!(self, MeasureType::Number | MeasureType::String | MeasureType::Time | MeasureType::Boolean)

@@ -3,7 +3,7 @@
 //! aggregate, `aggType` the aggregation, `connectedComponent` equal for cubes joined together).
 
 use crate::resolve::cubes::titleize;
-use crate::resolve::{Cube, CubeKind, GranularityKind, MeasureType, Model};
+use crate::resolve::{Cube, CubeKind, GranularityKind, Model};
 use serde_json::{json, Map, Value};
 
 pub fn meta(model: &Model) -> Value {
@@ -66,13 +66,7 @@ fn cube(model: &Model, c: &Cube, component: usize) -> Value {
 fn measure(model: &Model, c: &Cube, m: &crate::resolve::Measure) -> Value {
     let short = m.title.clone().unwrap_or_else(|| titleize(&m.name));
     let mut o = member_head(c, &m.name, &short, m.description.as_deref(), m.meta.clone());
-    let ty = match m.type_ {
-        MeasureType::String => "string",
-        MeasureType::Time => "time",
-        MeasureType::Boolean => "boolean",
-        _ => "number",
-    };
-    o.insert("type".into(), json!(ty));
+    o.insert("type".into(), json!(m.type_.value_type()));
     o.insert("aggType".into(), json!(m.type_.agg_name()));
     optional(&mut o, "format", m.format.as_ref().map(|f| json!(f)));
     o.insert("cumulative".into(), json!(m.rolling_window.is_some()));
