@@ -4,4 +4,5 @@
 pub mod check;
 pub mod common;
 pub mod compile;
+pub mod init;
 pub mod serve;

@@ -38,6 +38,7 @@ codes! {
     NoModel = "L010", "no-model-files";
     Template = "L011", "template";
     JsModel = "L012", "js-model";
+    EmptyFile = "L013", "empty-file";
     // resolve
     InvalidIdentifier = "R001", "invalid-identifier";
     DuplicateCube = "R002", "duplicate-cube";
@@ -70,6 +71,8 @@ codes! {
     RefreshKey = "R029", "refresh-key";
     DimensionCase = "R030", "dimension-case";
     KeyConflict = "R031", "key-conflict";
+    DimensionReferencesMeasure = "R032", "dimension-references-measure";
+    AccessPolicy = "R033", "access-policy";
     // query
     QueryJson = "Q001", "query-json";
     QueryUnknownField = "Q002", "query-unknown-field";
@@ -88,6 +91,7 @@ codes! {
     QueryHiddenMember = "Q015", "query-hidden-member";
     QueryUnsupported = "Q016", "query-unsupported";
     QuerySecurityContext = "Q017", "query-security-context";
+    AccessDenied = "Q018", "access-denied";
     // sql rendering and dialects
     DialectFile = "S001", "dialect-file";
     DialectTemplate = "S002", "dialect-template";

@@ -112,10 +112,69 @@ fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// How human output is drawn: colours, the line width, and plain ASCII for dumb terminals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanStyle {
+    pub color: bool,
+    pub width: usize,
+    pub ascii: bool,
+}
+
+/// The width used when output is not a terminal and `COLUMNS` does not say (stable for logs
+/// and snapshots).
+pub const DEFAULT_WIDTH: usize = 110;
+
+impl HumanStyle {
+    pub fn plain() -> HumanStyle {
+        HumanStyle { color: false, width: DEFAULT_WIDTH, ascii: false }
+    }
+
+    /// The style for standard error, from the environment and the terminal.
+    pub fn for_stderr() -> HumanStyle {
+        use std::io::IsTerminal;
+        let stderr = std::io::stderr();
+        let tty = stderr.is_terminal();
+        let tty_width = if tty { terminal_size::terminal_size_of(&stderr).map(|(w, _)| w.0 as usize) } else { None };
+        HumanStyle::from_env(|k| std::env::var(k).ok(), tty, tty_width)
+    }
+
+    /// The conventions other command-line tools follow: `NO_COLOR` (any non-empty value) turns
+    /// colour off and wins; `CLICOLOR_FORCE` or `FORCE_COLOR` (not `0`) turns it on without a
+    /// terminal; `TERM=dumb` means no colour and ASCII; otherwise colour on a terminal only.
+    /// The width is the terminal's, else `COLUMNS`, else [`DEFAULT_WIDTH`].
+    pub fn from_env(var: impl Fn(&str) -> Option<String>, tty: bool, tty_width: Option<usize>) -> HumanStyle {
+        let set = |k: &str| var(k).filter(|v| !v.is_empty());
+        let forced = |k: &str| set(k).is_some_and(|v| v != "0");
+        let dumb = set("TERM").is_some_and(|t| t == "dumb");
+        let color = if set("NO_COLOR").is_some() {
+            false
+        } else if forced("CLICOLOR_FORCE") || forced("FORCE_COLOR") {
+            true
+        } else {
+            tty && !dumb
+        };
+        let width = tty_width
+            .or_else(|| set("COLUMNS").and_then(|c| c.trim().parse::<usize>().ok()))
+            .filter(|w| *w >= 20)
+            .unwrap_or(DEFAULT_WIDTH)
+            .min(1000);
+        HumanStyle { color, width, ascii: dumb }
+    }
+}
+
 /// Human output: each diagnostic with the source line and a marker under the offending token.
 pub fn to_human(diags: &[Diagnostic], sources: &SourceMap, color: bool) -> String {
-    let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(110).with_links(false);
+    to_human_styled(diags, sources, HumanStyle { color, ..HumanStyle::plain() })
+}
+
+/// [`to_human`] drawn in `style`.
+pub fn to_human_styled(diags: &[Diagnostic], sources: &SourceMap, style: HumanStyle) -> String {
+    let theme = match (style.ascii, style.color) {
+        (true, _) => miette::GraphicalTheme::none(),
+        (false, true) => miette::GraphicalTheme::unicode(),
+        (false, false) => miette::GraphicalTheme::unicode_nocolor(),
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false);
     let mut out = String::new();
     for d in diags {
         let report = MietteReport::new(d, sources);
@@ -284,5 +343,49 @@ impl miette::Diagnostic for MietteReport {
         } else {
             Some(Box::new(self.labels.iter().cloned()))
         }
+    }
+}
+
+#[cfg(test)]
+mod style_tests {
+    use super::*;
+
+    fn style(vars: &[(&str, &str)], tty: bool, width: Option<usize>) -> HumanStyle {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        HumanStyle::from_env(|k| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()), tty, width)
+    }
+
+    #[test]
+    fn colour_follows_the_conventions() {
+        assert!(style(&[], true, Some(80)).color, "a terminal gets colour");
+        assert!(!style(&[], false, None).color, "a pipe does not");
+        assert!(!style(&[("NO_COLOR", "1")], true, None).color, "NO_COLOR turns it off");
+        assert!(style(&[("NO_COLOR", "")], true, None).color, "an empty NO_COLOR means nothing");
+        assert!(style(&[("CLICOLOR_FORCE", "1")], false, None).color, "CLICOLOR_FORCE forces it");
+        assert!(!style(&[("CLICOLOR_FORCE", "0")], false, None).color);
+        assert!(!style(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")], true, None).color, "NO_COLOR wins");
+        let dumb = style(&[("TERM", "dumb")], true, Some(80));
+        assert!(!dumb.color && dumb.ascii, "a dumb terminal gets plain ASCII");
+    }
+
+    #[test]
+    fn width_follows_the_terminal_then_columns() {
+        assert_eq!(style(&[], true, Some(72)).width, 72);
+        assert_eq!(style(&[("COLUMNS", "90")], false, None).width, 90);
+        assert_eq!(style(&[("COLUMNS", "junk")], false, None).width, DEFAULT_WIDTH);
+        assert_eq!(style(&[], false, None).width, DEFAULT_WIDTH);
+    }
+
+    #[test]
+    fn rendering_honours_width_and_ascii() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("m.yml".into(), "cubes:\n  - name: x\n".into());
+        let d = Diagnostic::error(crate::diag::Code::UnknownKey, "a message long enough to need wrapping when the width is small")
+            .at(crate::diag::Span::new(file, 12, 13), "here");
+        let narrow = to_human_styled(&[d.clone()], &sources, HumanStyle { color: false, width: 40, ascii: true });
+        assert!(narrow.is_ascii(), "{narrow}");
+        assert!(narrow.lines().all(|l| l.chars().count() <= 40), "{narrow}");
+        let colored = to_human_styled(&[d], &sources, HumanStyle { color: true, width: 110, ascii: false });
+        assert!(colored.contains('\u{1b}'), "colour codes expected: {colored:?}");
     }
 }

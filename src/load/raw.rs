@@ -44,6 +44,9 @@ pub struct RawCube {
     pub pre_aggregations: Vec<RawPreAggregation>,
     pub hierarchies: Vec<RawHierarchy>,
     pub refresh_key: Option<RawRefreshKey>,
+    /// `access_policy` items as written; read and checked by [`crate::access::policy`], which
+    /// needs the resolved members.
+    pub access_policy: Vec<crate::load::yaml::Node>,
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +195,7 @@ pub struct RawView {
     pub folders: Vec<RawFolder>,
     /// Member lists a view may not have (v1.3 views have no own members); kept to report them.
     pub own_members: Vec<SpStr>,
+    pub access_policy: Vec<crate::load::yaml::Node>,
 }
 
 #[derive(Debug, Clone)]

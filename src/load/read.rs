@@ -333,7 +333,15 @@ pub(crate) const TOP_KEYS: &[&str] = &["cubes", "views"];
 /// Reads the top level of one file (`cubes:` and `views:` only) into `model`.
 pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>) {
     let Some(map) = root.as_map() else {
-        if !matches!(root.value, Value::Null) {
+        if matches!(root.value, Value::Null) {
+            // An empty file (or one with only comments) is most likely a file saved too early;
+            // Cube loads it without a word.
+            diags.push(
+                Diagnostic::warning(Code::EmptyFile, "this model file is empty: it defines no cubes or views")
+                    .at(Span { end: root.span.start, ..root.span }, "nothing here")
+                    .with_help("add `cubes:` or `views:`, or delete the file"),
+            );
+        } else {
             diags.push(
                 Diagnostic::error(
                     Code::TopLevelKey,
@@ -379,7 +387,18 @@ pub fn read_file(root: &Node, model: &mut RawModel, diags: &mut Vec<Diagnostic>)
 fn top_list<'a>(k: &Node, v: &'a Node, key: &str, diags: &mut Vec<Diagnostic>) -> &'a [Node] {
     match &v.value {
         Value::Seq(items) => items,
-        Value::Null => &[],
+        Value::Null => {
+            // `cubes:` with nothing under it: usually the items lost their indentation or were
+            // deleted; Cube refuses it too.
+            diags.push(
+                Diagnostic::error(Code::WrongType, format!("`{key}` is empty (null): it must be a list"))
+                    .at(k.span, "no list under this key")
+                    .with_help(format!(
+                        "indent each item as `- name: ...` under `{key}:`, or write `{key}: []` for none"
+                    )),
+            );
+            &[]
+        }
         _ => {
             diags.push(
                 Diagnostic::error(Code::WrongType, format!("`{key}` must be a list, found {}", v.kind_name()))
@@ -416,6 +435,7 @@ fn read_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCube> {
         pre_aggregations: o.list("pre_aggregations", diags).iter().filter_map(|n| read_pre_agg(n, diags)).collect(),
         hierarchies: o.list("hierarchies", diags).iter().filter_map(|n| read_hierarchy(n, diags)).collect(),
         refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
+        access_policy: o.list("access_policy", diags).to_vec(),
     })
 }
 
@@ -693,6 +713,7 @@ fn read_view(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawView> {
         cubes: o.list("cubes", diags).iter().filter_map(|n| read_view_cube(n, diags)).collect(),
         folders: o.list("folders", diags).iter().filter_map(|n| read_folder(n, diags, 0)).collect(),
         own_members,
+        access_policy: o.list("access_policy", diags).to_vec(),
     })
 }
 

@@ -13,6 +13,9 @@ use std::collections::HashMap;
 pub const MAX_NODES: usize = 2_000_000;
 /// Nesting depth of collections.
 pub const MAX_DEPTH: usize = 200;
+/// Bytes of keys and scalars a file may expand to, aliases included: a long string aliased a
+/// million times stays under the node budget but would take gigabytes.
+pub const MAX_EXPANDED_BYTES: usize = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
@@ -98,11 +101,19 @@ impl Node {
         self.as_map()?.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)
     }
 
-    fn size(&self) -> usize {
-        1 + match &self.value {
-            Value::Seq(s) => s.iter().map(Node::size).sum(),
-            Value::Map(m) => m.iter().map(|(k, v)| k.size() + v.size()).sum(),
-            _ => 0,
+    /// Nodes and scalar bytes of this subtree: what one more alias to it costs.
+    fn weight(&self) -> (usize, usize) {
+        match &self.value {
+            Value::Seq(s) => s.iter().map(Node::weight).fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| {
+                    let (kw, vw) = (k.weight(), v.weight());
+                    (kw.0 + vw.0, kw.1 + vw.1)
+                })
+                .fold((1, 0), |a, b| (a.0 + b.0, a.1 + b.1)),
+            Value::Str(text) => (1, text.len()),
+            _ => (1, 8),
         }
     }
 
@@ -167,6 +178,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut root: Option<Node> = None;
     let mut nodes = 0usize;
+    let mut bytes = 0usize;
     let mut diags = Vec::new();
     let mut documents = 0;
 
@@ -212,10 +224,14 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
                         return Err(vec![d]);
                     }
                 };
-                let size = node.size();
+                let (size, size_bytes) = node.weight();
                 nodes += size;
+                bytes += size_bytes;
                 if nodes > MAX_NODES {
                     return Err(vec![limit_diag(span(s, e), "aliases expand this file to too many nodes")]);
+                }
+                if bytes > MAX_EXPANDED_BYTES {
+                    return Err(vec![limit_diag(span(s, e), "aliases expand this file to too many bytes")]);
                 }
                 let mut n = node.clone();
                 n.span = span(s, e);
@@ -223,6 +239,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Vec<Diagnostic>> {
             }
             Event::Scalar(value, style, anchor, tag) => {
                 nodes += 1;
+                bytes += value.len();
                 let plain = style == ScalarStyle::Plain && tag.is_none();
                 let forced_str = tag.as_ref().map(|t| t.suffix == "str").unwrap_or(false);
                 let v = if plain {
@@ -303,7 +320,9 @@ fn limit_diag(span: Span, what: &str) -> Diagnostic {
     Diagnostic::error(Code::InputLimit, format!("{what}: refusing to load it"))
         .at(span, "limit reached here")
         .with_help(format!(
-            "a model file may expand to at most {MAX_NODES} nodes and nest at most {MAX_DEPTH} levels deep"
+            "a model file may expand to at most {MAX_NODES} nodes and {} MiB of text, and nest at most \
+             {MAX_DEPTH} levels deep",
+            MAX_EXPANDED_BYTES >> 20
         ))
 }
 
@@ -489,6 +508,16 @@ mod tests {
         }
         let err = parse(&text, FileId(0)).unwrap_err();
         assert_eq!(err[0].code, Code::InputLimit);
+    }
+
+    #[test]
+    fn long_string_aliased_a_million_times_is_refused() {
+        let mut text = format!("a: &a \"{}\"\nb: [", "x".repeat(10_000));
+        text.push_str(&"*a, ".repeat(1_000_000));
+        text.push_str("]\n");
+        let err = parse(&text, FileId(0)).unwrap_err();
+        assert_eq!(err[0].code, Code::InputLimit);
+        assert!(err[0].message.contains("too many bytes"), "{}", err[0].message);
     }
 
     #[test]

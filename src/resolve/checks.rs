@@ -147,6 +147,42 @@ pub fn reference_cycles(model: &Model, diags: &mut Vec<Diagnostic>) {
     }
 }
 
+/// A dimension is computed per row, so its SQL cannot use an aggregate: a measure reference in a
+/// dimension is an error at the reference unless the dimension is a `sub_query` one (then the
+/// measure is aggregated per primary key in a subquery). Cube rejects these too; the database
+/// would otherwise fail on the aggregate in WHERE or GROUP BY.
+pub fn dimensions_without_measures(model: &Model, diags: &mut Vec<Diagnostic>) {
+    for (c, cube) in model.cubes.iter().enumerate() {
+        if cube.is_view() {
+            continue;
+        }
+        for (i, d) in cube.dimensions.iter().enumerate() {
+            if d.sub_query {
+                continue;
+            }
+            for (target, span) in edges(model, Node::Member(c, MemberRef::Dimension(i))) {
+                let Node::Member(tc, m @ MemberRef::Measure(_)) = target else { continue };
+                diags.push(
+                    Diagnostic::error(
+                        Code::DimensionReferencesMeasure,
+                        format!(
+                            "dimension `{}.{}` references measure `{}`",
+                            cube.name,
+                            d.name,
+                            node_name(model, Node::Member(tc, m))
+                        ),
+                    )
+                    .at(span, "a measure is an aggregate; a dimension is computed per row")
+                    .with_help(
+                        "add `sub_query: true` to compute it per primary key in a subquery, or make this a \
+                         measure (type: number, boolean or string)",
+                    ),
+                );
+            }
+        }
+    }
+}
+
 /// A cube that takes part in a join and has count, sum, avg or number measures needs a primary
 /// key, or its aggregates cannot be protected from join fan-out.
 pub fn primary_keys(model: &Model, diags: &mut Vec<Diagnostic>) {

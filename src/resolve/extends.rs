@@ -226,6 +226,8 @@ fn merge_cube(parent: &RawCube, child: &RawCube) -> RawCube {
             m.name.as_ref().map(|s| s.value.as_str())
         }),
         refresh_key: child.refresh_key.clone().or_else(|| parent.refresh_key.clone()),
+        // As Cube: the parent's policies, then the child's own.
+        access_policy: parent.access_policy.iter().chain(&child.access_policy).cloned().collect(),
     }
 }
 
@@ -245,5 +247,6 @@ fn merge_view(parent: &RawView, child: &RawView) -> RawView {
         cubes,
         folders,
         own_members: child.own_members.clone(),
+        access_policy: parent.access_policy.iter().chain(&child.access_policy).cloned().collect(),
     }
 }

@@ -49,6 +49,7 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
     }
     checks::reference_cycles(&model, &mut diags);
     checks::primary_keys(&model, &mut diags);
+    checks::dimensions_without_measures(&model, &mut diags);
     let raws: Vec<(CubeId, &crate::load::raw::RawCube)> = flat.cubes.iter().map(|c| c.as_ref()).enumerate().collect();
     checks::member_lists(&model, &raws, &mut diags);
     (model, diags)
