@@ -38,6 +38,29 @@ fn bench(c: &mut Criterion) {
         }
     }
     g.finish();
+
+    // The access stage's cost: the same query on a policed cube (a tenant's row filter from the
+    // security context) and on the same cube without policies.
+    let checked = cubec::check_model(std::path::Path::new("tests/models/policed"));
+    assert!(!checked.has_errors());
+    let d = dialects.get("postgres").unwrap();
+    let mut g = c.benchmark_group("compile_policed");
+    for cube in ["orders", "orders_open"] {
+        let query = serde_json::json!({
+            "measures": [format!("{cube}.count"), format!("{cube}.total")],
+            "dimensions": [format!("{cube}.status")],
+            "filters": [{"member": format!("{cube}.region"), "operator": "equals", "values": ["EU"]}],
+        });
+        let opts = QueryOptions {
+            security_context: serde_json::json!({"groups": ["tenant"], "tenant": "t1"}),
+            ..QueryOptions::default()
+        };
+        cubec::compile(&checked.model, &query, &d, &opts, RenderOptions::default()).expect("compiles");
+        g.bench_function(cube, |b| {
+            b.iter(|| cubec::compile(&checked.model, &query, &d, &opts, RenderOptions::default()).map(|c| c.sql.len()))
+        });
+    }
+    g.finish();
 }
 
 criterion_group!(benches, bench);

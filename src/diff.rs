@@ -218,6 +218,8 @@ pub fn diff(
         now: chrono::DateTime::parse_from_rfc3339("2024-03-13T15:30:00Z")
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now()),
+        // A model check compiles every member as the model's author, whoever may query it.
+        access: crate::access::AccessOptions::off(),
         ..crate::query::QueryOptions::default()
     };
     for (name, q) in &corpus {

@@ -2,8 +2,10 @@
 //!
 //! The pipeline has one IR per stage (see the README's architecture section):
 //! load ([`load`]) -> resolve ([`resolve`]) -> query ([`query`]) -> plan ([`plan`]) -> render ([`sql`])
-//! -> run ([`exec`]); [`server`] serves the same over Cube's REST API.
+//! -> run ([`exec`]); [`server`] serves the same over Cube's REST API. [`access`] enforces
+//! access policies between query and plan.
 
+pub mod access;
 pub mod deep;
 pub mod demo;
 pub mod diag;
@@ -72,7 +74,17 @@ pub fn compile(
     opts: &query::QueryOptions,
     render: sql::RenderOptions,
 ) -> Result<sql::CompiledSql, Vec<Diagnostic>> {
-    let q = query::parse_query(query, model, opts)?;
-    let p = plan::plan(model, &q)?;
+    let caller = access::Caller::new(model, &opts.security_context, &opts.access).map_err(|d| vec![d])?;
+    let mut q = query::parse_query_as(query, model, opts, Some(&caller))?;
+    let mut guard = access::enforce::guard_named(model, &mut q, &caller)?;
+    let mut p = plan::plan(model, &q)?;
+    // Row filters of cubes only the plan shows (joined through, inside sub_query dimensions);
+    // they add no cubes, so one more plan settles it.
+    for _ in 0..3 {
+        if !guard.guard_plan(model, &mut q, &p, &caller)? {
+            break;
+        }
+        p = plan::plan(model, &q)?;
+    }
     sql::render(model, &q, &p, dialect, render)
 }

@@ -2,7 +2,7 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use cli::check::{deep_validate, model_diff, run_tests, validate, write_docs};
 use cli::common::query_options;
 use cli::compile::{run_query, sql};
@@ -60,10 +60,13 @@ enum Command {
         /// A folder of dialect files that add to or override the built-in ones.
         #[arg(long)]
         dialects: Option<PathBuf>,
-        /// The security context (JSON object) for SECURITY_CONTEXT in model SQL, as a JWT
-        /// payload gives it under `cubec serve`.
+        /// The security context (JSON object) for SECURITY_CONTEXT in model SQL and for access
+        /// policies, as a JWT payload gives it under `cubec serve`.
         #[arg(long)]
         security_context: Option<String>,
+        /// Where the caller's groups are in the security context (a dotted path).
+        #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
+        context_to_groups: String,
     },
     /// Compile a query (or a JSON array of them) and run it: on the embedded DuckDB (data from
     /// <model>/data/) or --db.
@@ -90,9 +93,13 @@ enum Command {
         /// A folder of dialect files that add to or override the built-in ones.
         #[arg(long)]
         dialects: Option<PathBuf>,
-        /// The security context (JSON object) for SECURITY_CONTEXT in model SQL.
+        /// The security context (JSON object) for SECURITY_CONTEXT in model SQL and for access
+        /// policies.
         #[arg(long)]
         security_context: Option<String>,
+        /// Where the caller's groups are in the security context (a dotted path).
+        #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
+        context_to_groups: String,
     },
     /// Run the metric unit tests under <model>/tests/: fixture rows, queries, expected rows.
     Test {
@@ -109,6 +116,13 @@ enum Command {
         /// `human`, `json` (one object per test) or `junit` (XML for CI).
         #[arg(long, value_enum, default_value = "human")]
         format: TestFormat,
+        /// The security context (JSON object) every test runs as, unless the test gives its own
+        /// `security_context`.
+        #[arg(long)]
+        security_context: Option<String>,
+        /// Where the caller's groups are in the security context (a dotted path).
+        #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
+        context_to_groups: String,
     },
     /// Write the deterministic demo dataset of the KPI library (CSV files) into a folder.
     DemoData {
@@ -169,6 +183,10 @@ enum Command {
         /// A folder of dialect files that add to or override the built-in ones.
         #[arg(long)]
         dialects: Option<PathBuf>,
+        /// Where the caller's groups are in the token's payload (a dotted path), for access
+        /// policies.
+        #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
+        context_to_groups: String,
     },
     /// Print a JSON Schema of the model file format (for the YAML language server).
     Schema,
@@ -211,6 +229,20 @@ enum Command {
         #[arg(long)]
         dialect: Option<String>,
     },
+    /// Start a new project: a model folder with a cube, a view, demo data, a saved query, a
+    /// metric unit test and a CI workflow. Never overwrites a file.
+    Init {
+        /// The project folder (created if missing).
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Print a shell completion script: `cubec completions bash > ~/.local/share/bash-completion/completions/cubec`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `cubec man > ~/.local/share/man/man1/cubec.1`.
+    Man,
     /// Write a Markdown catalog of the model's KPIs (measures with `meta`) to <out>/kpis.md.
     Docs {
         /// Model directory (default: ./metrics, else ./model).
@@ -272,25 +304,43 @@ fn main() -> ExitCode {
             (_, true) if deep => deep_validate(model, format, dialect.as_deref()),
             (code, _) => code,
         },
-        Command::Sql { query, dialect, model, format, inline, dialects, security_context } => {
-            match query_options(security_context.as_deref()) {
+        Command::Sql { query, dialect, model, format, inline, dialects, security_context, context_to_groups } => {
+            match query_options(security_context.as_deref(), &context_to_groups) {
                 Ok(opts) => sql(&query, &dialect, model, format, inline, dialects.as_deref(), &opts),
                 Err(code) => code,
             }
         }
-        Command::Query { query, model, db, format, explain, inline, dialects, security_context } => {
-            match query_options(security_context.as_deref()) {
+        Command::Query { query, model, db, format, explain, inline, dialects, security_context, context_to_groups } => {
+            match query_options(security_context.as_deref(), &context_to_groups) {
                 Ok(opts) => run_query(&query, model, db, format, explain, inline, dialects.as_deref(), &opts),
                 Err(code) => code,
             }
         }
-        Command::Test { model, db, filter, format } => run_tests(model, db, filter, format),
+        Command::Test { model, db, filter, format, security_context, context_to_groups } => {
+            match query_options(security_context.as_deref(), &context_to_groups) {
+                Ok(opts) => run_tests(model, db, filter, format, &opts),
+                Err(code) => code,
+            }
+        }
         Command::Docs { model, out } => write_docs(model, &out),
         Command::Diff { base, head, model, format, fail_on_change, dialect } => {
             model_diff(&base, head.as_deref(), model, format, fail_on_change, dialect.as_deref())
         }
         Command::Render { file, model } => cli::check::render_template(&file, model),
         Command::ImportJs { input, out } => cli::check::import_js(&input, &out),
+        Command::Init { dir } => cli::init::init(&dir),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "cubec", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+                eprintln!("error: cannot render the man page: {e}");
+                return ExitCode::from(1);
+            }
+            std::io::Write::write_all(&mut std::io::stdout(), &out).map(|_| ExitCode::SUCCESS).unwrap_or(ExitCode::from(1))
+        }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&cubec::schema::model_schema()).unwrap_or_default());
             ExitCode::SUCCESS
@@ -309,6 +359,7 @@ fn main() -> ExitCode {
             max_concurrent_queries,
             watch_interval,
             dialects,
+            context_to_groups,
         } => {
             let seconds = |name: &str, v: f64, zero_ok: bool| {
                 if v.is_finite() && v <= 86_400.0 && (v > 0.0 || (zero_ok && v == 0.0)) {
@@ -342,6 +393,7 @@ fn main() -> ExitCode {
                     max_concurrent_queries: max_concurrent_queries.into(),
                 },
                 watch: (!watch.is_zero()).then_some(watch),
+                context_to_groups,
             };
             serve(config, &host, port)
         }

@@ -14,6 +14,13 @@
 //!   - name: conversion rate
 //!     query: {measures: [referrals.conversion_rate]}
 //!     expect: [{referrals.conversion_rate: 0.25}]
+//!   - name: a partner sees only its own rows    # access policies: the caller's context
+//!     security_context: {groups: [partner], affiliate_id: 7}
+//!     query: {measures: [referrals.count]}
+//!     expect: [{referrals.count: 3}]
+//!   - name: no group, no data
+//!     query: {measures: [referrals.count]}
+//!     expect_error: access denied              # refused with this text in the message
 //! ```
 
 use crate::exec::{fixtures, shape, Database};
@@ -60,6 +67,7 @@ pub fn run_file(
     db_url: Option<&str>,
     file: &Path,
     filter: Option<&str>,
+    base: &QueryOptions,
 ) -> Vec<Outcome> {
     let label = file.display().to_string();
     let fail = |name: &str, msg: String| Outcome {
@@ -87,7 +95,7 @@ pub fn run_file(
             continue;
         }
         let started = Instant::now();
-        let failure = run_one(model, dialects, db_url, &shared, test).err();
+        let failure = run_one(model, dialects, db_url, &shared, test, base).err();
         out.push(Outcome { file: label.clone(), name, failure, millis: started.elapsed().as_secs_f64() * 1000.0 });
     }
     out
@@ -99,6 +107,7 @@ fn run_one(
     db_url: Option<&str>,
     shared: &Value,
     test: &Value,
+    base: &QueryOptions,
 ) -> Result<(), String> {
     let mut tables = shared.as_object().cloned().unwrap_or_default();
     if let Some(own) = test.get("fixtures").and_then(Value::as_object) {
@@ -114,12 +123,28 @@ fn run_one(
         .map_err(|e| e.to_string())?;
     let query = test.get("query").ok_or("the test has no `query`")?;
     let dialect = dialects.get(db.dialect_name()).map_err(|d| d.message)?;
-    let mut opts = QueryOptions::default();
+    let mut opts = base.clone();
     if let Some(now) = test.get("now").and_then(Value::as_str) {
         opts.now = now.parse().map_err(|e| format!("`now` is not an RFC 3339 instant: {e}"))?;
     }
+    match test.get("security_context") {
+        None => {}
+        Some(ctx @ Value::Object(_)) => opts.security_context = ctx.clone(),
+        Some(_) => return Err("`security_context` must be a mapping".to_string()),
+    }
     let compiled = crate::compile(model, query, &dialect, &opts, RenderOptions::default())
-        .map_err(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "))?;
+        .map_err(|d| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; "));
+    // `expect_error: text`: the query must be refused with a message containing the text (an
+    // access denial, say).
+    if let Some(want) = test.get("expect_error") {
+        let want = want.as_str().ok_or("`expect_error` must be the text the error contains")?;
+        return match compiled {
+            Err(message) if message.contains(want) => Ok(()),
+            Err(message) => Err(format!("expected an error containing `{want}`, got: {message}")),
+            Ok(c) => Err(format!("expected an error containing `{want}`, but the query compiled:\n{}", c.sql)),
+        };
+    }
+    let compiled = compiled?;
     let result = db.run(&compiled).map_err(|e| format!("the query failed: {e}"))?;
     let rows = shape::cube_rows(&result, &compiled);
     let expected = test.get("expect").and_then(Value::as_array).ok_or("the test has no `expect` list of rows")?;

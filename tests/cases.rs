@@ -1,7 +1,7 @@
 //! Query cases under `tests/cases/**/*.yml`: each names a model under `tests/models/`, a query
 //! and optionally a fixed "now". Its SQL for every dialect is an insta snapshot, and every
 //! statement must parse with sqlparser's matching dialect. Cases with `expect_error: true`
-//! snapshot the error instead.
+//! snapshot the error instead. A case's `security_context` is the caller's (access policies).
 
 use cubec::query::QueryOptions;
 use cubec::sql::{check_parses, Dialects, RenderOptions};
@@ -35,6 +35,9 @@ fn query_cases() {
             opts.now = now.parse().expect("now is an RFC 3339 instant");
         } else {
             opts.now = "2024-03-13T15:30:00Z".parse().unwrap();
+        }
+        if let Some(ctx) = case.get("security_context") {
+            opts.security_context = ctx.clone();
         }
         let query = &case["query"];
         let expect_error = case["expect_error"].as_bool().unwrap_or(false);

@@ -81,6 +81,7 @@ fn run_all(db_for: &mut dyn FnMut(&str) -> Database, dialect_name: &str) -> Vec<
         });
         let opts = QueryOptions {
             now: case["now"].as_str().unwrap_or("2024-03-13T15:30:00Z").parse().unwrap(),
+            security_context: case.get("security_context").cloned().unwrap_or(serde_json::json!({})),
             ..QueryOptions::default()
         };
         let compiled = cubec::compile(&c.model, &case["query"], &dialect, &opts, RenderOptions::default())

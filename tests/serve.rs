@@ -76,6 +76,7 @@ fn state(dir: &Path, limits: Limits) -> Arc<AppState> {
         dev: false,
         limits,
         watch: None,
+        context_to_groups: "groups".into(),
     };
     Arc::new(AppState::open(&config).expect("the server state opens"))
 }
@@ -366,6 +367,7 @@ fn the_server_refuses_to_start_without_a_secret_unless_dev() {
         dev: false,
         limits: Limits::default(),
         watch: None,
+        context_to_groups: "groups".into(),
     };
     let err = AppState::open(&config).err().unwrap_or_default();
     assert!(err.contains("CUBEC_API_SECRET"), "{err}");
@@ -396,6 +398,7 @@ async fn on_postgres_a_timed_out_query_is_cancelled_on_the_server() {
         dev: false,
         limits: Limits { query_timeout: Duration::from_millis(500), max_concurrent_queries: 1, ..Limits::default() },
         watch: None,
+        context_to_groups: "groups".into(),
     };
     // The blocking PostgreSQL client must not be opened on an async worker.
     let s = Arc::new(tokio::task::spawn_blocking(move || AppState::open(&config)).await.expect("join").expect("state"));

@@ -18,7 +18,7 @@ pub(crate) fn validate(model: Option<PathBuf>, format: DiagFormat, deep: bool) -
             if checked.diagnostics.is_empty() {
                 format!("{}: {} cubes and views, no problems\n", dir.display(), checked.model.cubes.len())
             } else {
-                render::to_human(&checked.diagnostics, &checked.sources, std::io::stderr().is_terminal())
+                render::to_human_styled(&checked.diagnostics, &checked.sources, render::HumanStyle::for_stderr())
             }
         }
         DiagFormat::Json => render::to_json(&checked.diagnostics, &checked.sources) + "\n",
@@ -177,6 +177,7 @@ pub(crate) fn run_tests(
     db: Option<String>,
     filter: Option<String>,
     format: TestFormat,
+    opts: &cubec::query::QueryOptions,
 ) -> ExitCode {
     let (dir, checked, dialects) = match load_model(model, None) {
         Ok(m) => m,
@@ -190,7 +191,7 @@ pub(crate) fn run_tests(
     }
     let mut outcomes = Vec::new();
     for f in &files {
-        let results = cubec::testing::run_file(&checked.model, &dialects, url.as_deref(), f, filter.as_deref());
+        let results = cubec::testing::run_file(&checked.model, &dialects, url.as_deref(), f, filter.as_deref(), opts);
         if format == TestFormat::Human {
             for o in &results {
                 match &o.failure {

@@ -2,7 +2,6 @@
 //! diagnostics, and the spinner shown while a query runs.
 
 use cubec::diag::render;
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -27,7 +26,7 @@ pub(crate) fn load_model(
 
 /// Prints diagnostics that have no useful source position (query, dialect errors).
 pub(crate) fn report(diags: &[cubec::diag::Diagnostic], sources: &cubec::diag::SourceMap) {
-    eprint!("{}", render::to_human(diags, sources, std::io::stderr().is_terminal()));
+    eprint!("{}", render::to_human_styled(diags, sources, render::HumanStyle::for_stderr()));
 }
 
 /// Reads `--query`: a path, `-` for stdin, or the JSON itself.
@@ -47,9 +46,14 @@ pub(crate) fn read_query(arg: &str) -> Result<serde_json::Value, String> {
         .map_err(|e| format!("the query is not valid JSON: {e}"))
 }
 
-/// Query options from the command line: `--security-context` must be a JSON object.
-pub(crate) fn query_options(security_context: Option<&str>) -> Result<cubec::query::QueryOptions, ExitCode> {
+/// Query options from the command line: `--security-context` must be a JSON object; groups
+/// for access policies are read from its `groups_claim` (dotted path).
+pub(crate) fn query_options(
+    security_context: Option<&str>,
+    groups_claim: &str,
+) -> Result<cubec::query::QueryOptions, ExitCode> {
     let mut opts = cubec::query::QueryOptions::default();
+    opts.access.groups_claim = groups_claim.to_string();
     if let Some(text) = security_context {
         match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v @ serde_json::Value::Object(_)) => opts.security_context = v,

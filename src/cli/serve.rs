@@ -57,7 +57,10 @@ pub(crate) fn serve(config: cubec::server::ServeConfig, host: &str, port: u16) -
         };
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}"));
         if config.dev {
-            eprintln!("WARNING: --dev: no authentication; anyone who can reach {addr} can query the data");
+            eprintln!(
+                "WARNING: --dev: no authentication, no access policies, no `public` checks; anyone who can reach \
+                 {addr} can query all the data"
+            );
         }
         eprintln!(
             "cubec serve: {} cubes and views from `{}` on {}; listening on http://{addr}/cubejs-api/v1",

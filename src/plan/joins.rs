@@ -23,6 +23,11 @@ pub struct JoinTree {
 }
 
 impl JoinTree {
+    /// The root, then each joined cube in join order.
+    pub fn cubes(&self) -> impl Iterator<Item = CubeId> + '_ {
+        std::iter::once(self.root).chain(self.steps.iter().map(|s| s.to))
+    }
+
     pub fn contains(&self, c: CubeId) -> bool {
         c == self.root || self.steps.iter().any(|s| s.to == c)
     }

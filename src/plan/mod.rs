@@ -90,6 +90,9 @@ pub struct Plan {
     /// Set when the query has rolling-window measures and a time dimension to roll along.
     pub rolling: Option<RollingTime>,
     pub sub_queries: Vec<SubQueryDim>,
+    /// Access-policy row filters that apply inside `sub_query` subqueries (see
+    /// [`Query::sub_query_filters`]).
+    pub sub_query_filters: Vec<FilterNode>,
 }
 
 impl Plan {
@@ -322,6 +325,7 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         groups,
         rolling,
         sub_queries,
+        sub_query_filters: query.sub_query_filters.clone(),
     })
 }
 

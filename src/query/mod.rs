@@ -10,7 +10,7 @@ mod parse;
 
 use crate::resolve::{CubeId, MemberRef};
 use chrono::NaiveDateTime;
-pub use parse::{parse_query, QueryOptions};
+pub use parse::{parse_filter, parse_query, parse_query_as, QueryOptions};
 
 /// Cube's defaults: 10,000 rows unless asked, 50,000 at most.
 pub const DEFAULT_LIMIT: u64 = 10_000;
@@ -140,6 +140,14 @@ pub enum FilterNode {
 }
 
 impl FilterNode {
+    /// The member of the first leaf, as the query names it.
+    pub fn first_member_name(&self) -> Option<&str> {
+        match self {
+            FilterNode::Leaf(f) => Some(&f.member.name),
+            FilterNode::And(v) | FilterNode::Or(v) => v.iter().find_map(FilterNode::first_member_name),
+        }
+    }
+
     /// Whether the filter is on measures (HAVING) rather than dimensions (WHERE).
     pub fn is_measure(&self) -> bool {
         match self {
@@ -178,4 +186,7 @@ pub struct Query {
     pub now: NaiveDateTime,
     /// See [`QueryOptions::security_context`].
     pub security_context: serde_json::Value,
+    /// Access-policy row filters of cubes that `sub_query` dimensions read: applied inside
+    /// those subqueries whatever `propagate_filters_to_sub_query` says.
+    pub sub_query_filters: Vec<FilterNode>,
 }

@@ -3,10 +3,11 @@
 
 use super::dates::{self, DateRange};
 use super::*;
+use crate::access::{AccessOptions, Caller};
 use crate::diag::{Code, Diagnostic};
 use crate::resolve::{DimensionType, Model};
 use crate::util::did_you_mean;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 /// Knobs that are not part of the query JSON.
@@ -19,11 +20,18 @@ pub struct QueryOptions {
     /// Who is asking: the verified JWT payload under `cubec serve`, `{}` elsewhere. Model SQL
     /// reads it as `SECURITY_CONTEXT` and `COMPILE_CONTEXT.security_context`.
     pub security_context: Value,
+    /// Access control: policies enforced (by default), the groups claim, `public` checks.
+    pub access: AccessOptions,
 }
 
 impl Default for QueryOptions {
     fn default() -> Self {
-        QueryOptions { now: Utc::now(), max_limit: MAX_LIMIT, security_context: Value::Object(Default::default()) }
+        QueryOptions {
+            now: Utc::now(),
+            max_limit: MAX_LIMIT,
+            security_context: Value::Object(Default::default()),
+            access: AccessOptions::default(),
+        }
     }
 }
 
@@ -60,7 +68,18 @@ fn err(code: Code, msg: impl Into<String>) -> Diagnostic {
 
 /// Parses one query object against `model`.
 pub fn parse_query(json: &Value, model: &Model, opts: &QueryOptions) -> Result<Query, Vec<Diagnostic>> {
-    let mut p = Parser { model, diags: Vec::new(), filters: 0, values: 0 };
+    parse_query_as(json, model, opts, None)
+}
+
+/// [`parse_query`] for a caller under access control: "did you mean" suggestions name only
+/// cubes and members the caller may see.
+pub fn parse_query_as(
+    json: &Value,
+    model: &Model,
+    opts: &QueryOptions,
+    caller: Option<&Caller>,
+) -> Result<Query, Vec<Diagnostic>> {
+    let mut p = Parser { model, diags: Vec::new(), filters: 0, values: 0, caller };
     let q = p.query(json, opts);
     if p.diags.is_empty() {
         q.ok_or_else(|| vec![err(Code::QueryJson, "the query is not valid")])
@@ -69,7 +88,19 @@ pub fn parse_query(json: &Value, model: &Model, opts: &QueryOptions) -> Result<Q
     }
 }
 
+/// Reads one filter in the REST shape against `model`; `now_local` is the query's "now" in its
+/// timezone. Access policies build their row filters this way, so they mean what a user's
+/// filter means.
+pub fn parse_filter(json: &Value, model: &Model, field: &str, now_local: NaiveDateTime) -> Result<FilterNode, Vec<Diagnostic>> {
+    let mut p = Parser { model, diags: Vec::new(), filters: 0, values: 0, caller: None };
+    match p.filter(json, field, 0, now_local) {
+        Some(f) if p.diags.is_empty() => Ok(f),
+        _ => Err(p.diags),
+    }
+}
+
 struct Parser<'a> {
+    caller: Option<&'a Caller<'a>>,
     model: &'a Model,
     diags: Vec<Diagnostic>,
     /// Filters and groups read so far, and their values, against the limits.
@@ -240,6 +271,7 @@ impl<'a> Parser<'a> {
             join_hints,
             now: now_local,
             security_context: opts.security_context.clone(),
+            sub_query_filters: Vec::new(),
         })
     }
 
@@ -310,7 +342,15 @@ impl<'a> Parser<'a> {
             return None;
         };
         let Some(cube) = self.model.cube_id(cube_name) else {
-            let help = did_you_mean(cube_name, self.model.cube_names());
+            let caller = self.caller;
+            let visible = self
+                .model
+                .cubes
+                .iter()
+                .enumerate()
+                .filter(|(id, _)| caller.is_none_or(|c| c.cube_visible(*id)))
+                .map(|(_, c)| c.name.as_str());
+            let help = did_you_mean(cube_name, visible);
             self.diags.push(
                 err(
                     Code::QueryUnknownMember,
@@ -322,7 +362,13 @@ impl<'a> Parser<'a> {
         };
         let c = self.model.cube(cube);
         let Some(member) = c.member(member_name) else {
-            let help = did_you_mean(member_name, c.members.keys().map(String::as_str));
+            let caller = self.caller;
+            let visible = c
+                .members
+                .iter()
+                .filter(|(_, r)| caller.is_none_or(|who| who.member_visible(cube, **r)))
+                .map(|(n, _)| n.as_str());
+            let help = did_you_mean(member_name, visible);
             self.diags.push(
                 err(
                     Code::QueryUnknownMember,
@@ -503,9 +549,20 @@ impl<'a> Parser<'a> {
                 }
                 let measures = children.iter().filter(|c| c.is_measure()).count();
                 if measures != 0 && measures != children.len() {
+                    let name = |measure: bool| {
+                        children.iter().find(|c| c.is_measure() == measure).and_then(FilterNode::first_member_name)
+                    };
                     self.diags.push(
-                        err(Code::QueryFilter, format!("`{field}`: you cannot use dimension and measure in the same condition"))
-                            .with_help("dimension filters go to WHERE and measure filters to HAVING; split them into separate filters"),
+                        err(
+                            Code::QueryFilter,
+                            format!(
+                                "`{field}`: you cannot use dimension and measure in the same condition: \
+                                 `{group}` mixes dimension `{}` with measure `{}`",
+                                truncate(name(false).unwrap_or("?")),
+                                truncate(name(true).unwrap_or("?"))
+                            ),
+                        )
+                        .with_help("dimension filters go to WHERE and measure filters to HAVING; split them into separate filters"),
                     );
                     return None;
                 }
@@ -686,11 +743,7 @@ fn kind_name(r: MemberRef) -> &'static str {
 }
 
 fn proxy_of(c: &crate::resolve::Cube, r: MemberRef) -> Option<&crate::resolve::Proxy> {
-    match r {
-        MemberRef::Measure(i) => c.measures[i].proxy.as_ref(),
-        MemberRef::Dimension(i) => c.dimensions[i].proxy.as_ref(),
-        MemberRef::Segment(i) => c.segments[i].proxy.as_ref(),
-    }
+    c.proxy(r)
 }
 
 fn kind(v: &Value) -> &'static str {

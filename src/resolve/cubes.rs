@@ -64,6 +64,7 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
         hierarchies: Vec::new(),
         pre_aggregations: Vec::new(),
         folders: Vec::new(),
+        access_policy: Vec::new(),
         members: HashMap::new(),
     };
     if let Some(alias) = &raw.sql_alias {

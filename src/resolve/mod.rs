@@ -47,6 +47,15 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
         let built = views::build(&model, sources, id, v, &mut diags);
         model.cubes[id] = built;
     }
+    for (id, raw) in flat.cubes.iter().enumerate() {
+        model.cubes[id].access_policy =
+            crate::access::policy::read_policies(&model.cubes[id], &raw.access_policy, &mut diags);
+    }
+    for (i, raw) in flat.views.iter().enumerate() {
+        let id = first_view + i;
+        model.cubes[id].access_policy =
+            crate::access::policy::read_policies(&model.cubes[id], &raw.access_policy, &mut diags);
+    }
     checks::reference_cycles(&model, &mut diags);
     checks::primary_keys(&model, &mut diags);
     checks::dimensions_without_measures(&model, &mut diags);

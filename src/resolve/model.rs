@@ -72,6 +72,8 @@ pub struct Cube {
     pub hierarchies: Vec<Hierarchy>,
     pub pre_aggregations: Vec<String>,
     pub folders: Vec<Folder>,
+    /// `access_policy`, resolved; empty means no restriction.
+    pub access_policy: Vec<crate::access::Policy>,
     pub(crate) members: HashMap<String, MemberRef>,
 }
 
@@ -96,6 +98,32 @@ impl Cube {
     /// The SQL column alias Cube gives a member of this cube (`orders__created_at`).
     pub fn column_alias(&self, r: MemberRef) -> String {
         crate::util::alias_name(&format!("{}.{}", self.alias_base(), self.member_name(r)))
+    }
+
+    /// For a view member: the cube member it stands for.
+    pub fn proxy(&self, r: MemberRef) -> Option<&Proxy> {
+        match r {
+            MemberRef::Measure(i) => self.measures[i].proxy.as_ref(),
+            MemberRef::Dimension(i) => self.dimensions[i].proxy.as_ref(),
+            MemberRef::Segment(i) => self.segments[i].proxy.as_ref(),
+        }
+    }
+
+    /// The member's own `public` (primary keys default to false).
+    pub fn member_public(&self, r: MemberRef) -> bool {
+        match r {
+            MemberRef::Measure(i) => self.measures[i].public,
+            MemberRef::Dimension(i) => self.dimensions[i].public,
+            MemberRef::Segment(i) => self.segments[i].public,
+        }
+    }
+
+    /// Every member, in declaration order: measures, dimensions, segments.
+    pub fn member_refs(&self) -> impl Iterator<Item = MemberRef> + '_ {
+        (0..self.measures.len())
+            .map(MemberRef::Measure)
+            .chain((0..self.dimensions.len()).map(MemberRef::Dimension))
+            .chain((0..self.segments.len()).map(MemberRef::Segment))
     }
 
     pub fn member_name(&self, r: MemberRef) -> &str {

@@ -8,7 +8,7 @@
 use super::pool::RunError;
 use super::reload::Snapshot;
 use super::AppState;
-use crate::diag::Diagnostic;
+use crate::diag::{Code, Diagnostic};
 use crate::exec::shape;
 use crate::query::QueryOptions;
 use crate::sql::{CompiledSql, RenderOptions};
@@ -37,6 +37,15 @@ impl ApiError {
     }
 
     fn diagnostics(diags: &[Diagnostic]) -> ApiError {
+        // An access denial is the caller's lack of rights, not a malformed query: 403, with
+        // only the denial's own message (nothing about other members).
+        if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
+            return ApiError {
+                status: StatusCode::FORBIDDEN,
+                body: json!({ "type": "AccessDenied", "error": d.message }),
+                internal: None,
+            };
+        }
         let message = diags
             .iter()
             .filter(|d| d.is_error())
@@ -138,7 +147,22 @@ fn queries(req: &ApiRequest) -> Result<Vec<&Value>, ApiError> {
 }
 
 fn options(state: &AppState, context: Value) -> QueryOptions {
-    QueryOptions { max_limit: state.limits.max_limit, security_context: context, ..QueryOptions::default() }
+    QueryOptions {
+        max_limit: state.limits.max_limit,
+        security_context: context,
+        access: state.access.clone(),
+        ..QueryOptions::default()
+    }
+}
+
+/// `/v1/meta`: the shared body when no policy is in force, else the caller's own.
+pub fn meta(state: &AppState, snapshot: &Snapshot, context: &Value) -> Result<Value, ApiError> {
+    let model = &snapshot.checked.model;
+    let caller = crate::access::Caller::new(model, context, &state.access).map_err(|d| ApiError::diagnostics(&[d]))?;
+    if !caller.is_policed() {
+        return Ok(snapshot.meta.clone());
+    }
+    Ok(super::meta::meta(model, Some(&caller)))
 }
 
 /// Compiles every query of the request for `dialect` (the database's unless asked otherwise).

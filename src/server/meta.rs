@@ -1,24 +1,50 @@
 //! The `/v1/meta` body: public cubes and views with their public members, in Cube's shape
 //! (names `cube.member`, titles prefixed with the cube's title, `type` `number` for every
 //! aggregate, `aggType` the aggregation, `connectedComponent` equal for cubes joined together).
+//! Under access policies the body is the caller's: only members it may query, cubes and views
+//! with nothing left disappear, and no other member is named (drill members, `aliasMember`).
 
+use crate::access::Caller;
 use crate::resolve::cubes::titleize;
-use crate::resolve::{Cube, CubeKind, GranularityKind, Model};
+use crate::resolve::{Cube, CubeId, CubeKind, GranularityKind, MemberRef, Model};
 use serde_json::{json, Map, Value};
 
-pub fn meta(model: &Model) -> Value {
+/// What one caller may see (everything public without a caller).
+struct Shown<'a> {
+    model: &'a Model,
+    caller: Option<&'a Caller<'a>>,
+}
+
+impl Shown<'_> {
+    fn member(&self, cube: CubeId, r: MemberRef) -> bool {
+        self.model.cube(cube).member_public(r) && self.caller.is_none_or(|k| k.member_visible(cube, r))
+    }
+
+    /// A member named `cube.member` (or bare, in `cube`), if it exists and may be shown.
+    fn named(&self, cube: CubeId, name: &str) -> bool {
+        let found = match name.split_once('.') {
+            Some(_) => self.model.member(name),
+            None => self.model.cube(cube).member(name).map(|r| (cube, r)),
+        };
+        found.is_some_and(|(c, r)| self.caller.is_none_or(|k| k.member_visible(c, r)))
+    }
+}
+
+/// The meta body for everyone (`caller` `None`) or for one caller under access policies.
+pub fn meta(model: &Model, caller: Option<&Caller>) -> Value {
     let components = connected_components(model);
+    let shown = Shown { model, caller: caller.filter(|c| c.is_policed()) };
     let cubes: Vec<Value> = model
         .cubes
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.public)
-        .map(|(id, c)| cube(model, c, components[id]))
+        .filter(|(id, c)| c.public && shown.caller.is_none_or(|k| k.cube_visible(*id)))
+        .map(|(id, c)| cube(&shown, id, c, components[id]))
         .collect();
     json!({ "cubes": cubes })
 }
 
-fn cube(model: &Model, c: &Cube, component: usize) -> Value {
+fn cube(shown: &Shown, id: CubeId, c: &Cube, component: usize) -> Value {
     let mut o = Map::new();
     o.insert("name".into(), json!(c.name));
     o.insert("type".into(), json!(if c.kind == CubeKind::View { "view" } else { "cube" }));
@@ -28,23 +54,28 @@ fn cube(model: &Model, c: &Cube, component: usize) -> Value {
     o.insert("isVisible".into(), json!(true));
     o.insert("public".into(), json!(true));
     o.insert("connectedComponent".into(), json!(component));
-    let measures: Vec<Value> = c.measures.iter().filter(|m| m.public).map(|m| measure(model, c, m)).collect();
-    let dimensions: Vec<Value> = c.dimensions.iter().filter(|d| d.public).map(|d| dimension(model, c, d)).collect();
-    let segments: Vec<Value> = c
-        .segments
-        .iter()
-        .filter(|s| s.public)
-        .map(|s| {
+    let measures: Vec<Value> = (0..c.measures.len())
+        .filter(|&i| shown.member(id, MemberRef::Measure(i)))
+        .map(|i| measure(shown, id, c, &c.measures[i]))
+        .collect();
+    let dimensions: Vec<Value> = (0..c.dimensions.len())
+        .filter(|&i| shown.member(id, MemberRef::Dimension(i)))
+        .map(|i| dimension(shown, c, &c.dimensions[i]))
+        .collect();
+    let segments: Vec<Value> = (0..c.segments.len())
+        .filter(|&i| shown.member(id, MemberRef::Segment(i)))
+        .map(|i| {
+            let s = &c.segments[i];
             let short = s.title.clone().unwrap_or_else(|| titleize(&s.name));
             let mut o = member_head(c, &s.name, &short, s.description.as_deref(), s.meta.clone());
-            alias_member(model, &mut o, s.proxy.as_ref());
+            alias_member(shown, &mut o, s.proxy.as_ref());
             Value::Object(o)
         })
         .collect();
     let hierarchies: Vec<Value> = c
         .hierarchies
         .iter()
-        .filter(|h| h.public)
+        .filter(|h| h.public && h.levels.iter().all(|l| shown.caller.is_none() || shown.named(id, l)))
         .map(|h| {
             json!({
                 "name": format!("{}.{}", c.name, h.name),
@@ -63,7 +94,8 @@ fn cube(model: &Model, c: &Cube, component: usize) -> Value {
     Value::Object(o)
 }
 
-fn measure(model: &Model, c: &Cube, m: &crate::resolve::Measure) -> Value {
+fn measure(shown: &Shown, id: CubeId, c: &Cube, m: &crate::resolve::Measure) -> Value {
+    let model = shown.model;
     let short = m.title.clone().unwrap_or_else(|| titleize(&m.name));
     let mut o = member_head(c, &m.name, &short, m.description.as_deref(), m.meta.clone());
     o.insert("type".into(), json!(m.type_.value_type()));
@@ -71,16 +103,21 @@ fn measure(model: &Model, c: &Cube, m: &crate::resolve::Measure) -> Value {
     optional(&mut o, "format", m.format.as_ref().map(|f| json!(f)));
     o.insert("cumulative".into(), json!(m.rolling_window.is_some()));
     o.insert("cumulativeTotal".into(), json!(false));
-    let drill: Vec<String> = m.drill_members.iter().map(|d| qualified(c, d)).collect();
+    let drill: Vec<String> = m
+        .drill_members
+        .iter()
+        .filter(|d| shown.caller.is_none() || shown.named(id, d))
+        .map(|d| qualified(c, d))
+        .collect();
     o.insert("drillMembers".into(), json!(drill));
     let (measures, dimensions): (Vec<&String>, Vec<&String>) =
         drill.iter().partition(|d| matches!(model.member(d), Some((_, crate::resolve::MemberRef::Measure(_)))));
     o.insert("drillMembersGrouped".into(), json!({ "measures": measures, "dimensions": dimensions }));
-    alias_member(model, &mut o, m.proxy.as_ref());
+    alias_member(shown, &mut o, m.proxy.as_ref());
     Value::Object(o)
 }
 
-fn dimension(model: &Model, c: &Cube, d: &crate::resolve::Dimension) -> Value {
+fn dimension(shown: &Shown, c: &Cube, d: &crate::resolve::Dimension) -> Value {
     let short = d.title.clone().unwrap_or_else(|| titleize(&d.name));
     let mut o = member_head(c, &d.name, &short, d.description.as_deref(), d.meta.clone());
     o.insert("type".into(), json!(d.type_.name()));
@@ -105,7 +142,7 @@ fn dimension(model: &Model, c: &Cube, d: &crate::resolve::Dimension) -> Value {
             .collect();
         o.insert("granularities".into(), Value::Array(grans));
     }
-    alias_member(model, &mut o, d.proxy.as_ref());
+    alias_member(shown, &mut o, d.proxy.as_ref());
     Value::Object(o)
 }
 
@@ -128,9 +165,11 @@ fn member_head(
     o
 }
 
-/// A view member names the cube member it stands for.
-fn alias_member(model: &Model, o: &mut Map<String, Value>, proxy: Option<&crate::resolve::Proxy>) {
-    if let Some(p) = proxy {
+/// A view member names the cube member it stands for (under policies, only one the caller may
+/// see).
+fn alias_member(shown: &Shown, o: &mut Map<String, Value>, proxy: Option<&crate::resolve::Proxy>) {
+    let model = shown.model;
+    if let Some(p) = proxy.filter(|p| shown.caller.is_none_or(|k| k.member_visible(p.cube, p.member))) {
         let source = model.cube(p.cube);
         o.insert("aliasMember".into(), json!(format!("{}.{}", source.name, source.member_name(p.member))));
     }

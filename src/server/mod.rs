@@ -36,6 +36,8 @@ pub struct ServeConfig {
     pub limits: Limits,
     /// How often to look for model edits; `None` turns hot reload off.
     pub watch: Option<Duration>,
+    /// Where the caller's groups are in the token's payload (a dotted path).
+    pub context_to_groups: String,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -63,6 +65,8 @@ pub struct AppState {
     pub pool: pool::Pool,
     pub auth: auth::Auth,
     pub limits: Limits,
+    /// Access policies and `public` enforced (off under `--dev`), and the groups claim.
+    pub access: crate::access::AccessOptions,
     requests: AtomicU64,
     /// Distinguishes this process's request ids from another's.
     instance: u32,
@@ -95,6 +99,11 @@ impl AppState {
             pool,
             auth,
             limits: config.limits,
+            access: crate::access::AccessOptions {
+                enforce: !config.dev,
+                groups_claim: config.context_to_groups.clone(),
+                hide_non_public: !config.dev,
+            },
             requests: AtomicU64::new(0),
             instance,
         })
@@ -178,7 +187,7 @@ async fn api_call(
         })?;
         let snapshot = state.models.current();
         match endpoint {
-            Endpoint::Meta => Ok(snapshot.meta.clone()),
+            Endpoint::Meta => api::meta(&state, &snapshot, &context),
             Endpoint::Load => api::load(&state, &snapshot, api::read_request(&uri, &body)?, context).await,
             Endpoint::Sql => api::sql(&state, &snapshot, api::read_request(&uri, &body)?, context),
             Endpoint::DryRun => api::dry_run(&state, &snapshot, api::read_request(&uri, &body)?, context),

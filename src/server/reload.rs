@@ -45,7 +45,7 @@ pub fn load(dir: &Path) -> Result<Snapshot, String> {
     if checked.has_errors() {
         return Err(render::to_human(&checked.diagnostics, &checked.sources, false));
     }
-    let meta = super::meta::meta(&checked.model);
+    let meta = super::meta::meta(&checked.model, None);
     Ok(Snapshot { checked, meta })
 }
 

@@ -553,6 +553,12 @@ impl<'a> Renderer<'a> {
                 wheres.push(format!("({})", self.filter_node(f)?));
             }
         }
+        // Access-policy row filters of the cubes the subquery reads apply whatever the flag says.
+        for f in plan.sub_query_filters.iter().filter(|f| filter_within(f, &sub.joins)) {
+            if !(dim.propagate_filters_to_sub_query && plan.where_filters.contains(f)) {
+                wheres.push(format!("({})", self.filter_node(f)?));
+            }
+        }
         let group_by: Vec<usize> = (1..=pks.len()).collect();
         let sql = self.select(Select { columns, from, joins, where_: wheres, group_by, ..Select::default() })?;
         let source = self.tpl("subquery", context! { sql => sql })?;

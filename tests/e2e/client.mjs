@@ -5,7 +5,8 @@
 // For every `<name>.query.json` in --expected it loads the query through the client and compares
 // the rows with `<name>.rows.json` (the same query run by `cubec query --format json` on the
 // embedded DuckDB: two engines, one answer); numbers must agree to 1e-9 relative. It also checks
-// `sql()` and `meta()`, a count against the raw CSV in --data, and that a bad token is refused.
+// `sql()` and `meta()`, a count against the raw CSV in --data, that a bad token is refused, and
+// access policies for two groups' tokens.
 // Exits 1 on the first mismatch, with what differed.
 
 import { createHmac } from 'node:crypto';
@@ -123,6 +124,40 @@ try {
 } catch (e) {
   check(e.status === 400 && /nope/.test(e.message), 'an unknown member is a 400 naming it', `${e.status} ${e.message}`);
 }
+
+// Access policies (the affiliates cube in metrics/advocacy.yml): two tokens of two groups against
+// the same server. The referral team sees every affiliate; a partner sees only its own row.
+const exp = Math.floor(Date.now() / 1000) + 600;
+const affiliateRows = readFileSync(join(args.data, 'affiliates.csv'), 'utf8').split('\n').filter((l) => l.trim() !== '').slice(1)
+  .map((l) => l.split(','));
+const partnerRow = affiliateRows.find((r) => Number(r[3]) > 0) ?? affiliateRows[0];
+const team = cubejs(jwt({ groups: ['referral_team'], exp }, args.secret), { apiUrl: args.api });
+const teamRows = (await team.load({ measures: ['affiliates.enrolled'] })).rawData();
+check(Number(teamRows[0]['affiliates.enrolled']) === affiliateRows.length,
+  `the referral team sees all ${affiliateRows.length} affiliates`, JSON.stringify(teamRows));
+const partner = cubejs(jwt({ groups: ['affiliate_partner'], affiliate_id: Number(partnerRow[0]), exp }, args.secret),
+  { apiUrl: args.api });
+const own = (await partner.load({ measures: ['affiliates.enrolled', 'affiliates.revenue'] })).rawData();
+check(Number(own[0]['affiliates.enrolled']) === 1 && sameValue(own[0]['affiliates.revenue'], partnerRow[3]),
+  `partner ${partnerRow[0]} sees only its own row (revenue ${partnerRow[3]})`, JSON.stringify(own));
+try {
+  await partner.load({ measures: ['affiliates.top_affiliate_concentration'] });
+  check(false, 'a partner cannot load the program-wide concentration');
+} catch (e) {
+  check(e.status === 403 && /hidden member/.test(e.message), 'a partner cannot load the program-wide concentration (403)',
+    `${e.status} ${e.message}`);
+}
+const partnerMeta = await partner.meta();
+const affiliatesCube = partnerMeta.cubes.find((c) => c.name === 'affiliates');
+check(affiliatesCube && !affiliatesCube.measures.some((m) => m.name === 'affiliates.top_affiliate_concentration'),
+  "the partner's meta lists affiliates without the program-wide measures");
+try {
+  await api.load({ measures: ['affiliates.revenue'] });
+  check(false, 'a token without a group cannot load affiliates');
+} catch (e) {
+  check(e.status === 403, 'a token without a group cannot load affiliates (403)', `${e.status} ${e.message}`);
+}
+check(!(await api.meta()).cubes.some((c) => c.name === 'affiliates'), 'a token without a group does not see affiliates in meta');
 
 console.log(failures === 0 ? '\nall end-to-end checks passed' : `\n${failures} end-to-end check(s) failed`);
 process.exit(failures === 0 ? 0 : 1);
