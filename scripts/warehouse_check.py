@@ -127,8 +127,10 @@ def main():
                 for dialect in ["snowflake", "bigquery"]:
                     if (path, dialect) in EMULATION_GAPS:
                         continue
+                    # Access-policy cases run as their caller.
+                    context = ["--security-context", json.dumps(case["security_context"])] if "security_context" in case else []
                     out = subprocess.run(
-                        [cubec, "sql", "--model", f"tests/models/{model}", "--query", q, "--dialect", dialect, "--inline", "--format", "json"],
+                        [cubec, "sql", "--model", f"tests/models/{model}", "--query", q, "--dialect", dialect, "--inline", "--format", "json", *context],
                         capture_output=True, text=True,
                     )
                     if out.returncode != 0:
