@@ -148,46 +148,7 @@ enum Command {
         db: Option<String>,
     },
     /// Serve Cube's REST API (/cubejs-api/v1/load, sql, dry-run, meta) over HTTP.
-    Serve {
-        /// Model directory (default: ./metrics, else ./model). Edits are picked up while serving.
-        #[arg(long)]
-        model: Option<PathBuf>,
-        /// postgres://user@host:5432/db or duckdb:PATH (default: $CUBEC_DB_URL, else the
-        /// embedded DuckDB with <model>/data/ loaded).
-        #[arg(long)]
-        db: Option<String>,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        #[arg(long, default_value_t = 4000)]
-        port: u16,
-        /// No authentication (local use only). Otherwise requests need an HS256 JWT signed with
-        /// $CUBEC_API_SECRET (or $CUBEJS_API_SECRET).
-        #[arg(long)]
-        dev: bool,
-        /// Largest request body accepted, in bytes.
-        #[arg(long, default_value_t = 1024 * 1024)]
-        max_body_bytes: usize,
-        /// Largest `limit` a query may ask for.
-        #[arg(long, default_value_t = cubec::query::MAX_LIMIT)]
-        max_limit: u64,
-        /// Seconds a query may run before it is cancelled on the database.
-        #[arg(long, default_value_t = 30.0)]
-        query_timeout: f64,
-        /// Queries run on the database at once (one connection each).
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
-        max_concurrent_queries: u16,
-        /// Seconds between checks for model edits; 0 turns hot reload off.
-        #[arg(long, default_value_t = 1.0)]
-        watch_interval: f64,
-        /// A folder of dialect files that add to or override the built-in ones.
-        #[arg(long)]
-        dialects: Option<PathBuf>,
-        /// Where the caller's groups are in the token's payload (a dotted path), for access
-        /// policies.
-        #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
-        context_to_groups: String,
-    },
+    Serve(Box<cli::serve::ServeArgs>),
     /// Print a JSON Schema of the model file format (for the YAML language server).
     Schema,
     /// Convert Cube JavaScript model files (cube(...) / view(...) with plain objects) to YAML.
@@ -289,6 +250,14 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // `.env` and Cube's variables become the environment clap reads, before any thread exists.
+    let sources = match cli::config::load_environment() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -347,56 +316,20 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "engine")]
         Command::LoadData { model, db } => load_data(model, db),
-        Command::Serve {
-            model,
-            db,
-            host,
-            port,
-            dev,
-            max_body_bytes,
-            max_limit,
-            query_timeout,
-            max_concurrent_queries,
-            watch_interval,
-            dialects,
-            context_to_groups,
-        } => {
-            let seconds = |name: &str, v: f64, zero_ok: bool| {
-                if v.is_finite() && v <= 86_400.0 && (v > 0.0 || (zero_ok && v == 0.0)) {
-                    Ok(std::time::Duration::from_secs_f64(v))
+        Command::Serve(args) => match args.config() {
+            Ok((config, host, port)) => {
+                if args.print_config {
+                    args.print(&config, &host, port, &sources);
+                    ExitCode::SUCCESS
                 } else {
-                    let low = if zero_ok { "at least 0" } else { "more than 0" };
-                    Err(format!("--{name} must be {low} and at most 86400 seconds, got {v}"))
+                    serve(config, &host, port, args.log_format())
                 }
-            };
-            let (timeout, watch) =
-                match (seconds("query-timeout", query_timeout, false), seconds("watch-interval", watch_interval, true))
-                {
-                    (Ok(t), Ok(w)) => (t, w),
-                    (Err(e), _) | (_, Err(e)) => {
-                        eprintln!("error: {e}");
-                        return ExitCode::from(2);
-                    }
-                };
-            let config = cubec::server::ServeConfig {
-                model_dir: model.unwrap_or_else(cubec::load::default_model_dir),
-                db_url: db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty())),
-                dialects_dir: dialects,
-                secret: ["CUBEC_API_SECRET", "CUBEJS_API_SECRET"]
-                    .iter()
-                    .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
-                dev,
-                limits: cubec::server::Limits {
-                    max_body_bytes,
-                    max_limit,
-                    query_timeout: timeout,
-                    max_concurrent_queries: max_concurrent_queries.into(),
-                },
-                watch: (!watch.is_zero()).then_some(watch),
-                context_to_groups,
-            };
-            serve(config, &host, port)
-        }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::DemoData { out, scale, seed } => match cubec::demo::generate(&out, scale, seed) {
             Ok(files) => {
                 for (file, rows) in files {

@@ -77,6 +77,8 @@ fn state(dir: &Path, limits: Limits) -> Arc<AppState> {
         limits,
         watch: None,
         context_to_groups: "groups".into(),
+        cors_origins: Vec::new(),
+        shutdown_timeout: std::time::Duration::from_secs(5),
     };
     Arc::new(AppState::open(&config).expect("the server state opens"))
 }
@@ -368,11 +370,96 @@ fn the_server_refuses_to_start_without_a_secret_unless_dev() {
         limits: Limits::default(),
         watch: None,
         context_to_groups: "groups".into(),
+        cors_origins: Vec::new(),
+        shutdown_timeout: std::time::Duration::from_secs(5),
     };
     let err = AppState::open(&config).err().unwrap_or_default();
     assert!(err.contains("CUBEC_API_SECRET"), "{err}");
     config.dev = true;
     assert!(AppState::open(&config).is_ok());
+}
+
+/// CORS: a preflight from a configured origin is answered with Cube's headers allowed; another
+/// origin, or a server without CORS origins, gets no allow-origin header (the browser blocks).
+#[tokio::test]
+async fn cors_preflight_follows_the_configured_origins() {
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/cubejs-api/v1/load")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization,content-type,x-request-id")
+            .body(Body::empty())
+            .expect("request")
+    };
+    let open = |origins: Vec<String>| {
+        let config = ServeConfig {
+            model_dir: model_dir("cors"),
+            db_url: None,
+            dialects_dir: None,
+            secret: Some(SECRET.to_string()),
+            dev: false,
+            limits: Limits::default(),
+            watch: None,
+            context_to_groups: "groups".into(),
+            cors_origins: origins,
+            shutdown_timeout: Duration::from_secs(5),
+        };
+        Arc::new(AppState::open(&config).expect("state"))
+    };
+    let s = open(vec!["https://app.example.com".into()]);
+    let resp = router(Arc::clone(&s)).oneshot(preflight("https://app.example.com")).await.expect("response");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let h = resp.headers();
+    assert_eq!(h.get("access-control-allow-origin").and_then(|v| v.to_str().ok()), Some("https://app.example.com"));
+    let allowed = h.get("access-control-allow-headers").and_then(|v| v.to_str().ok()).unwrap_or("").to_lowercase();
+    for name in ["authorization", "content-type", "x-request-id"] {
+        assert!(allowed.contains(name), "{allowed}");
+    }
+    let resp = router(Arc::clone(&s)).oneshot(preflight("https://evil.example.org")).await.expect("response");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+    // A real request from the allowed origin carries the header and exposes the request id.
+    let req = Request::get("/cubejs-api/v1/meta")
+        .header("origin", "https://app.example.com")
+        .header("authorization", token(json!({})))
+        .body(Body::empty())
+        .expect("request");
+    let resp = router(Arc::clone(&s)).oneshot(req).await.expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers().get("access-control-expose-headers").is_some_and(|v| v.to_str().unwrap_or("").contains("x-request-id")));
+    let s = open(Vec::new());
+    let resp = router(s).oneshot(preflight("https://app.example.com")).await.expect("response");
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+/// `/metrics` needs a token like the API, and counts requests by endpoint and status.
+#[tokio::test]
+async fn metrics_count_requests_behind_auth() {
+    let s = state(&model_dir("metrics"), Limits::default());
+    let (status, _) = call(&s, Request::get("/metrics").body(Body::empty()).expect("req")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let t = token(json!({"tenant": "a"}));
+    let (status, _) = call(&s, get("/cubejs-api/v1/load", &by_status(), Some(&t))).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(&s, get("/cubejs-api/v1/load", &json!({"measures": ["orders.nope"]}), Some(&t))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let resp = router(Arc::clone(&s))
+        .oneshot(Request::get("/metrics").header("authorization", &t).body(Body::empty()).expect("req"))
+        .await
+        .expect("response");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+    let text = String::from_utf8_lossy(&bytes);
+    for line in [
+        r#"cubec_requests_total{endpoint="load",status="200"} 1"#,
+        r#"cubec_requests_total{endpoint="load",status="400"} 1"#,
+        r#"cubec_request_duration_seconds_count{endpoint="load"} 2"#,
+        "cubec_pool_connections ",
+        "cubec_pool_waiting 0",
+    ] {
+        assert!(text.contains(line), "`{line}` missing from:\n{text}");
+    }
 }
 
 /// On PostgreSQL (CI) the timeout cancels the statement on the server: afterwards no backend is
@@ -399,6 +486,8 @@ async fn on_postgres_a_timed_out_query_is_cancelled_on_the_server() {
         limits: Limits { query_timeout: Duration::from_millis(500), max_concurrent_queries: 1, ..Limits::default() },
         watch: None,
         context_to_groups: "groups".into(),
+        cors_origins: Vec::new(),
+        shutdown_timeout: std::time::Duration::from_secs(5),
     };
     // The blocking PostgreSQL client must not be opened on an async worker.
     let s = Arc::new(tokio::task::spawn_blocking(move || AppState::open(&config)).await.expect("join").expect("state"));

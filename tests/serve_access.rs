@@ -83,6 +83,8 @@ fn state(tag: &str, dev: bool) -> Arc<AppState> {
         limits: Limits::default(),
         watch: None,
         context_to_groups: "groups".into(),
+        cors_origins: Vec::new(),
+        shutdown_timeout: std::time::Duration::from_secs(5),
     };
     Arc::new(AppState::open(&config).expect("server state"))
 }

@@ -4,5 +4,6 @@
 pub mod check;
 pub mod common;
 pub mod compile;
+pub mod config;
 pub mod init;
 pub mod serve;

@@ -1,8 +1,165 @@
-//! `cubec serve` and `cubec load-data`.
+//! `cubec serve` (its flags, each also an environment variable) and `cubec load-data`.
 
-#[cfg(feature = "engine")]
+use super::config::{shown, Sources};
+use clap::parser::ValueSource;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// `cubec serve`'s flags. Each can also be set by the environment variable named beside it,
+/// by Cube's twin of that variable, or by a `.env` file (see `config.rs`).
+#[derive(clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Model directory (default: ./metrics, else ./model). Edits are picked up while serving.
+    #[arg(long, env = "CUBEC_MODEL")]
+    model: Option<PathBuf>,
+    /// postgres://user@host:5432/db (with ?sslmode=...&sslrootcert=...) or duckdb:PATH
+    /// (default: the embedded DuckDB with <model>/data/ loaded).
+    #[arg(long, env = "CUBEC_DB_URL")]
+    db: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1", env = "CUBEC_HOST")]
+    host: String,
+    #[arg(long, default_value_t = 4000, env = "CUBEC_PORT")]
+    port: u16,
+    /// No authentication, no access policies (local use only). Otherwise requests need an HS256
+    /// JWT signed with $CUBEC_API_SECRET (or $CUBEJS_API_SECRET).
+    #[arg(long, env = "CUBEC_DEV")]
+    dev: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024, env = "CUBEC_MAX_BODY_BYTES")]
+    max_body_bytes: usize,
+    /// Largest `limit` a query may ask for.
+    #[arg(long, default_value_t = cubec::query::MAX_LIMIT, env = "CUBEC_MAX_LIMIT")]
+    max_limit: u64,
+    /// Seconds a query may run (waiting for a connection included) before it is cancelled.
+    #[arg(long, default_value_t = 30.0, env = "CUBEC_QUERY_TIMEOUT")]
+    query_timeout: f64,
+    /// Queries run on the database at once: the connection pool's size.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256), env = "CUBEC_MAX_CONCURRENT_QUERIES")]
+    max_concurrent_queries: u16,
+    /// Seconds between checks for model edits; 0 turns hot reload off.
+    #[arg(long, default_value_t = 1.0, env = "CUBEC_WATCH_INTERVAL")]
+    watch_interval: f64,
+    /// A folder of dialect files that add to or override the built-in ones.
+    #[arg(long, env = "CUBEC_DIALECTS")]
+    dialects: Option<PathBuf>,
+    /// Where the caller's groups are in the token's payload (a dotted path), for access
+    /// policies.
+    #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
+    context_to_groups: String,
+    /// An origin browsers may call the API from (repeatable, or comma-separated in the
+    /// variable); `*` for any. None by default, `*` under --dev.
+    #[arg(long = "cors-origin", env = "CUBEC_CORS_ORIGIN", value_delimiter = ',')]
+    cors_origins: Vec<String>,
+    /// Seconds requests in flight may take to finish after a shutdown signal.
+    #[arg(long, default_value_t = 10.0, env = "CUBEC_SHUTDOWN_TIMEOUT")]
+    shutdown_timeout: f64,
+    /// Log lines as text or as one JSON object each; `RUST_LOG` filters them (default info).
+    #[arg(long, value_enum, default_value = "text", env = "CUBEC_LOG_FORMAT")]
+    log_format: cubec::server::telemetry::LogFormat,
+    /// Print the effective settings (secrets masked) and where each came from, then exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+fn seconds(name: &str, v: f64, zero_ok: bool) -> Result<std::time::Duration, String> {
+    if v.is_finite() && v <= 86_400.0 && (v > 0.0 || (zero_ok && v == 0.0)) {
+        Ok(std::time::Duration::from_secs_f64(v))
+    } else {
+        let low = if zero_ok { "at least 0" } else { "more than 0" };
+        Err(format!("--{name} must be {low} and at most 86400 seconds, got {v}"))
+    }
+}
+
+impl ServeArgs {
+    pub(crate) fn log_format(&self) -> cubec::server::telemetry::LogFormat {
+        self.log_format
+    }
+
+    /// The server's configuration, the host and the port; `Err` names the bad setting.
+    pub(crate) fn config(&self) -> Result<(cubec::server::ServeConfig, String, u16), String> {
+        let timeout = seconds("query-timeout", self.query_timeout, false)?;
+        let watch = seconds("watch-interval", self.watch_interval, true)?;
+        let shutdown = seconds("shutdown-timeout", self.shutdown_timeout, true)?;
+        for origin in &self.cors_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return Err(format!("--cors-origin `{origin}` must be `*` or an origin such as https://app.example.com"));
+            }
+        }
+        let cors_origins = if self.cors_origins.is_empty() && self.dev { vec!["*".to_string()] } else { self.cors_origins.clone() };
+        let config = cubec::server::ServeConfig {
+            model_dir: self.model.clone().unwrap_or_else(cubec::load::default_model_dir),
+            db_url: self.db.clone().filter(|u| !u.is_empty()),
+            dialects_dir: self.dialects.clone(),
+            secret: ["CUBEC_API_SECRET", "CUBEJS_API_SECRET"]
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
+            dev: self.dev,
+            limits: cubec::server::Limits {
+                max_body_bytes: self.max_body_bytes,
+                max_limit: self.max_limit,
+                query_timeout: timeout,
+                max_concurrent_queries: self.max_concurrent_queries.into(),
+            },
+            watch: (!watch.is_zero()).then_some(watch),
+            context_to_groups: self.context_to_groups.clone(),
+            cors_origins,
+            shutdown_timeout: shutdown,
+        };
+        Ok((config, self.host.clone(), self.port))
+    }
+
+    /// `--print-config`: each setting, its value and where it came from.
+    pub(crate) fn print(&self, c: &cubec::server::ServeConfig, host: &str, port: u16, sources: &Sources) {
+        use clap::CommandFactory;
+        let matches = crate::Cli::command().get_matches();
+        let serve = matches.subcommand_matches("serve");
+        let source = |id: &str, env: &str| -> String {
+            match serve.and_then(|m| m.value_source(id)) {
+                Some(ValueSource::CommandLine) => "flag".to_string(),
+                Some(ValueSource::EnvVariable) => {
+                    if sources.dotenv.contains(env) {
+                        format!(".env {env}")
+                    } else if let Some((_, cube)) = sources.from_cube.iter().find(|(ours, _)| ours == env) {
+                        format!("Cube's env {cube}")
+                    } else {
+                        format!("env {env}")
+                    }
+                }
+                _ => "default".to_string(),
+            }
+        };
+        let secret_source = ["CUBEC_API_SECRET", "CUBEJS_API_SECRET"]
+            .iter()
+            .find(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()))
+            .map(|k| if sources.dotenv.contains(*k) { format!(".env {k}") } else { format!("env {k}") })
+            .unwrap_or_else(|| "unset".to_string());
+        let rows: Vec<(&str, String, String)> = vec![
+            ("model", c.model_dir.display().to_string(), source("model", "CUBEC_MODEL")),
+            ("db", c.db_url.clone().unwrap_or_else(|| "(embedded DuckDB)".into()), source("db", "CUBEC_DB_URL")),
+            ("host", host.to_string(), source("host", "CUBEC_HOST")),
+            ("port", port.to_string(), source("port", "CUBEC_PORT")),
+            ("dev", c.dev.to_string(), source("dev", "CUBEC_DEV")),
+            ("api_secret", c.secret.clone().unwrap_or_default(), secret_source),
+            ("max_body_bytes", c.limits.max_body_bytes.to_string(), source("max_body_bytes", "CUBEC_MAX_BODY_BYTES")),
+            ("max_limit", c.limits.max_limit.to_string(), source("max_limit", "CUBEC_MAX_LIMIT")),
+            ("query_timeout", format!("{:?}", c.limits.query_timeout), source("query_timeout", "CUBEC_QUERY_TIMEOUT")),
+            (
+                "max_concurrent_queries",
+                c.limits.max_concurrent_queries.to_string(),
+                source("max_concurrent_queries", "CUBEC_MAX_CONCURRENT_QUERIES"),
+            ),
+            ("watch_interval", format!("{:?}", c.watch.unwrap_or_default()), source("watch_interval", "CUBEC_WATCH_INTERVAL")),
+            ("context_to_groups", c.context_to_groups.clone(), source("context_to_groups", "CUBEC_CONTEXT_TO_GROUPS")),
+            ("cors_origins", c.cors_origins.join(","), source("cors_origins", "CUBEC_CORS_ORIGIN")),
+            ("shutdown_timeout", format!("{:?}", c.shutdown_timeout), source("shutdown_timeout", "CUBEC_SHUTDOWN_TIMEOUT")),
+            ("log_format", format!("{:?}", self.log_format).to_lowercase(), source("log_format", "CUBEC_LOG_FORMAT")),
+        ];
+        for (key, value, from) in rows {
+            println!("{key:<24} {:<48} ({from})", shown(key, &value));
+        }
+    }
+}
 
 #[cfg(feature = "engine")]
 pub(crate) fn load_data(model: Option<PathBuf>, db: Option<String>) -> ExitCode {
@@ -32,7 +189,8 @@ pub(crate) fn load_data(model: Option<PathBuf>, db: Option<String>) -> ExitCode 
     }
 }
 
-pub(crate) fn serve(config: cubec::server::ServeConfig, host: &str, port: u16) -> ExitCode {
+pub(crate) fn serve(config: cubec::server::ServeConfig, host: &str, port: u16, log_format: cubec::server::telemetry::LogFormat) -> ExitCode {
+    cubec::server::telemetry::init_logging(log_format);
     let state = match cubec::server::AppState::open(&config) {
         Ok(s) => std::sync::Arc::new(s),
         Err(e) => {
@@ -57,18 +215,18 @@ pub(crate) fn serve(config: cubec::server::ServeConfig, host: &str, port: u16) -
         };
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}"));
         if config.dev {
-            eprintln!(
-                "WARNING: --dev: no authentication, no access policies, no `public` checks; anyone who can reach \
-                 {addr} can query all the data"
+            tracing::warn!(
+                "--dev: no authentication, no access policies, no `public` checks; anyone who can reach {addr} can \
+                 query all the data"
             );
         }
-        eprintln!(
-            "cubec serve: {} cubes and views from `{}` on {}; listening on http://{addr}/cubejs-api/v1",
-            state.models.current().checked.model.cubes.len(),
-            config.model_dir.display(),
-            state.pool.dialect_name(),
+        tracing::info!(
+            cubes = state.models.current().checked.model.cubes.len(),
+            model = %config.model_dir.display(),
+            database = state.pool.dialect_name(),
+            "listening on http://{addr}/cubejs-api/v1"
         );
-        match cubec::server::run(state, listener, config.watch).await {
+        match cubec::server::run(state, listener, config.watch, config.shutdown_timeout).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: the server stopped: {e}");

@@ -11,6 +11,7 @@ pub mod postgres;
 #[cfg(feature = "engine")]
 pub mod seed;
 pub mod shape;
+pub mod tls;
 
 use crate::sql::CompiledSql;
 use chrono::NaiveDateTime;
@@ -72,6 +73,23 @@ pub struct ResultSet {
 /// Why a query could not run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecError(pub String);
+
+/// How [`ExecError::unavailable`] messages start (and how they are recognized).
+const UNAVAILABLE: &str = "database unavailable: ";
+
+impl ExecError {
+    /// The database could not be reached or the connection was lost: not the query's fault,
+    /// and worth retrying (503 under `cubec serve`).
+    pub fn unavailable(message: impl Into<String>) -> ExecError {
+        ExecError(format!("{UNAVAILABLE}{}", message.into()))
+    }
+
+    pub fn is_unavailable(&self) -> bool {
+        self.0.starts_with(UNAVAILABLE)
+    }
+}
+
+impl std::error::Error for ExecError {}
 
 impl std::fmt::Display for ExecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,7 +182,19 @@ impl Database {
         match self {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => Canceller::DuckDb(d.interrupt_handle()),
-            Database::Postgres(p) => Canceller::Postgres(p.cancel_token()),
+            Database::Postgres(p) => {
+                let (token, tls) = p.cancel_token();
+                Canceller::Postgres(token, tls)
+            }
+        }
+    }
+
+    /// Whether the connection is known to be broken (PostgreSQL; DuckDB's never break).
+    pub fn is_closed(&self) -> bool {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(_) => false,
+            Database::Postgres(p) => p.is_closed(),
         }
     }
 
@@ -182,7 +212,7 @@ impl Database {
 pub enum Canceller {
     #[cfg(feature = "engine")]
     DuckDb(std::sync::Arc<::duckdb::InterruptHandle>),
-    Postgres(::postgres::CancelToken),
+    Postgres(::postgres::CancelToken, tokio_postgres_rustls::MakeRustlsConnect),
 }
 
 impl Canceller {
@@ -194,8 +224,8 @@ impl Canceller {
                 h.interrupt();
                 Ok(())
             }
-            Canceller::Postgres(t) => {
-                t.cancel_query(::postgres::NoTls).map_err(|e| ExecError(format!("cancelling the query: {e}")))
+            Canceller::Postgres(t, tls) => {
+                t.cancel_query(tls.clone()).map_err(|e| ExecError(format!("cancelling the query: {e}")))
             }
         }
     }

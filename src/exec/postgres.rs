@@ -4,10 +4,13 @@
 
 use super::{Cell, ExecError, ResultSet};
 use postgres::types::{ToSql, Type};
-use postgres::{Client, NoTls};
+use postgres::Client;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 pub struct Postgres {
     client: Client,
+    /// For cancel requests, which open a connection of their own.
+    tls: MakeRustlsConnect,
 }
 
 /// The URL with any password replaced, for messages.
@@ -25,26 +28,35 @@ pub fn redact(url: &str) -> String {
 }
 
 impl Postgres {
+    /// Connects to `url`, with TLS as its `sslmode` says (see [`super::tls`]) and a connect
+    /// timeout (5 s unless `connect_timeout` says otherwise). A failure is "unavailable".
     pub fn connect(url: &str) -> Result<Postgres, ExecError> {
-        let client = Client::connect(url, NoTls)
-            .map_err(|e| ExecError(format!("cannot connect to {}: {}", redact(url), source_text(&e))))?;
-        Ok(Postgres { client })
+        let target = super::tls::target(url)?;
+        let client = target.config.connect(target.tls.clone()).map_err(|e| {
+            ExecError::unavailable(format!("cannot connect to {}: {}", redact(url), source_text(&e)))
+        })?;
+        Ok(Postgres { client, tls: target.tls })
     }
 
     /// Asks the server to cancel this connection's running query (from another thread).
-    pub fn cancel_token(&self) -> postgres::CancelToken {
-        self.client.cancel_token()
+    pub fn cancel_token(&self) -> (postgres::CancelToken, MakeRustlsConnect) {
+        (self.client.cancel_token(), self.tls.clone())
+    }
+
+    /// Whether the connection is gone (server restarted, backend killed, network cut).
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
     }
 
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), ExecError> {
-        self.client.batch_execute(sql).map_err(|e| ExecError(format!("PostgreSQL: {}", source_text(&e))))
+        self.client.batch_execute(sql).map_err(|e| classify(&e, format!("PostgreSQL: {}", source_text(&e))))
     }
 
     pub fn query(&mut self, sql: &str, params: &[String]) -> Result<ResultSet, ExecError> {
         let stmt = self
             .client
             .prepare(sql)
-            .map_err(|e| ExecError(format!("PostgreSQL could not prepare the query: {}", source_text(&e))))?;
+            .map_err(|e| classify(&e, format!("PostgreSQL could not prepare the query: {}", source_text(&e))))?;
         let mut bound: Vec<Box<dyn ToSql + Sync>> = Vec::with_capacity(params.len());
         for (i, (value, ty)) in params.iter().zip(stmt.params()).enumerate() {
             bound.push(bind(value, ty).map_err(|e| ExecError(format!("parameter ${}: {e}", i + 1)))?);
@@ -53,7 +65,7 @@ impl Postgres {
         let rows = self
             .client
             .query(&stmt, &refs)
-            .map_err(|e| ExecError(format!("PostgreSQL could not run the query: {}", source_text(&e))))?;
+            .map_err(|e| classify(&e, format!("PostgreSQL could not run the query: {}", source_text(&e))))?;
         let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_string()).collect();
         let mut out = ResultSet { columns, rows: Vec::with_capacity(rows.len()) };
         for row in &rows {
@@ -67,11 +79,40 @@ impl Postgres {
     }
 }
 
-/// The database's own words, not the driver's wrapper.
+/// A statement the server rejected is the query's fault; a lost connection, a server shutting
+/// down or refusing connections (SQLSTATE class 08, 57P01-57P03) is the database being away.
+fn classify(e: &postgres::Error, message: String) -> ExecError {
+    let away = match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+        }
+        None => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
+    };
+    if away {
+        ExecError::unavailable(message)
+    } else {
+        ExecError(message)
+    }
+}
+
+/// The database's own words, not the driver's wrapper; otherwise the driver's message with its
+/// causes (a TLS handshake failure says which certificate check failed).
 fn source_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => {
+            let mut text = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                let part = c.to_string();
+                if !text.contains(&part) {
+                    text = format!("{text}: {part}");
+                }
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 

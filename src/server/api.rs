@@ -1,8 +1,9 @@
 //! The `/cubejs-api/v1` endpoints: request parsing, compiling, running, and Cube's envelopes.
 //!
 //! Status codes: 400 for anything wrong with the query (including a `limit` over the maximum,
-//! which Cube answers with 500) and for errors the database reports, as Cube does; 403 for auth;
-//! 413 for an oversized body; 504 when a query passes the timeout (it is cancelled on the
+//! which Cube answers with 500) and for statements the database rejects, as Cube does; 403 for
+//! auth and access denials; 413 for an oversized body; 503 while the database cannot be reached
+//! or a connection is lost; 504 when a query passes the timeout (it is cancelled on the
 //! database); 500 only for faults of cubec itself, logged with the request id.
 
 use super::pool::RunError;
@@ -84,6 +85,11 @@ impl ApiError {
             RunError::Database(m) => {
                 ApiError { status: StatusCode::BAD_REQUEST, body: json!({ "error": m }), internal: None }
             }
+            RunError::Unavailable(m) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                body: json!({ "error": format!("the database is unavailable, try again: {m}") }),
+                internal: None,
+            },
             RunError::Timeout(t) => ApiError {
                 status: StatusCode::GATEWAY_TIMEOUT,
                 body: json!({ "error": format!("the query ran longer than {} s and was cancelled", t.as_secs_f64()) }),
@@ -92,6 +98,15 @@ impl ApiError {
             RunError::Internal(m) => ApiError::internal(m),
         }
     }
+}
+
+/// What the request log event reports beside status and time.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    pub query_hash: Option<String>,
+    pub rows: usize,
+    /// Milliseconds spent on the database (waiting for a connection included).
+    pub db_ms: f64,
 }
 
 /// What a request asks: the query (one, or a list) and its options.
@@ -186,7 +201,13 @@ fn compile_all(
 
 /// `/v1/load`: runs each query and answers with rows, annotation and (with `multi`) the
 /// `results` list the JavaScript client expects.
-pub async fn load(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+pub async fn load(
+    state: &AppState,
+    snapshot: &Snapshot,
+    req: ApiRequest,
+    context: Value,
+    stats: &mut RequestStats,
+) -> Result<Value, ApiError> {
     if req.dialect.is_some() {
         return Err(ApiError::user("`dialect` applies to /v1/sql only; /v1/load runs on the server's database"));
     }
@@ -194,8 +215,11 @@ pub async fn load(state: &AppState, snapshot: &Snapshot, req: ApiRequest, contex
     let compiled = compile_all(state, snapshot, &req, context)?;
     let mut results = Vec::with_capacity(compiled.len());
     for (query, sql) in compiled {
-        let (rows, total) =
-            state.pool.run(Arc::clone(&sql), state.limits.query_timeout).await.map_err(ApiError::from_run)?;
+        let db_started = std::time::Instant::now();
+        let ran = state.pool.run(Arc::clone(&sql), state.limits.query_timeout).await;
+        stats.db_ms += db_started.elapsed().as_secs_f64() * 1e3;
+        let (rows, total) = ran.map_err(ApiError::from_run)?;
+        stats.rows += rows.rows.len();
         let data = shape::cube_rows(&rows, &sql);
         let compact = query.get("responseFormat").and_then(Value::as_str) == Some("compact");
         let data = if compact { compact_rows(&data, &sql) } else { json!(data) };

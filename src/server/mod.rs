@@ -11,6 +11,7 @@ pub mod auth;
 pub mod meta;
 pub mod pool;
 pub mod reload;
+pub mod telemetry;
 
 use api::ApiError;
 use axum::body::Bytes;
@@ -38,6 +39,10 @@ pub struct ServeConfig {
     pub watch: Option<Duration>,
     /// Where the caller's groups are in the token's payload (a dotted path).
     pub context_to_groups: String,
+    /// Origins browsers may call the API from (`*` for any); empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// How long requests in flight may take to finish after a shutdown signal.
+    pub shutdown_timeout: Duration,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +72,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Access policies and `public` enforced (off under `--dev`), and the groups claim.
     pub access: crate::access::AccessOptions,
+    pub cors_origins: Vec<String>,
+    pub metrics: Arc<telemetry::Metrics>,
     requests: AtomicU64,
     /// Distinguishes this process's request ids from another's.
     instance: u32,
@@ -89,8 +96,14 @@ impl AppState {
         let models = reload::Models::load(config.model_dir.clone()).map_err(|diags| {
             format!("{diags}the model under `{}` has errors; fix them first", config.model_dir.display())
         })?;
-        let pool = pool::Pool::open(config.db_url.as_deref(), &config.model_dir, config.limits.max_concurrent_queries)
-            .map_err(|e| e.to_string())?;
+        let metrics = Arc::new(telemetry::Metrics::default());
+        let pool = pool::Pool::open(
+            config.db_url.as_deref(),
+            &config.model_dir,
+            config.limits.max_concurrent_queries,
+            Arc::clone(&metrics),
+        )
+        .map_err(|e| e.to_string())?;
         dialects.get(pool.dialect_name()).map_err(|d| d.message)?;
         let instance = std::process::id() ^ (chrono::Utc::now().timestamp_subsec_nanos());
         Ok(AppState {
@@ -104,6 +117,8 @@ impl AppState {
                 groups_claim: config.context_to_groups.clone(),
                 hide_non_public: !config.dev,
             },
+            cors_origins: config.cors_origins.clone(),
+            metrics,
             requests: AtomicU64::new(0),
             instance,
         })
@@ -134,19 +149,53 @@ fn endpoint(
     move |State(s), method, uri, headers, body| Box::pin(api_call(s, e, method, uri, headers, body))
 }
 
+/// CORS as Cube answers it (any origin under `--dev`, else the configured ones): preflights
+/// answered, the headers Cube's clients send allowed, the request id readable by the page.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("x-cube-authorization"),
+            ])
+            .expose_headers([HeaderName::from_static("x-request-id")])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
 /// The routes, on a shared state. Tests call this directly.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.limits.max_body_bytes;
-    Router::new()
+    let cors = cors(&state.cors_origins);
+    let router = Router::new()
         .route("/cubejs-api/v1/load", get(endpoint(Endpoint::Load)).post(endpoint(Endpoint::Load)))
         .route("/cubejs-api/v1/sql", get(endpoint(Endpoint::Sql)).post(endpoint(Endpoint::Sql)))
         .route("/cubejs-api/v1/dry-run", get(endpoint(Endpoint::DryRun)).post(endpoint(Endpoint::DryRun)))
         .route("/cubejs-api/v1/meta", get(endpoint(Endpoint::Meta)))
+        .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
 }
 
 /// The API endpoints; one handler serves them all.
@@ -172,6 +221,7 @@ async fn api_call(
 ) -> Response {
     let started = Instant::now();
     let id = state.request_id(&headers);
+    let mut stats = api::RequestStats::default();
     let outcome = async {
         let context = state.auth.context(&headers).map_err(|r| ApiError::forbidden(r.0))?;
         let body = body.map_err(|e| {
@@ -186,25 +236,73 @@ async fn api_call(
             }
         })?;
         let snapshot = state.models.current();
-        match endpoint {
-            Endpoint::Meta => api::meta(&state, &snapshot, &context),
-            Endpoint::Load => api::load(&state, &snapshot, api::read_request(&uri, &body)?, context).await,
-            Endpoint::Sql => api::sql(&state, &snapshot, api::read_request(&uri, &body)?, context),
-            Endpoint::DryRun => api::dry_run(&state, &snapshot, api::read_request(&uri, &body)?, context),
+        let request = match endpoint {
+            Endpoint::Meta => None,
+            _ => {
+                let r = api::read_request(&uri, &body)?;
+                stats.query_hash = Some(telemetry::query_hash(r.query.to_string().as_bytes()));
+                Some(r)
+            }
+        };
+        match (endpoint, request) {
+            (Endpoint::Load, Some(r)) => api::load(&state, &snapshot, r, context, &mut stats).await,
+            (Endpoint::Sql, Some(r)) => api::sql(&state, &snapshot, r, context),
+            (Endpoint::DryRun, Some(r)) => api::dry_run(&state, &snapshot, r, context),
+            _ => api::meta(&state, &snapshot, &context),
         }
     }
     .await;
-    respond(&id, started, &method, &uri, outcome)
+    let endpoint_name = match endpoint {
+        Endpoint::Load => "load",
+        Endpoint::Sql => "sql",
+        Endpoint::DryRun => "dry-run",
+        Endpoint::Meta => "meta",
+    };
+    let response = respond(&id, started, &method, &uri, outcome, &stats);
+    state
+        .metrics
+        .requests
+        .get_or_create(&telemetry::RequestLabels { endpoint: endpoint_name.into(), status: response.status().as_u16() })
+        .inc();
+    state
+        .metrics
+        .latency
+        .get_or_create(&telemetry::EndpointLabel { endpoint: endpoint_name.into() })
+        .observe(started.elapsed().as_secs_f64());
+    response
 }
 
-/// The response (and the log line) for an outcome: 500s carry the request id, and their
-/// details go to the log only.
-fn respond(id: &str, started: Instant, method: &Method, uri: &Uri, outcome: Result<Value, ApiError>) -> Response {
+/// `/metrics`: Prometheus (OpenMetrics text), behind the API's authentication.
+async fn metrics(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Err(reason) = s.auth.context(&headers) {
+        return (StatusCode::FORBIDDEN, Json(json!({ "error": reason.0 }))).into_response();
+    }
+    let (size, in_use) = s.pool.usage();
+    s.metrics.pool_size.set(size.into());
+    s.metrics.pool_in_use.set(in_use.into());
+    let mut response = s.metrics.encode().into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    response
+}
+
+/// The response (and the request's log event) for an outcome: 500s carry the request id, and
+/// their details go to the log only.
+fn respond(
+    id: &str,
+    started: Instant,
+    method: &Method,
+    uri: &Uri,
+    outcome: Result<Value, ApiError>,
+    stats: &api::RequestStats,
+) -> Response {
     let (status, body) = match outcome {
         Ok(v) => (StatusCode::OK, v),
         Err(e) => {
             if let Some(detail) = &e.internal {
-                eprintln!("cubec serve: request {id}: internal error: {detail}");
+                tracing::error!(request_id = id, detail = detail.as_str(), "internal error");
             }
             let mut body = e.body;
             if e.status.is_server_error() {
@@ -213,12 +311,16 @@ fn respond(id: &str, started: Instant, method: &Method, uri: &Uri, outcome: Resu
             (e.status, body)
         }
     };
-    eprintln!(
-        "{} {id} {method} {} {} {:.1}ms",
-        now_utc(),
-        uri.path(),
-        status.as_u16(),
-        started.elapsed().as_secs_f64() * 1e3
+    tracing::info!(
+        request_id = id,
+        method = method.as_str(),
+        path = uri.path(),
+        status = status.as_u16(),
+        ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+        query_hash = stats.query_hash.as_deref().unwrap_or(""),
+        rows = stats.rows,
+        db_ms = (stats.db_ms * 10.0).round() / 10.0,
+        "request"
     );
     let mut response = (status, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(id) {
@@ -248,8 +350,8 @@ async fn readyz(State(s): State<Arc<AppState>>) -> Response {
     match s.pool.run(probe, s.limits.query_timeout).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "health": "HEALTH" }))).into_response(),
         Err(e) => {
-            eprintln!("cubec serve: readiness check failed: {e:?}");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "health": "DOWN" }))).into_response()
+            tracing::warn!(error = ?e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "health": "DOWN" }))).into_response()
         }
     }
 }
@@ -258,16 +360,33 @@ async fn not_found(uri: Uri) -> Response {
     (StatusCode::NOT_FOUND, Json(json!({ "error": format!("no such endpoint: {}", uri.path()) }))).into_response()
 }
 
-/// Serves until Ctrl-C or SIGTERM, finishing requests in flight.
+/// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish for at most `drain`.
 pub async fn run(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     watch: Option<Duration>,
+    drain: Duration,
 ) -> std::io::Result<()> {
     if let Some(interval) = watch {
-        tokio::spawn(Arc::clone(&state.models).watch(interval));
+        tokio::spawn(Arc::clone(&state.models).watch(interval, Arc::clone(&state.metrics)));
     }
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown()).await
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let graceful = async move {
+        shutdown().await;
+        let _ = signalled_tx.send(());
+    };
+    let server = std::future::IntoFuture::into_future(axum::serve(listener, router(state)).with_graceful_shutdown(graceful));
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        _ = async {
+            let _ = signalled_rx.await;
+            tokio::time::sleep(drain).await;
+        } => {
+            tracing::warn!(drain_seconds = drain.as_secs_f64(), "requests still running after the drain time; stopping anyway");
+            Ok(())
+        }
+    }
 }
 
 async fn shutdown() {
@@ -286,7 +405,7 @@ async fn shutdown() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    eprintln!("cubec serve: shutting down");
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
 }
 
 #[cfg(test)]
@@ -298,7 +417,14 @@ mod tests {
     #[tokio::test]
     async fn an_internal_fault_is_500_with_the_request_id() {
         let outcome = Err(ApiError::internal("boom".into()));
-        let resp = respond("req-42", Instant::now(), &Method::GET, &Uri::from_static("/x"), outcome);
+        let resp = respond(
+            "req-42",
+            Instant::now(),
+            &Method::GET,
+            &Uri::from_static("/x"),
+            outcome,
+            &api::RequestStats::default(),
+        );
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("req-42"));
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");

@@ -95,7 +95,7 @@ impl Models {
     }
 
     /// Polls every `interval` until the process ends, logging reloads and refusals.
-    pub async fn watch(self: Arc<Self>, interval: Duration) {
+    pub async fn watch(self: Arc<Self>, interval: Duration, metrics: Arc<super::telemetry::Metrics>) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -103,12 +103,19 @@ impl Models {
             let models = Arc::clone(&self);
             match tokio::task::spawn_blocking(move || models.reload_if_changed()).await {
                 Ok(None) => {}
-                Ok(Some(Ok(()))) => eprintln!("cubec serve: model reloaded from `{}`", self.dir.display()),
-                Ok(Some(Err(diags))) => eprintln!(
-                    "cubec serve: the edited model under `{}` has errors; still serving the last good model\n{diags}",
-                    self.dir.display()
-                ),
-                Err(e) => eprintln!("cubec serve: the model watcher failed: {e}"),
+                Ok(Some(Ok(()))) => {
+                    metrics.reload("applied");
+                    tracing::info!(model = %self.dir.display(), "model reloaded");
+                }
+                Ok(Some(Err(diags))) => {
+                    metrics.reload("refused");
+                    tracing::warn!(
+                        model = %self.dir.display(),
+                        diagnostics = diags.as_str(),
+                        "the edited model has errors; still serving the last good model"
+                    );
+                }
+                Err(e) => tracing::error!(error = %e, "the model watcher failed"),
             }
         }
     }

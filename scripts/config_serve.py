@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""`cubec serve` configured the Cube way: environment variables, Cube's CUBEJS_* names, `.env`.
+
+    python3 scripts/config_serve.py CUBEC_BINARY POSTGRES_URL
+
+Checks the precedence flag > environment > .env > default with `--print-config` (secrets
+masked), then runs two deployments against PostgreSQL (whose tables `load-data` filled): one
+described only by CUBEJS_* variables, one only by a `.env` file. Each must answer /v1/load.
+Exits 1 on the first failure.
+"""
+import base64, hashlib, hmac, json, os, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+
+BIN = os.path.abspath(sys.argv[1])
+PG = urllib.parse.urlparse(sys.argv[2])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METRICS = os.path.join(ROOT, "metrics")
+failures = []
+BASE_ENV = {k: v for k, v in os.environ.items() if not (k.startswith("CUBEC_") or k.startswith("CUBEJS_") or k == "PORT")}
+
+
+def check(ok, what, detail=""):
+    print(("ok   " if ok else "FAIL ") + what + (f"\n     {detail}" if detail and not ok else ""), flush=True)
+    if not ok:
+        failures.append(what)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def print_config(cwd, env, *flags):
+    r = subprocess.run([BIN, "serve", "--print-config", *flags], cwd=cwd, env={**BASE_ENV, **env},
+                       capture_output=True, text=True)
+    rows = {}
+    for line in r.stdout.splitlines():
+        parts = line.split(None, 1)
+        if len(parts) == 2:
+            value, _, source = parts[1].rpartition(" (")
+            rows[parts[0]] = (value.strip(), source.rstrip(")"))
+    return r, rows
+
+
+def token(secret):
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head, body = enc(b'{"alg":"HS256","typ":"JWT"}'), enc(b'{"sub":"config"}')
+    return f"{head}.{body}." + enc(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+
+
+def deploy(label, cwd, env, port, secret):
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([BIN, "serve"], cwd=cwd, env={**BASE_ENV, **env}, stdout=log, stderr=log)
+    try:
+        q = urllib.parse.quote(json.dumps({"measures": ["users.count"]}))
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/cubejs-api/v1/load?query={q}",
+                                     headers={"Authorization": token(secret)})
+        body = None
+        for _ in range(300):
+            try:
+                body = json.load(urllib.request.urlopen(req, timeout=5))
+                break
+            except Exception:
+                time.sleep(0.1)
+        ok = body is not None and int(body["data"][0]["users.count"]) > 0
+        log.seek(0)
+        check(ok, f"{label}: /v1/load answers from PostgreSQL", log.read().decode(errors="replace")[-800:])
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="cubec-config.")
+    # Precedence, shown by --print-config.
+    open(os.path.join(work, ".env"), "w").write(f"CUBEC_PORT=1111\nCUBEJS_API_SECRET=from-dotenv\nCUBEC_MODEL={METRICS}\n")
+    _, rows = print_config(work, {"CUBEC_PORT": "2222"}, "--port", "3333")
+    check(rows.get("port") == ("3333", "flag"), "a flag wins over the environment and .env", str(rows.get("port")))
+    _, rows = print_config(work, {"CUBEC_PORT": "2222"})
+    check(rows.get("port") == ("2222", "env CUBEC_PORT"), "the environment wins over .env", str(rows.get("port")))
+    _, rows = print_config(work, {})
+    check(rows.get("port") == ("1111", ".env CUBEC_PORT"), ".env wins over the default", str(rows.get("port")))
+    check(rows.get("api_secret") == ("***", ".env CUBEJS_API_SECRET"), "the secret is masked", str(rows.get("api_secret")))
+    os.remove(os.path.join(work, ".env"))
+    _, rows = print_config(work, {"PORT": "5555", "CUBEJS_DB_TYPE": "postgres", "CUBEJS_DB_HOST": "db.internal",
+                                  "CUBEJS_DB_USER": "cube", "CUBEJS_DB_PASS": "hunter2", "CUBEJS_DB_NAME": "analytics",
+                                  "CUBEJS_DB_SSL": "true"})
+    check(rows.get("port") == ("5555", "Cube's env PORT"), "Cube's PORT is read", str(rows.get("port")))
+    db = rows.get("db", ("", ""))
+    check(db[0] == "postgres://cube:***@db.internal:5432/analytics?sslmode=require" and "CUBEJS" in db[1],
+          "CUBEJS_DB_* make the database URL, password masked, SSL required", str(db))
+    _, rows = print_config(work, {})
+    check(rows.get("port") == ("4000", "default"), "the default when nothing is set", str(rows.get("port")))
+    r, _ = print_config(work, {"CUBEJS_DB_TYPE": "mysql"})
+    check(r.returncode == 2 and "mysql" in r.stderr, "an unsupported CUBEJS_DB_TYPE is refused", r.stderr)
+
+    # Deployments: only Cube's variables; only a .env file.
+    cube_env = {"CUBEJS_DB_TYPE": "postgres", "CUBEJS_DB_HOST": PG.hostname, "CUBEJS_DB_PORT": str(PG.port or 5432),
+                "CUBEJS_DB_NAME": PG.path.lstrip("/") or "postgres", "CUBEJS_DB_USER": PG.username or "postgres",
+                "CUBEJS_API_SECRET": "cube-secret", "CUBEJS_SCHEMA_PATH": METRICS}
+    port = free_port()
+    deploy("CUBEJS_* variables only", work, {**cube_env, "PORT": str(port)}, port, "cube-secret")
+    port = free_port()
+    open(os.path.join(work, ".env"), "w").write("".join(f"{k}={v}\n" for k, v in {**cube_env, "PORT": str(port)}.items()))
+    deploy(".env file only", work, {}, port, "cube-secret")
+
+
+main()
+print("\nconfig checks passed" if not failures else f"\n{len(failures)} config check(s) failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""Fault tests of `cubec serve` against a PostgreSQL cluster of their own, under load.
+
+    python3 scripts/fault_serve.py CUBEC_BINARY
+
+Starts PostgreSQL (Debian's binaries, as the `postgres` user when run as root), copies the KPI
+library's demo data into it, starts `cubec serve` against it and sends a steady stream of
+/v1/load requests from four threads while it:
+
+  1. restarts PostgreSQL (pg_ctl restart);
+  2. kills the server's backends (pg_terminate_backend);
+  3. stops PostgreSQL for 10 s and starts it again;
+  4. starts cubec while PostgreSQL is down.
+
+Every answer must be 200, or 503 while the database is away; none may take longer than the
+query timeout (plus a second); after the database is back, requests must succeed again within
+a few seconds; /readyz must follow the database; the server must never panic. Then TLS: a
+second cluster with ssl=on and a self-signed certificate accepts only `hostssl`; cubec connects
+with sslmode=require and with verify-full + sslrootcert, and refuses a wrong root with a clear
+message. Exits 1 on the first failed check, printing the server log.
+"""
+import base64, hashlib, hmac, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import urllib.error, urllib.request
+
+BIN = os.path.abspath(sys.argv[1])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_BIN = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql")) if os.path.isdir(d))[-1]
+AS_ROOT = os.geteuid() == 0
+SECRET = "fault-secret"
+TIMEOUT = 5.0
+WORK = tempfile.mkdtemp(prefix="cubec-fault.")
+os.chmod(WORK, 0o755)  # the postgres user must reach its cluster folder inside
+failures = []
+
+
+def run_as_pg(args, **kw):
+    cmd = (["runuser", "-u", "postgres", "--"] if AS_ROOT else []) + args
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def check(ok, what, detail=""):
+    print(("ok   " if ok else "FAIL ") + what + (f"\n     {detail}" if detail and not ok else ""), flush=True)
+    if not ok:
+        failures.append(what)
+
+
+class Cluster:
+    def __init__(self, name, ssl=False):
+        self.dir = os.path.join(WORK, name)
+        os.makedirs(self.dir)
+        if AS_ROOT:
+            shutil.chown(self.dir, "postgres")
+        self.port = free_port()
+        run_as_pg([f"{PG_BIN}/initdb", "-D", f"{self.dir}/data", "-U", "cubec", "-A", "trust", "--no-sync"])
+        if ssl:
+            self.tls_setup()
+
+    def tls_setup(self):
+        d = f"{self.dir}/data"
+        subj = ["-subj", "/CN=cubec test CA"]
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
+                        f"{WORK}/ca.key", "-out", f"{WORK}/ca.pem", *subj], check=True, capture_output=True)
+        subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{d}/server.key", "-out",
+                        f"{WORK}/server.csr", "-subj", "/CN=localhost"], check=True, capture_output=True)
+        ext = f"{WORK}/ext.cnf"
+        open(ext, "w").write("subjectAltName=DNS:localhost\n")
+        subprocess.run(["openssl", "x509", "-req", "-in", f"{WORK}/server.csr", "-CA", f"{WORK}/ca.pem", "-CAkey",
+                        f"{WORK}/ca.key", "-CAcreateserial", "-days", "2", "-out", f"{d}/server.crt", "-extfile", ext],
+                       check=True, capture_output=True)
+        # Another CA that signed nothing: the wrong root for verify-full.
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
+                        f"{WORK}/other.key", "-out", f"{WORK}/other.pem", "-subj", "/CN=someone else"],
+                       check=True, capture_output=True)
+        os.chmod(f"{d}/server.key", 0o600)
+        if AS_ROOT:
+            for f in ("server.key", "server.crt"):
+                shutil.chown(f"{d}/{f}", "postgres")
+        with open(f"{d}/postgresql.conf", "a") as f:
+            f.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
+        with open(f"{d}/pg_hba.conf", "w") as f:
+            f.write("local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n")
+
+    def start(self):
+        run_as_pg([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-o",
+                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+
+    def stop(self, mode="fast"):
+        run_as_pg([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", mode, "-w", "stop"])
+
+    def restart(self):
+        run_as_pg([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-m", "fast", "-w", "-o",
+                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "restart"])
+
+    def psql(self, sql):
+        return run_as_pg(["psql", "-h", self.dir, "-p", str(self.port), "-U", "cubec", "-d", "postgres", "-Atc", sql])
+
+    def url(self, host="127.0.0.1", query=""):
+        return f"postgres://cubec@{host}:{self.port}/postgres{query}"
+
+    def destroy(self):
+        try:
+            self.stop("immediate")
+        except Exception:
+            pass
+
+
+def token(claims):
+    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+    head = enc(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = enc(json.dumps(claims).encode())
+    sig = enc(hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
+    return f"{head}.{body}.{sig}"
+
+
+AUTH = token({"sub": "fault"})
+QUERY = json.dumps({"measures": ["users.count"], "dimensions": ["users.acquisition_channel"]})
+
+
+class Server:
+    def __init__(self, db_url):
+        self.port = free_port()
+        self.log = open(os.path.join(WORK, f"serve-{self.port}.log"), "w+")
+        env = dict(os.environ, CUBEC_API_SECRET=SECRET)
+        self.proc = subprocess.Popen([BIN, "serve", "--model", "metrics", "--db", db_url, "--port", str(self.port),
+                                      "--query-timeout", str(TIMEOUT), "--watch-interval", "0"],
+                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/livez", timeout=1)
+                return
+            except Exception:
+                time.sleep(0.1)
+        raise SystemExit("cubec serve did not start:\n" + self.text())
+
+    def get(self, path, auth=AUTH):
+        req = urllib.request.Request(self.base + path, headers={"Authorization": auth} if auth else {})
+        started = time.time()
+        try:
+            with urllib.request.urlopen(req, timeout=TIMEOUT + 5) as r:
+                return r.status, time.time() - started
+        except urllib.error.HTTPError as e:
+            return e.code, time.time() - started
+        except Exception:
+            return -1, time.time() - started
+
+    def load(self):
+        return self.get("/cubejs-api/v1/load?query=" + urllib.request.quote(QUERY))
+
+    def text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+class Load:
+    """Four threads sending /v1/load; every answer is recorded with its time."""
+
+    def __init__(self, server):
+        self.server, self.results, self.stop_flag = server, [], False
+        self.threads = [threading.Thread(target=self.work, daemon=True) for _ in range(4)]
+        for t in self.threads:
+            t.start()
+
+    def work(self):
+        while not self.stop_flag:
+            status, took = self.server.load()
+            self.results.append((time.time(), status, took))
+            time.sleep(0.02)
+
+    def finish(self):
+        self.stop_flag = True
+        for t in self.threads:
+            t.join(TIMEOUT + 10)
+        return self.results
+
+
+def wait_ok(server, within, what):
+    deadline = time.time() + within
+    while time.time() < deadline:
+        if server.load()[0] == 200:
+            return time.time()
+        time.sleep(0.1)
+    check(False, what, f"no 200 within {within} s")
+    return None
+
+
+def judge(name, results, back_at, recover_within):
+    statuses = sorted({s for _, s, _ in results})
+    check(set(statuses) <= {200, 503}, f"{name}: only 200 and 503 answers", f"statuses {statuses}")
+    slow = max((took for _, _, took in results), default=0)
+    check(slow <= TIMEOUT + 1.5, f"{name}: no request took longer than the timeout ({slow:.2f} s)")
+    late = [s for t, s, _ in results if back_at and t > back_at + recover_within]
+    check(late and all(s == 200 for s in late), f"{name}: all {len(late)} requests {recover_within} s after the "
+          f"database was back succeeded", f"{[s for s in late if s != 200][:5]}")
+    count = lambda code: sum(1 for _, s, _ in results if s == code)
+    print(f"     {name}: {count(200)} x 200, {count(503)} x 503")
+
+
+def main():
+    pg = Cluster("pg")
+    pg.start()
+    subprocess.run([BIN, "load-data", "--model", "metrics", "--db", pg.url()], cwd=ROOT, check=True, capture_output=True)
+    server = Server(pg.url())
+    try:
+        check(server.get("/readyz", None)[0] == 200, "readyz is 200 with the database up")
+        check(server.load()[0] == 200, "a load succeeds before any fault")
+
+        # 1. Restart PostgreSQL under load.
+        load = Load(server)
+        time.sleep(1)
+        pg.restart()
+        back = time.time()
+        time.sleep(6)
+        judge("restart", load.finish(), back, 3)
+
+        # 2. Kill the server's backends.
+        load = Load(server)
+        time.sleep(1)
+        pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND datname = 'postgres' AND backend_type = 'client backend'")
+        back = time.time()
+        time.sleep(5)
+        judge("pg_terminate_backend", load.finish(), back, 3)
+
+        # 3. PostgreSQL away for 10 s.
+        load = Load(server)
+        time.sleep(1)
+        pg.stop()
+        time.sleep(2)
+        ready_down = server.get("/readyz", None)[0]
+        check(ready_down == 503, "readyz is 503 while the database is down", f"got {ready_down}")
+        time.sleep(8)
+        pg.start()
+        back = time.time()
+        ok_at = wait_ok(server, 10, "recovery after 10 s away")
+        time.sleep(5)
+        results = load.finish()
+        judge("10 s outage", results, back, 4)
+        away = [s for t, s, _ in results if back - 7 < t < back - 1]
+        check(away and all(s == 503 for s in away), "while the database was away every answer was 503",
+              f"{sorted(set(away))}")
+        if ok_at:
+            print(f"     first 200 {ok_at - back:.2f} s after PostgreSQL was back")
+        check(server.get("/readyz", None)[0] == 200, "readyz is 200 again")
+    finally:
+        server.stop()
+    check("panicked" not in server.text(), "the server never panicked", server.text()[-2000:])
+
+    # 4. cubec starts while PostgreSQL is down.
+    pg.stop()
+    server = Server(pg.url())
+    try:
+        check(server.get("/readyz", None)[0] == 503, "started with the database down: readyz 503")
+        check(server.load()[0] == 503, "started with the database down: load 503")
+        pg.start()
+        back = time.time()
+        ok_at = wait_ok(server, 10, "a server started during an outage recovers")
+        if ok_at:
+            print(f"     first 200 {ok_at - back:.2f} s after PostgreSQL came up")
+        check(server.get("/readyz", None)[0] == 200, "readyz follows the database up")
+    finally:
+        server.stop()
+    check("panicked" not in server.text(), "the server started during an outage never panicked", server.text()[-2000:])
+    pg.destroy()
+
+    # TLS: a cluster that accepts only hostssl.
+    tls = Cluster("pg_tls", ssl=True)
+    tls.start()
+    q = json.dumps({"measures": ["users.count"]})
+    def query(url):
+        return subprocess.run([BIN, "load-data", "--model", "metrics", "--db", url], cwd=ROOT, capture_output=True, text=True)
+    r = query(tls.url(query="?sslmode=require"))
+    check(r.returncode == 0, "sslmode=require connects (and loads the demo data)", r.stderr[-500:])
+    r = subprocess.run([BIN, "query", "--model", "metrics", "--query", q, "--db",
+                        tls.url("localhost", f"?sslmode=verify-full&sslrootcert={WORK}/ca.pem")],
+                       cwd=ROOT, capture_output=True, text=True)
+    check(r.returncode == 0, "sslmode=verify-full with the right root answers a query", r.stderr[-500:])
+    r = subprocess.run([BIN, "query", "--model", "metrics", "--query", q, "--db",
+                        tls.url("localhost", f"?sslmode=verify-full&sslrootcert={WORK}/other.pem")],
+                       cwd=ROOT, capture_output=True, text=True)
+    check(r.returncode != 0 and ("certificate" in r.stderr.lower() or "unknownissuer" in r.stderr.lower()),
+          "verify-full with the wrong root is refused, naming the certificate", r.stderr[-500:])
+    r = subprocess.run([BIN, "query", "--model", "metrics", "--query", q, "--db", tls.url(query="?sslmode=disable")],
+                       cwd=ROOT, capture_output=True, text=True)
+    check(r.returncode != 0, "sslmode=disable is refused by a hostssl-only server", r.stderr[-300:])
+    tls.destroy()
+
+
+try:
+    main()
+finally:
+    shutil.rmtree(WORK, ignore_errors=True)
+print("\nall fault checks passed" if not failures else f"\n{len(failures)} fault check(s) failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,116 @@
+//! Configuration the Cube way: every `cubec serve` flag can come from an environment variable
+//! (clap's `env`), Cube's own `CUBEJS_*` variables count where they mean the same thing, and a
+//! `.env` file in the working directory is read as Cube reads it. Precedence: a flag, then the
+//! environment, then `.env`, then the default; a `CUBEC_*` variable wins over its Cube twin.
+
+use std::collections::BTreeSet;
+
+/// Where each setting came from, for `--print-config`.
+#[derive(Default)]
+pub(crate) struct Sources {
+    /// Variables set by `.env` (not already in the environment).
+    pub dotenv: BTreeSet<String>,
+    /// `CUBEC_*` variables set from a Cube variable: (ours, Cube's).
+    pub from_cube: Vec<(String, String)>,
+}
+
+/// Reads `.env` (if any) and maps Cube's variables. Runs first in `main`, before any thread
+/// exists, because it sets environment variables.
+pub(crate) fn load_environment() -> Result<Sources, String> {
+    let mut sources = Sources::default();
+    match dotenvy::from_path_iter(".env") {
+        Ok(iter) => {
+            for item in iter {
+                let (k, v) = item.map_err(|e| format!("cannot read .env: {e}"))?;
+                if std::env::var_os(&k).is_none() {
+                    std::env::set_var(&k, v);
+                    sources.dotenv.insert(k);
+                }
+            }
+        }
+        Err(e) if e.not_found() => {}
+        Err(e) => return Err(format!("cannot read .env: {e}")),
+    }
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut map = |ours: &str, cube: &str, value: Option<String>| {
+        if var(ours).is_none() {
+            if let Some(v) = value {
+                std::env::set_var(ours, v);
+                sources.from_cube.push((ours.to_string(), cube.to_string()));
+            }
+        }
+    };
+    map("CUBEC_PORT", "PORT", var("PORT"));
+    map("CUBEC_MODEL", "CUBEJS_SCHEMA_PATH", var("CUBEJS_SCHEMA_PATH"));
+    map("CUBEC_DEV", "CUBEJS_DEV_MODE", var("CUBEJS_DEV_MODE"));
+    map(
+        "CUBEC_MAX_CONCURRENT_QUERIES",
+        "CUBEJS_DB_MAX_POOL",
+        var("CUBEJS_DB_MAX_POOL").or_else(|| var("CUBEJS_CONCURRENCY")),
+    );
+    map("CUBEC_DB_URL", "CUBEJS_DB_*", cube_db_url()?);
+    Ok(sources)
+}
+
+/// A database URL from `CUBEJS_DB_TYPE`, `_HOST`, `_PORT`, `_NAME`, `_USER`, `_PASS`, `_SSL`.
+fn cube_db_url() -> Result<Option<String>, String> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let Some(kind) = var("CUBEJS_DB_TYPE") else { return Ok(None) };
+    match kind.as_str() {
+        "postgres" => {}
+        "duckdb" => {
+            return Ok(Some(format!("duckdb:{}", var("CUBEJS_DB_DUCKDB_DATABASE_PATH").unwrap_or_default())));
+        }
+        other => {
+            return Err(format!(
+                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, duckdb); set CUBEC_DB_URL or --db"
+            ))
+        }
+    }
+    let host = var("CUBEJS_DB_HOST").unwrap_or_else(|| "localhost".to_string());
+    let port = var("CUBEJS_DB_PORT").unwrap_or_else(|| "5432".to_string());
+    if port.parse::<u16>().is_err() {
+        return Err(format!("CUBEJS_DB_PORT `{port}` is not a port number"));
+    }
+    let name = var("CUBEJS_DB_NAME").unwrap_or_else(|| "postgres".to_string());
+    let user = var("CUBEJS_DB_USER").map(|u| encode(&u));
+    let pass = var("CUBEJS_DB_PASS").map(|p| encode(&p));
+    let creds = match (user, pass) {
+        (Some(u), Some(p)) => format!("{u}:{p}@"),
+        (Some(u), None) => format!("{u}@"),
+        (None, Some(p)) => format!(":{p}@"),
+        (None, None) => String::new(),
+    };
+    let ssl = matches!(var("CUBEJS_DB_SSL").as_deref(), Some("true" | "1" | "yes"));
+    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
+    let query = if ssl { "?sslmode=require" } else { "" };
+    Ok(Some(format!("postgres://{creds}{host}:{port}/{}{query}", encode(&name))))
+}
+
+/// Percent-encodes what a URL's user, password or path may not hold.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A value for `--print-config`: secrets and passwords in URLs masked.
+pub(crate) fn shown(key: &str, value: &str) -> String {
+    if key.contains("secret") || key.contains("password") {
+        return if value.is_empty() { String::new() } else { "***".to_string() };
+    }
+    cubec::exec::postgres::redact(value)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encoding() {
+        assert_eq!(super::encode("p@ss:w/rd"), "p%40ss%3Aw%2Frd");
+        assert_eq!(super::shown("api_secret", "abc"), "***");
+        assert_eq!(super::shown("db", "postgres://u:p@h/d"), "postgres://u:***@h/d");
+    }
+}
