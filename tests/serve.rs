@@ -433,6 +433,60 @@ async fn cors_preflight_follows_the_configured_origins() {
     assert!(resp.headers().get("access-control-allow-origin").is_none());
 }
 
+/// `compareDateRange`: one result per range, in order, each row tagged with its range, as
+/// Cube's `compareDateRangeQuery` (worked out from ORDERS_CSV, tenant a).
+#[tokio::test]
+async fn compare_date_range_answers_one_result_per_range() {
+    let s = state(&model_dir("compare"), Limits::default());
+    let t = token(json!({"tenant": "a"}));
+    let q = json!({"measures": ["orders.count"], "timeDimensions": [{"dimension": "orders.created_at", "granularity": "month",
+        "compareDateRange": [["2024-01-01", "2024-01-31"], ["2024-02-01", "2024-02-29"]]}]});
+    let (status, body) = call(&s, get("/cubejs-api/v1/load", &q, Some(&t))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["queryType"], "compareDateRangeQuery");
+    let jan = "2024-01-01T00:00:00.000 - 2024-01-31T23:59:59.999";
+    let feb = "2024-02-01T00:00:00.000 - 2024-02-29T23:59:59.999";
+    assert_eq!(
+        body["results"][0]["data"],
+        json!([{"orders.created_at.month": "2024-01-01T00:00:00.000", "orders.created_at": "2024-01-01T00:00:00.000",
+                "orders.count": "2", "compareDateRange": jan}])
+    );
+    assert_eq!(
+        body["results"][1]["data"],
+        json!([{"orders.created_at.month": "2024-02-01T00:00:00.000", "orders.created_at": "2024-02-01T00:00:00.000",
+                "orders.count": "1", "compareDateRange": feb}])
+    );
+    assert_eq!(body["results"][1]["query"]["timeDimensions"][0]["dateRange"], json!(["2024-02-01", "2024-02-29"]));
+    assert_eq!(body["pivotQuery"]["dimensions"], json!(["compareDateRange"]));
+    assert_eq!(body["pivotQuery"]["queryType"], "compareDateRangeQuery");
+    // Without queryType=multi Cube refuses it with this text.
+    let req = Request::get(format!("/cubejs-api/v1/load?query={}", url_encode(&q.to_string())))
+        .header("authorization", &t)
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = call(&s, req).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap_or("").contains("'compareDateRangeQuery' query type is not supported"), "{body}");
+    // /v1/sql answers a list, one statement per range; dry-run names the query type.
+    let req = Request::get(format!("/cubejs-api/v1/sql?query={}", url_encode(&q.to_string())))
+        .header("authorization", &t)
+        .body(Body::empty())
+        .expect("request");
+    let (status, body) = call(&s, req).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(2), "{body}");
+    let (_, body) = call(&s, get("/cubejs-api/v1/dry-run", &q, Some(&t))).await;
+    assert_eq!(body["queryType"], "compareDateRangeQuery");
+    assert_eq!(body["normalizedQueries"].as_array().map(Vec::len), Some(2));
+    // Two time dimensions with compareDateRange: Cube's error.
+    let bad = json!({"measures": ["orders.count"], "timeDimensions": [
+        {"dimension": "orders.created_at", "compareDateRange": ["last week"]},
+        {"dimension": "orders.created_at", "compareDateRange": ["this week"]}]});
+    let (status, body) = call(&s, get("/cubejs-api/v1/load", &bad, Some(&t))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"].as_str().unwrap_or("").contains("only exist for one timeDimension"), "{body}");
+}
+
 /// `/metrics` needs a token like the API, and counts requests by endpoint and status.
 #[tokio::test]
 async fn metrics_count_requests_behind_auth() {

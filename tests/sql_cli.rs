@@ -166,3 +166,35 @@ fn security_context_filters_become_parameters() {
     assert_eq!(code, 2);
     assert!(err.contains("must be a JSON object"), "{err}");
 }
+
+/// `cubec query` splits a `compareDateRange` query into one query per range: a list of bodies,
+/// each row tagged with its range, each part's rows equal to the same query with that range.
+#[cfg(feature = "engine")]
+#[test]
+fn compare_date_range_runs_one_query_per_range() {
+    let td = |range: &str| {
+        format!(r#"{{"measures": ["users.count"], "timeDimensions": [{{"dimension": "users.signed_up_at", "granularity": "month", {range}}}]}}"#)
+    };
+    let compare = td(r#""compareDateRange": [["2024-01-01", "2024-01-31"], ["2024-02-01", "2024-02-29"]]"#);
+    let (code, out, err) = cubec(&["query", "--model", "metrics", "--format", "json", "--query", &compare], None);
+    assert_eq!(code, 0, "{err}");
+    let bodies: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(bodies.as_array().map(Vec::len), Some(2), "{out}");
+    for (i, (range, label)) in [
+        (r#""dateRange": ["2024-01-01", "2024-01-31"]"#, "2024-01-01T00:00:00.000 - 2024-01-31T23:59:59.999"),
+        (r#""dateRange": ["2024-02-01", "2024-02-29"]"#, "2024-02-01T00:00:00.000 - 2024-02-29T23:59:59.999"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (code, alone, err) = cubec(&["query", "--model", "metrics", "--format", "json", "--query", &td(range)], None);
+        assert_eq!(code, 0, "{err}");
+        let alone: serde_json::Value = serde_json::from_str(&alone).expect("json");
+        let mut want = alone["data"].clone();
+        for row in want.as_array_mut().expect("rows") {
+            row["compareDateRange"] = serde_json::json!(label);
+        }
+        assert!(!want.as_array().expect("rows").is_empty());
+        assert_eq!(bodies[i]["data"], want, "range {i}");
+    }
+}

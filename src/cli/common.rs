@@ -166,13 +166,32 @@ pub(crate) fn choose_dialects(
 }
 
 /// A query or a list of them (`true` when a list); an empty list is an error (exit 1).
-pub(crate) fn query_list(query: &serde_json::Value) -> Result<(Vec<&serde_json::Value>, bool), ExitCode> {
-    match query {
+/// The queries of `--query`: a list, or one query; a `compareDateRange` query becomes one query
+/// per range (marked `true`, so its rows can carry their range). The flag says whether the
+/// answer is a list.
+pub(crate) fn query_list(query: &serde_json::Value) -> Result<(Vec<(serde_json::Value, bool)>, bool), ExitCode> {
+    let items: Vec<&serde_json::Value> = match query {
         serde_json::Value::Array(items) if items.is_empty() => {
             eprintln!("error: the query is an empty list; give a query object or a list of them");
-            Err(ExitCode::from(1))
+            return Err(ExitCode::from(1));
         }
-        serde_json::Value::Array(items) => Ok((items.iter().collect(), true)),
-        one => Ok((vec![one], false)),
+        serde_json::Value::Array(items) => items.iter().collect(),
+        one => vec![one],
+    };
+    let mut many = query.is_array();
+    let mut out = Vec::with_capacity(items.len());
+    for q in items {
+        match cubec::query::compare::split(q) {
+            Ok(Some(parts)) => {
+                many = true;
+                out.extend(parts.into_iter().map(|p| (p, true)));
+            }
+            Ok(None) => out.push((q.clone(), false)),
+            Err(d) => {
+                report(&[d], &cubec::diag::SourceMap::default());
+                return Err(ExitCode::from(1));
+            }
+        }
     }
+    Ok((out, many))
 }

@@ -32,7 +32,7 @@ pub(crate) fn sql(
     let mut json_out = Vec::new();
     for dialect in &chosen {
         let mut results = Vec::new();
-        for (i, q) in queries.iter().enumerate() {
+        for (i, (q, _)) in queries.iter().enumerate() {
             match cubec::compile(&checked.model, q, dialect, opts, render_opts) {
                 Ok(c) => results.push(c),
                 Err(diags) => {
@@ -124,7 +124,7 @@ pub(crate) fn run_query(
     };
     // Every query compiles before any runs: a bad one in a list costs no database time.
     let mut compiled = Vec::with_capacity(queries.len());
-    for (i, q) in queries.iter().enumerate() {
+    for (i, (q, _)) in queries.iter().enumerate() {
         match cubec::compile(&checked.model, q, &dialect, opts, cubec::sql::RenderOptions { inline }) {
             Ok(c) => compiled.push(c),
             Err(diags) => {
@@ -137,7 +137,7 @@ pub(crate) fn run_query(
         }
     }
     let mut bodies = Vec::with_capacity(compiled.len());
-    for (i, (q, c)) in queries.iter().zip(&compiled).enumerate() {
+    for (i, ((q, compared), c)) in queries.iter().zip(&compiled).enumerate() {
         if explain {
             println!("{};\n-- params: {}\n", c.sql, serde_json::to_string(&c.params).unwrap_or_default());
         }
@@ -152,7 +152,19 @@ pub(crate) fn run_query(
                 return ExitCode::from(1);
             }
         };
-        let rows = cubec::exec::shape::cube_rows(&result, c);
+        let mut rows = cubec::exec::shape::cube_rows(&result, c);
+        // A part of a `compareDateRange` query: its rows say which range they belong to.
+        if *compared {
+            match cubec::query::compare::label(&checked.model, q, opts) {
+                Ok(label) => rows.iter_mut().for_each(|r| {
+                    r.insert("compareDateRange".into(), serde_json::json!(label));
+                }),
+                Err(diags) => {
+                    report(&diags, &checked.sources);
+                    return ExitCode::from(1);
+                }
+            }
+        }
         match format {
             RowsFormat::Json => bodies.push(serde_json::json!({
                 "query": q,

@@ -5,6 +5,7 @@
 //! split into time dimensions, date ranges made absolute in the query timezone, and limits
 //! applied; or diagnostics naming the field at fault.
 
+pub mod compare;
 pub mod dates;
 mod parse;
 

@@ -436,9 +436,11 @@ impl<'a> Parser<'a> {
             }
         }
         if obj.get("compareDateRange").is_some() {
+            // The API and the CLI split such a query into one per range (`compare::split`) before
+            // it gets here; a caller of the library that did not is told how.
             self.diags.push(
-                err(Code::QueryUnsupported, format!("`{field}.compareDateRange` is not supported yet"))
-                    .with_help("send one query per date range"),
+                err(Code::QueryDateRange, format!("`{field}.compareDateRange` makes one query per range"))
+                    .with_help("split it with cubec::query::compare::split and compile each part"),
             );
             return None;
         }

@@ -149,16 +149,33 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
     Ok(ApiRequest { query, multi: query_type.as_deref() == Some("multi"), dialect })
 }
 
-/// The queries of a request; a list needs `queryType=multi`, as in Cube.
-fn queries(req: &ApiRequest) -> Result<Vec<&Value>, ApiError> {
+/// The queries of a request and how Cube names the request's type. A list needs
+/// `queryType=multi`, as in Cube, and so does a `compareDateRange` query, which becomes one
+/// query per range.
+fn queries(req: &ApiRequest) -> Result<(Vec<Value>, &'static str), ApiError> {
     match &req.query {
         Value::Array(items) if items.is_empty() => Err(ApiError::user("the query list is empty")),
         Value::Array(_) if !req.multi => {
             Err(ApiError::user("'blendingQuery' query type is not supported by the client.Please update the client."))
         }
-        Value::Array(items) => Ok(items.iter().collect()),
-        one => Ok(vec![one]),
+        Value::Array(items) => Ok((items.clone(), "regularQuery")),
+        one => match crate::query::compare::split(one).map_err(|d| ApiError::diagnostics(&[d]))? {
+            Some(_) if !req.multi => Err(ApiError::user(
+                "'compareDateRangeQuery' query type is not supported by the client.Please update the client.",
+            )),
+            Some(parts) => Ok((parts, COMPARE)),
+            None => Ok((vec![one.clone()], "regularQuery")),
+        },
     }
+}
+
+const COMPARE: &str = "compareDateRangeQuery";
+
+/// Compiled queries of one request: each normalized query, its SQL and (for a
+/// `compareDateRange` query) the label its rows carry.
+struct Compiled {
+    kind: &'static str,
+    parts: Vec<(Value, Arc<CompiledSql>, Option<String>)>,
 }
 
 fn options(state: &AppState, context: Value) -> QueryOptions {
@@ -181,22 +198,39 @@ pub fn meta(state: &AppState, snapshot: &Snapshot, context: &Value) -> Result<Va
 }
 
 /// Compiles every query of the request for `dialect` (the database's unless asked otherwise).
-fn compile_all(
-    state: &AppState,
-    snapshot: &Snapshot,
-    req: &ApiRequest,
-    context: Value,
-) -> Result<Vec<(Value, Arc<CompiledSql>)>, ApiError> {
+fn compile_all(state: &AppState, snapshot: &Snapshot, req: &ApiRequest, context: Value) -> Result<Compiled, ApiError> {
     let name = req.dialect.as_deref().unwrap_or(state.pool.dialect_name());
     let dialect = state.dialects.get(name).map_err(|d| ApiError::diagnostics(&[d]))?;
     let opts = options(state, context);
-    let mut out = Vec::new();
-    for q in queries(req)? {
-        let compiled = crate::compile(&snapshot.checked.model, q, &dialect, &opts, RenderOptions::default())
-            .map_err(|d| ApiError::diagnostics(&d))?;
-        out.push((normalized(q, &opts), Arc::new(compiled)));
+    let (list, kind) = queries(req)?;
+    let model = &snapshot.checked.model;
+    let mut parts = Vec::with_capacity(list.len());
+    for q in &list {
+        let compiled =
+            crate::compile(model, q, &dialect, &opts, RenderOptions::default()).map_err(|d| ApiError::diagnostics(&d))?;
+        let label = if kind == COMPARE {
+            Some(crate::query::compare::label(model, q, &opts).map_err(|d| ApiError::diagnostics(&d))?)
+        } else {
+            None
+        };
+        parts.push((normalized(q, &opts), Arc::new(compiled), label));
     }
-    Ok(out)
+    Ok(Compiled { kind, parts })
+}
+
+/// Cube's `pivotQuery`: the first normalized query; for a comparison, with `compareDateRange`
+/// first among its dimensions.
+fn pivot_of(compiled: &Compiled) -> Value {
+    let mut p = compiled.parts.first().map(|(q, _, _)| pivot_query(q)).unwrap_or(Value::Null);
+    if compiled.kind == COMPARE {
+        if let Some(o) = p.as_object_mut() {
+            let mut dims = vec![json!("compareDateRange")];
+            dims.extend(o.get("dimensions").and_then(Value::as_array).cloned().unwrap_or_default());
+            o.insert("dimensions".into(), Value::Array(dims));
+            o.insert("queryType".into(), json!(COMPARE));
+        }
+    }
+    p
 }
 
 /// `/v1/load`: runs each query and answers with rows, annotation and (with `multi`) the
@@ -213,16 +247,22 @@ pub async fn load(
     }
     // One model for the whole request: a reload meanwhile does not split compile and annotation.
     let compiled = compile_all(state, snapshot, &req, context)?;
-    let mut results = Vec::with_capacity(compiled.len());
-    for (query, sql) in compiled {
+    let mut results = Vec::with_capacity(compiled.parts.len());
+    for (query, sql, label) in &compiled.parts {
+        let (query, sql) = (query.clone(), Arc::clone(sql));
         let db_started = std::time::Instant::now();
         let ran = state.pool.run(Arc::clone(&sql), state.limits.query_timeout).await;
         stats.db_ms += db_started.elapsed().as_secs_f64() * 1e3;
         let (rows, total) = ran.map_err(ApiError::from_run)?;
         stats.rows += rows.rows.len();
-        let data = shape::cube_rows(&rows, &sql);
+        let mut data = shape::cube_rows(&rows, &sql);
+        if let Some(label) = label {
+            for row in &mut data {
+                row.insert("compareDateRange".into(), json!(label));
+            }
+        }
         let compact = query.get("responseFormat").and_then(Value::as_str) == Some("compact");
-        let data = if compact { compact_rows(&data, &sql) } else { json!(data) };
+        let data = if compact { compact_rows(&data, &sql, label.is_some()) } else { json!(data) };
         let total = total.and_then(|t| t.rows.first().and_then(|r| r.first()).map(|c| c.to_cube_json()));
         results.push(json!({
             "query": query,
@@ -238,8 +278,7 @@ pub async fn load(
         }));
     }
     if req.multi {
-        let pivot = results.first().map(|r| pivot_query(&r["query"])).unwrap_or(Value::Null);
-        Ok(json!({ "queryType": "regularQuery", "results": results, "pivotQuery": pivot, "slowQuery": false }))
+        Ok(json!({ "queryType": compiled.kind, "results": results, "pivotQuery": pivot_of(&compiled), "slowQuery": false }))
     } else {
         Ok(results.pop().unwrap_or(Value::Null))
     }
@@ -247,11 +286,16 @@ pub async fn load(
 
 /// `/v1/sql`: the SQL and parameters of each query, nothing run.
 pub fn sql(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
-    let list = req.query.is_array();
-    let compiled = compile_all(state, snapshot, &req, context)?;
+    // `queryType=multi` is needed by /v1/load only: /v1/sql answers a comparison without it.
+    let is_list = req.query.is_array();
+    let multi = req.multi || !is_list;
+    let compiled = compile_all(state, snapshot, &ApiRequest { multi, ..req }, context)?;
+    // A list, and a comparison (one statement per range), answer with a list, as Cube does.
+    let list = is_list || compiled.kind == COMPARE;
     let bodies: Vec<Value> = compiled
+        .parts
         .iter()
-        .map(|(query, c)| {
+        .map(|(query, c, _)| {
             let mut s = Map::new();
             s.insert("sql".into(), json!([c.sql, c.params]));
             if let Some((alias, member)) = c.alias_to_member.iter().find(|(_, m)| m.matches('.').count() == 2) {
@@ -277,14 +321,14 @@ pub fn sql(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Valu
 /// `/v1/dry-run`: the normalized queries, checked by compiling them, nothing run.
 pub fn dry_run(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
     let compiled = compile_all(state, snapshot, &ApiRequest { multi: true, ..req }, context)?;
-    let normalized: Vec<&Value> = compiled.iter().map(|(q, _)| q).collect();
+    let normalized: Vec<&Value> = compiled.parts.iter().map(|(q, _, _)| q).collect();
     let order: Vec<Value> = normalized.iter().map(|q| order_object(q)).collect();
     Ok(json!({
-        "queryType": "regularQuery",
+        "queryType": compiled.kind,
         "normalizedQueries": normalized,
         "queryOrder": order,
         "transformedQueries": normalized.iter().map(|_| Value::Null).collect::<Vec<_>>(),
-        "pivotQuery": normalized.first().map(|q| pivot_query(q)).unwrap_or(Value::Null),
+        "pivotQuery": pivot_of(&compiled),
     }))
 }
 
@@ -336,11 +380,18 @@ fn pivot_query(normalized: &Value) -> Value {
     p
 }
 
-/// `responseFormat: compact`: member names once, then rows as arrays.
-fn compact_rows(rows: &[shape::CubeRow], sql: &CompiledSql) -> Value {
+/// `responseFormat: compact`: member names once, then rows as arrays (a comparison's range
+/// label last).
+fn compact_rows(rows: &[shape::CubeRow], sql: &CompiledSql, compared: bool) -> Value {
     let members: Vec<&String> = match rows.first() {
         Some(r) => r.keys().collect(),
         None => sql.alias_to_member.values().collect(),
+    };
+    let compare_key = "compareDateRange".to_string();
+    let members: Vec<&String> = if compared && rows.is_empty() {
+        members.into_iter().chain(std::iter::once(&compare_key)).collect()
+    } else {
+        members
     };
     let dataset: Vec<Vec<&Value>> = rows.iter().map(|r| r.values().collect()).collect();
     json!({ "members": members, "dataset": dataset })
