@@ -487,6 +487,36 @@ async fn compare_date_range_answers_one_result_per_range() {
     assert!(body["error"].as_str().unwrap_or("").contains("only exist for one timeDimension"), "{body}");
 }
 
+/// A list of queries is Cube's data blending: one time axis (`time.<granularity>` in every row),
+/// the same granularity required, the pivot query the union of the members.
+#[tokio::test]
+async fn a_list_of_queries_is_a_blending_query() {
+    let s = state(&model_dir("blend"), Limits::default());
+    let t = token(json!({"tenant": "a"}));
+    let by_month = |measure: &str, gran: &str| {
+        json!({"measures": [measure], "timeDimensions": [{"dimension": "orders.created_at", "granularity": gran,
+            "dateRange": ["2024-01-01", "2024-02-29"]}]})
+    };
+    let list = json!([by_month("orders.count", "month"), by_month("orders.revenue", "month")]);
+    let (status, body) = call(&s, get("/cubejs-api/v1/load", &list, Some(&t))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["queryType"], "blendingQuery");
+    assert_eq!(body["results"][0]["data"][0]["time.month"], "2024-01-01T00:00:00.000");
+    assert_eq!(body["results"][0]["data"][0]["orders.count"], "2");
+    assert_eq!(body["results"][1]["data"][1]["time.month"], "2024-02-01T00:00:00.000");
+    assert_eq!(body["results"][1]["data"][1]["orders.revenue"], "5");
+    assert_eq!(body["pivotQuery"]["measures"], json!(["orders.count", "orders.revenue"]));
+    assert_eq!(body["pivotQuery"]["timeDimensions"], json!([{"dimension": "time", "granularity": "month"}]));
+    let mixed = json!([by_month("orders.count", "month"), by_month("orders.revenue", "week")]);
+    let (status, body) = call(&s, get("/cubejs-api/v1/load", &mixed, Some(&t))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "Data blending query granularities must match");
+    let none = json!([{"measures": ["orders.count"]}, {"measures": ["orders.revenue"]}]);
+    let (status, body) = call(&s, get("/cubejs-api/v1/load", &none, Some(&t))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "Data blending query without granularity is not supported");
+}
+
 /// `/metrics` needs a token like the API, and counts requests by endpoint and status.
 #[tokio::test]
 async fn metrics_count_requests_behind_auth() {

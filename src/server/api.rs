@@ -158,7 +158,10 @@ fn queries(req: &ApiRequest) -> Result<(Vec<Value>, &'static str), ApiError> {
         Value::Array(_) if !req.multi => {
             Err(ApiError::user("'blendingQuery' query type is not supported by the client.Please update the client."))
         }
-        Value::Array(items) => Ok((items.clone(), "regularQuery")),
+        Value::Array(items) => {
+            blending_granularity(items)?;
+            Ok((items.clone(), BLENDING))
+        }
         one => match crate::query::compare::split(one).map_err(|d| ApiError::diagnostics(&[d]))? {
             Some(_) if !req.multi => Err(ApiError::user(
                 "'compareDateRangeQuery' query type is not supported by the client.Please update the client.",
@@ -170,6 +173,25 @@ fn queries(req: &ApiRequest) -> Result<(Vec<Value>, &'static str), ApiError> {
 }
 
 const COMPARE: &str = "compareDateRangeQuery";
+const BLENDING: &str = "blendingQuery";
+
+/// The first time dimension's granularity of a query, if any.
+fn first_granularity(q: &Value) -> Option<&str> {
+    q.get("timeDimensions")?.get(0)?.get("granularity")?.as_str()
+}
+
+/// A list of queries is Cube's data blending: every query's first time dimension must have the
+/// same granularity (the rows are put on one time axis).
+fn blending_granularity(items: &[Value]) -> Result<String, ApiError> {
+    let grans: Vec<Option<&str>> = items.iter().map(first_granularity).collect();
+    match grans.first().copied().flatten() {
+        None if grans.iter().all(Option::is_none) => {
+            Err(ApiError::user("Data blending query without granularity is not supported"))
+        }
+        Some(g) if grans.iter().all(|x| *x == Some(g)) => Ok(g.to_string()),
+        _ => Err(ApiError::user("Data blending query granularities must match")),
+    }
+}
 
 /// Compiled queries of one request: each normalized query, its SQL and (for a
 /// `compareDateRange` query) the label its rows carry.
@@ -222,6 +244,28 @@ fn compile_all(state: &AppState, snapshot: &Snapshot, req: &ApiRequest, context:
 /// first among its dimensions.
 fn pivot_of(compiled: &Compiled) -> Value {
     let mut p = compiled.parts.first().map(|(q, _, _)| pivot_query(q)).unwrap_or(Value::Null);
+    if compiled.kind == BLENDING {
+        // The union of the queries' measures and dimensions on one `time` axis.
+        let union = |key: &str| {
+            let mut out: Vec<Value> = Vec::new();
+            for (q, _, _) in &compiled.parts {
+                for m in q.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    if !out.contains(m) {
+                        out.push(m.clone());
+                    }
+                }
+            }
+            Value::Array(out)
+        };
+        let g = compiled.parts.first().and_then(|(q, _, _)| first_granularity(q)).unwrap_or("day").to_string();
+        if let Some(o) = p.as_object_mut() {
+            o.insert("measures".into(), union("measures"));
+            o.insert("dimensions".into(), union("dimensions"));
+            o.insert("timeDimensions".into(), json!([{ "dimension": "time", "granularity": g }]));
+            o.insert("queryType".into(), json!(BLENDING));
+        }
+        return p;
+    }
     if compiled.kind == COMPARE {
         if let Some(o) = p.as_object_mut() {
             let mut dims = vec![json!("compareDateRange")];
@@ -259,6 +303,18 @@ pub async fn load(
         if let Some(label) = label {
             for row in &mut data {
                 row.insert("compareDateRange".into(), json!(label));
+            }
+        }
+        // Blending: each row's time bucket also under `time.<granularity>`, the shared axis.
+        if compiled.kind == BLENDING {
+            let td = query.get("timeDimensions").and_then(|t| t.get(0));
+            let dim = td.and_then(|t| t.get("dimension")).and_then(Value::as_str);
+            if let (Some(dim), Some(g)) = (dim, first_granularity(&query)) {
+                let source = format!("{dim}.{g}");
+                for row in &mut data {
+                    let v = row.get(&source).cloned().unwrap_or(Value::Null);
+                    row.insert(format!("time.{g}"), v);
+                }
             }
         }
         let compact = query.get("responseFormat").and_then(Value::as_str) == Some("compact");
