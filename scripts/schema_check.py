@@ -52,6 +52,8 @@ def main():
         {"cubes": [{"name": "t", "sql_table": "t", "measures": [{"name": "c", "type": "median"}]}]},
         {"cubes": [{"name": "t", "sql_table": "t", "joins": [{"name": "u", "relationship": "many", "sql": "x"}]}]},
         {"views": [{"name": "v", "cubes": [{"includes": "*"}]}]},
+        {"cubes": [{"name": "t", "sql_table": "t", "access_policy": [{"role": "admin"}]}]},
+        {"cubes": [{"name": "t", "sql_table": "t", "access_policy": [{"group": "g", "row_level": {"allow_all": False}}]}]},
     ]
     for doc in broken:
         if validator.is_valid(doc):

@@ -89,6 +89,62 @@ fn sql_object() -> Value {
     )
 }
 
+/// `access_policy`: the keys `cubec validate` accepts (not `role`, removed in Cube 1.7, nor
+/// `member_masking`, which cubec refuses).
+fn access_policy_schema() -> Value {
+    use crate::access::policy::{CONDITION_KEYS, FILTER_KEYS, MEMBER_LEVEL_KEYS, POLICY_KEYS, ROW_LEVEL_KEYS};
+    let members = json!({ "oneOf": [{ "const": "*" }, { "type": "array", "items": { "type": "string" } }] });
+    let filter = object(
+        FILTER_KEYS,
+        &[],
+        "A REST filter on a member of this cube or view; `and` / `or` hold lists of filters.",
+        &[
+            ("member", text("A member of this cube or view.")),
+            ("operator", text("equals, notEquals, contains, gt, inDateRange, set, ...")),
+            (
+                "values",
+                json!({ "oneOf": [
+                    { "type": "array", "description": "Literals and `\"{ securityContext.key }\"` templates." },
+                    { "type": "string", "description": "`\"{ securityContext.list }\"`: a list from the context." }
+                ] }),
+            ),
+            ("and", json!({ "type": "array" })),
+            ("or", json!({ "type": "array" })),
+        ],
+    );
+    let keys: Vec<&str> = POLICY_KEYS.iter().copied().filter(|k| !matches!(*k, "role" | "member_masking")).collect();
+    let policy = object(
+        &keys,
+        &[],
+        "Who may see which members and rows: `group` or `groups`, optional `conditions`, `member_level`, `row_level`.",
+        &[
+            ("group", text("A group from the security context's `groups`, or `*` for everyone.")),
+            ("groups", list_of(json!({ "type": "string" }), "Several groups; `*` for everyone.")),
+            (
+                "conditions",
+                list_of(
+                    object(CONDITION_KEYS, &["if"], "A condition.", &[("if", text("`{ securityContext.is_admin }`."))]),
+                    "All must be true for the policy to apply.",
+                ),
+            ),
+            (
+                "member_level",
+                object(MEMBER_LEVEL_KEYS, &[], "Members granted.", &[("includes", members.clone()), ("excludes", members)]),
+            ),
+            (
+                "row_level",
+                object(
+                    ROW_LEVEL_KEYS,
+                    &[],
+                    "Rows granted: `filters`, or `allow_all: true`.",
+                    &[("filters", list_of(filter, "All must hold.")), ("allow_all", json!({ "const": true }))],
+                ),
+            ),
+        ],
+    );
+    list_of(policy, "Data access policies.")
+}
+
 pub fn model_schema() -> Value {
     let meta = json!({ "type": "object", "description": "Free-form data passed through to /v1/meta." });
     let rolling = object(
@@ -188,6 +244,7 @@ pub fn model_schema() -> Value {
     let pre_aggregation =
         object(PRE_AGG_KEYS, &["name"], "A rollup (checked, not used by cubec).", &[("name", name())]);
     let refresh_key = object(REFRESH_KEYS, &[], "When cached results expire.", &[]);
+    let access_policy = access_policy_schema();
     let cube = object(
         CUBE_KEYS,
         &["name"],
@@ -210,6 +267,7 @@ pub fn model_schema() -> Value {
             ("segments", list_of(segment, "Named filters.")),
             ("pre_aggregations", list_of(pre_aggregation, "Rollups.")),
             ("hierarchies", list_of(hierarchy, "Drill paths.")),
+            ("access_policy", access_policy.clone()),
         ],
     );
     let include = json!({
@@ -243,6 +301,7 @@ pub fn model_schema() -> Value {
             ("public", flag("Whether /v1/meta lists it.")),
             ("cubes", list_of(view_cube, "The cubes and members the view exposes.")),
             ("folders", list_of(folder, "Folders in tools.")),
+            ("access_policy", access_policy),
         ],
     );
     let mut top = object(

@@ -10,11 +10,11 @@ use crate::load::yaml::{Node, Value};
 use crate::resolve::{Cube, MemberRef};
 use crate::util::{did_you_mean, snake_case};
 
-const POLICY_KEYS: &[&str] = &["group", "groups", "role", "conditions", "member_level", "row_level", "member_masking"];
-const MEMBER_LEVEL_KEYS: &[&str] = &["includes", "excludes"];
-const ROW_LEVEL_KEYS: &[&str] = &["filters", "allow_all"];
-const FILTER_KEYS: &[&str] = &["member", "operator", "values", "and", "or"];
-const CONDITION_KEYS: &[&str] = &["if"];
+pub(crate) const POLICY_KEYS: &[&str] = &["group", "groups", "role", "conditions", "member_level", "row_level", "member_masking"];
+pub(crate) const MEMBER_LEVEL_KEYS: &[&str] = &["includes", "excludes"];
+pub(crate) const ROW_LEVEL_KEYS: &[&str] = &["filters", "allow_all"];
+pub(crate) const FILTER_KEYS: &[&str] = &["member", "operator", "values", "and", "or"];
+pub(crate) const CONDITION_KEYS: &[&str] = &["if"];
 /// Nesting of `and`/`or` in a row filter.
 const MAX_DEPTH: usize = 32;
 
