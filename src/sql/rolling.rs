@@ -2,8 +2,12 @@
 //! the data when there is none), LEFT JOINed to the rows of the measure's cube that fall inside
 //! each bucket's window, aggregated per bucket.
 //!
-//! Aggregating rows rather than pre-grouped buckets keeps non-additive measures (avg, distinct
-//! counts) exact: a distinct count over seven days is not the sum of seven daily distinct counts.
+//! Count, sum, min and max are first aggregated in the base query by the coarsest time bucket
+//! that lines up with every window edge (day buckets when a month window meets weeks), so the
+//! series is joined to a few rows per bucket rather than to every record: exact for these
+//! aggregates, and what makes a running total over a large table cheap. Avg and distinct counts
+//! are not additive (a distinct count over seven days is not the sum of seven daily ones), so
+//! their base stays one row per record.
 
 use super::render::{JoinClause, Renderer, Select};
 use crate::diag::{Code, Diagnostic};
@@ -42,8 +46,14 @@ impl Renderer<'_> {
             return Err(Diagnostic::error(Code::SqlRender, "a rolling group without a window"));
         };
         let reach = reach(&window);
+        let buckets = match rt.range {
+            Some(range) => Some(series(rt, range)?),
+            None => None,
+        };
+        let pre = pre_aggregation_unit(measure.type_, &window, rt.granularity, buckets.as_deref());
 
-        // The base: one row per record, with the other dimensions, its local time and its value.
+        // The base: the other dimensions, the local time and the value; one row per record, or
+        // (with `pre`) one row per time bucket and dimension values, already aggregated.
         let mut columns = Vec::new();
         let dims = &plan.columns[..plan.dimension_count];
         for (i, c) in dims.iter().enumerate() {
@@ -55,14 +65,20 @@ impl Renderer<'_> {
         let raw = self.dimension(rt.cube, rt.dimension, 0)?;
         let tz = self.query.timezone.name();
         let local = self.tpl("convert_tz", context! { expr => raw, tz => tz })?;
-        columns.push(format!("{local} {}", self.d.ident(TIME)));
-        let value = self.measure(gm.cube, gm.measure, true, 0)?;
-        columns.push(format!("{value} {}", self.d.ident(VALUE)));
-        let (from, joins, mut wheres) = self.join_tree_except(plan, Some((rt.cube, rt.dimension)))?;
-        let buckets = match rt.range {
-            Some(range) => Some(series(rt, range)?),
-            None => None,
+        let time_column = match pre {
+            Some(unit) => self.tpl("time_trunc", context! { unit => unit.name(), expr => local.clone() })?,
+            None => local.clone(),
         };
+        columns.push(format!("{time_column} {}", self.d.ident(TIME)));
+        let value = self.measure(gm.cube, gm.measure, true, 0)?;
+        let value = match (pre, measure.type_) {
+            (None, _) => value,
+            (Some(_), MeasureType::Count) => format!("count({value})"),
+            (Some(_), t) => format!("{}({value})", t.agg_name()),
+        };
+        columns.push(format!("{value} {}", self.d.ident(VALUE)));
+        let group_by: Vec<usize> = if pre.is_some() { (1..columns.len()).collect() } else { Vec::new() };
+        let (from, joins, mut wheres) = self.join_tree_except(plan, Some((rt.cube, rt.dimension)))?;
         if let (Some(range), Some(buckets)) = (rt.range, &buckets) {
             let (first, last) = match (buckets.first(), buckets.last()) {
                 (Some(f), Some(l)) => (f.0, l.1),
@@ -86,7 +102,7 @@ impl Renderer<'_> {
                 wheres.push(self.tpl("compare", context! { column => local.clone(), op => "<=", value => p })?);
             }
         }
-        let base = self.select(Select { columns, from, joins, where_: wheres, ..Select::default() })?;
+        let base = self.select(Select { columns, from, joins, where_: wheres, group_by, ..Select::default() })?;
 
         // The series of buckets.
         let series_sql = match (buckets, rt.granularity) {
@@ -170,7 +186,9 @@ impl Renderer<'_> {
             MeasureType::Sum | MeasureType::Avg | MeasureType::Min | MeasureType::Max => {
                 format!("{}({v})", measure.type_.agg_name())
             }
-            // NULL for a window without rows, as Cube's sum of per-bucket counts gives.
+            // Pre-aggregated counts add up; NULL for a window without rows, as Cube's sum of
+            // per-bucket counts gives.
+            MeasureType::Count if pre.is_some() => format!("sum({v})"),
             MeasureType::Count => {
                 format!("sum(CASE WHEN {t} IS NULL THEN NULL WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)")
             }
@@ -205,6 +223,80 @@ impl Renderer<'_> {
         let p = self.param(self.local_text(t));
         self.tpl("local_timestamp", context! { value => p })
     }
+}
+
+/// The coarsest unit whose buckets line up with every edge of every window: the series'
+/// bucket edges (its granularity, or without one the date range's bounds), the windows' sizes and,
+/// for `to_date`, its unit. `None` when the measure is not additive (avg, distinct counts) or an
+/// edge is finer than a second.
+fn pre_aggregation_unit(
+    kind: MeasureType,
+    window: &RollingWindow,
+    granularity: Option<TimeUnit>,
+    buckets: Option<&[(NaiveDateTime, NaiveDateTime)]>,
+) -> Option<TimeUnit> {
+    if !matches!(kind, MeasureType::Count | MeasureType::Sum | MeasureType::Min | MeasureType::Max) {
+        return None;
+    }
+    let mut units: Vec<TimeUnit> = Vec::new();
+    match granularity {
+        Some(g) => units.push(g),
+        None => {
+            // One bucket spanning the date range: its bounds decide (an end is the last instant
+            // before the next unit, `...23:59:59.999`).
+            for &(from, to) in buckets? {
+                units.push(alignment(from)?);
+                units.push(alignment(to + chrono::Duration::milliseconds(1))?);
+            }
+        }
+    }
+    match window {
+        RollingWindow::ToDate { granularity } => units.push(TimeUnit::parse(granularity)?),
+        RollingWindow::Fixed { trailing, leading, .. } => {
+            for size in [trailing, leading] {
+                if let Some(iv) = bounded(size) {
+                    units.extend(iv.parts.iter().filter(|(n, _)| *n != 0).map(|(_, u)| *u));
+                }
+            }
+        }
+    }
+    coarsest_common(&units)
+}
+
+/// The coarsest unit that `t` is the start of (midnight of a Monday is a week start).
+fn alignment(t: NaiveDateTime) -> Option<TimeUnit> {
+    use chrono::{Datelike, Timelike};
+    if t.nanosecond() % 1_000_000_000 != 0 {
+        return None;
+    }
+    Some(if t.second() != 0 {
+        TimeUnit::Second
+    } else if t.minute() != 0 {
+        TimeUnit::Minute
+    } else if t.hour() != 0 {
+        TimeUnit::Hour
+    } else if t.day() == 1 && t.month() == 1 {
+        TimeUnit::Year
+    } else if t.day() == 1 && (t.month() - 1) % 3 == 0 {
+        TimeUnit::Quarter
+    } else if t.day() == 1 {
+        TimeUnit::Month
+    } else if t.weekday() == chrono::Weekday::Mon {
+        TimeUnit::Week
+    } else {
+        TimeUnit::Day
+    })
+}
+
+/// The coarsest unit every unit in `units` is made of: years contain quarters contain months,
+/// but weeks line up with none of them, so weeks with months mean days.
+fn coarsest_common(units: &[TimeUnit]) -> Option<TimeUnit> {
+    let finest = units.iter().copied().min()?;
+    let calendar = units.iter().any(|u| matches!(u, TimeUnit::Month | TimeUnit::Quarter | TimeUnit::Year));
+    Some(match finest {
+        TimeUnit::Week if calendar => TimeUnit::Day,
+        u => u,
+    })
 }
 
 fn bounded(size: &Option<WindowSize>) -> Option<Interval> {
