@@ -376,3 +376,45 @@ fn series(rt: &RollingTime, (from, to): (NaiveDateTime, NaiveDateTime)) -> R<Vec
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> NaiveDateTime {
+        crate::query::dates::parse_local_datetime(s).expect("a date-time")
+    }
+
+    fn window(trailing: &str) -> RollingWindow {
+        let size = |s: &str| {
+            if s == "unbounded" {
+                Some(WindowSize::Unbounded)
+            } else {
+                Some(WindowSize::Interval(Interval::parse(s, false).expect("interval")))
+            }
+        };
+        RollingWindow::Fixed { trailing: size(trailing), leading: None, offset_start: false }
+    }
+
+    #[test]
+    fn the_pre_aggregation_bucket_lines_up_with_every_edge() {
+        let month = Some(TimeUnit::Month);
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), month, None), Some(TimeUnit::Month));
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("7 day"), month, None), Some(TimeUnit::Day));
+        assert_eq!(pre_aggregation_unit(MeasureType::Count, &window("1 month"), Some(TimeUnit::Week), None), Some(TimeUnit::Day));
+        assert_eq!(pre_aggregation_unit(MeasureType::Max, &window("2 week"), Some(TimeUnit::Week), None), Some(TimeUnit::Week));
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("3 hour"), Some(TimeUnit::Day), None), Some(TimeUnit::Hour));
+        let ytd = RollingWindow::ToDate { granularity: "year".into() };
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &ytd, month, None), Some(TimeUnit::Month));
+        // Not additive: no pre-aggregation.
+        assert_eq!(pre_aggregation_unit(MeasureType::Avg, &window("7 day"), month, None), None);
+        assert_eq!(pre_aggregation_unit(MeasureType::CountDistinct, &window("7 day"), month, None), None);
+        // One bucket over the date range: its bounds decide.
+        let days = [(t("2024-01-01 00:00:00"), t("2024-01-31 23:59:59.999"))];
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&days)), Some(TimeUnit::Month));
+        let odd = [(t("2024-01-01 10:30:00"), t("2024-01-31 23:59:59.999"))];
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&odd)), Some(TimeUnit::Minute));
+        let sub_second = [(t("2024-01-01 00:00:00.5"), t("2024-01-31 23:59:59.999"))];
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&sub_second)), None);
+    }
+}
