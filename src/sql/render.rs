@@ -430,6 +430,34 @@ impl<'a> Renderer<'a> {
                 None => self.tpl("time_trunc", context! { unit => unit.name(), expr => local }),
             };
         }
+        // `1 month` (quarter, year) with an origin: the unit's calendar buckets shifted by the
+        // origin's distance from its period start, as Cube's Tesseract does (#11742), so a
+        // fiscal year starting on April 1 is April to March.
+        if let (Some((1, unit @ (TimeUnit::Month | TimeUnit::Quarter | TimeUnit::Year))), Some(o)) =
+            (single, origin.and_then(crate::query::dates::parse_local_datetime))
+        {
+            let Some(offset) = origin_as_offset(unit, o) else {
+                return Err(Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!(
+                        "custom granularity `{name}`: `1 {}` buckets from an origin on day {} (or with a fraction of a \
+                         second) have no exact calendar form, since not every month has that day",
+                        unit.name(),
+                        o.day()
+                    ),
+                )
+                .with_help("put the origin on day 1 to 28 of its month"));
+            };
+            let trunc_of = |r: &mut Self, e: String| r.tpl("time_trunc", context! { unit => unit.name(), expr => e });
+            return match offset {
+                None => trunc_of(self, local.to_string()),
+                Some(off) => {
+                    let shifted = self.shift(local.to_string(), &off, false)?;
+                    let trunc = trunc_of(self, shifted)?;
+                    self.shift(trunc, &off, true)
+                }
+            };
+        }
         let seconds = fixed_seconds(interval).ok_or_else(|| {
             Diagnostic::error(
                 Code::QueryUnsupported,
@@ -695,6 +723,33 @@ pub fn format_utc(t: NaiveDateTime, precision: u8) -> String {
         d
     };
     format!("{base}.{frac}Z")
+}
+
+/// The offset that turns `1 <unit>` buckets into buckets starting at `origin`: its distance from
+/// the start of its month, quarter or year, in calendar parts (`3 month 14 day 6 hour`). `Some(None)`
+/// when the origin is on a boundary; `None` when no offset form is exact (a day past the 28th,
+/// which months do not all have, or a fraction of a second).
+fn origin_as_offset(unit: TimeUnit, origin: NaiveDateTime) -> Option<Option<Interval>> {
+    use chrono::Timelike;
+    if origin.nanosecond() != 0 || origin.day() > 28 {
+        return None;
+    }
+    let months = match unit {
+        TimeUnit::Year => origin.month() - 1,
+        TimeUnit::Quarter => (origin.month() - 1) % 3,
+        _ => 0,
+    };
+    let parts: Vec<(i64, TimeUnit)> = [
+        (i64::from(months), TimeUnit::Month),
+        (i64::from(origin.day()) - 1, TimeUnit::Day),
+        (i64::from(origin.hour()), TimeUnit::Hour),
+        (i64::from(origin.minute()), TimeUnit::Minute),
+        (i64::from(origin.second()), TimeUnit::Second),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n != 0)
+    .collect();
+    Some((!parts.is_empty()).then_some(Interval { parts }))
 }
 
 fn fixed_seconds(iv: &Interval) -> Option<i64> {
