@@ -308,7 +308,9 @@ fn main() -> ExitCode {
                 eprintln!("error: cannot render the man page: {e}");
                 return ExitCode::from(1);
             }
-            std::io::Write::write_all(&mut std::io::stdout(), &out).map(|_| ExitCode::SUCCESS).unwrap_or(ExitCode::from(1))
+            std::io::Write::write_all(&mut std::io::stdout(), &out)
+                .map(|_| ExitCode::SUCCESS)
+                .unwrap_or(ExitCode::from(1))
         }
         Command::Schema => {
             println!("{}", serde_json::to_string_pretty(&cubec::schema::model_schema()).unwrap_or_default());

@@ -129,7 +129,12 @@ fn access_policy_schema() -> Value {
             ),
             (
                 "member_level",
-                object(MEMBER_LEVEL_KEYS, &[], "Members granted.", &[("includes", members.clone()), ("excludes", members)]),
+                object(
+                    MEMBER_LEVEL_KEYS,
+                    &[],
+                    "Members granted.",
+                    &[("includes", members.clone()), ("excludes", members)],
+                ),
             ),
             (
                 "row_level",

@@ -427,7 +427,10 @@ async fn cors_preflight_follows_the_configured_origins() {
         .expect("request");
     let resp = router(Arc::clone(&s)).oneshot(req).await.expect("response");
     assert_eq!(resp.status(), StatusCode::OK);
-    assert!(resp.headers().get("access-control-expose-headers").is_some_and(|v| v.to_str().unwrap_or("").contains("x-request-id")));
+    assert!(resp
+        .headers()
+        .get("access-control-expose-headers")
+        .is_some_and(|v| v.to_str().unwrap_or("").contains("x-request-id")));
     let s = open(Vec::new());
     let resp = router(s).oneshot(preflight("https://app.example.com")).await.expect("response");
     assert!(resp.headers().get("access-control-allow-origin").is_none());
@@ -466,7 +469,10 @@ async fn compare_date_range_answers_one_result_per_range() {
         .expect("request");
     let (status, body) = call(&s, req).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["error"].as_str().unwrap_or("").contains("'compareDateRangeQuery' query type is not supported"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("'compareDateRangeQuery' query type is not supported"),
+        "{body}"
+    );
     // /v1/sql answers a list, one statement per range; dry-run names the query type.
     let req = Request::get(format!("/cubejs-api/v1/sql?query={}", url_encode(&q.to_string())))
         .header("authorization", &t)

@@ -173,7 +173,9 @@ fn security_context_filters_become_parameters() {
 #[test]
 fn compare_date_range_runs_one_query_per_range() {
     let td = |range: &str| {
-        format!(r#"{{"measures": ["users.count"], "timeDimensions": [{{"dimension": "users.signed_up_at", "granularity": "month", {range}}}]}}"#)
+        format!(
+            r#"{{"measures": ["users.count"], "timeDimensions": [{{"dimension": "users.signed_up_at", "granularity": "month", {range}}}]}}"#
+        )
     };
     let compare = td(r#""compareDateRange": [["2024-01-01", "2024-01-31"], ["2024-02-01", "2024-02-29"]]"#);
     let (code, out, err) = cubec(&["query", "--model", "metrics", "--format", "json", "--query", &compare], None);
@@ -187,7 +189,8 @@ fn compare_date_range_runs_one_query_per_range() {
     .into_iter()
     .enumerate()
     {
-        let (code, alone, err) = cubec(&["query", "--model", "metrics", "--format", "json", "--query", &td(range)], None);
+        let (code, alone, err) =
+            cubec(&["query", "--model", "metrics", "--format", "json", "--query", &td(range)], None);
         assert_eq!(code, 0, "{err}");
         let alone: serde_json::Value = serde_json::from_str(&alone).expect("json");
         let mut want = alone["data"].clone();

@@ -221,9 +221,7 @@ pub fn context_path(root: &str, segments: Vec<String>) -> Result<ContextPath, St
         "userAttributes" | "user_attributes" => vec!["cubeCloud".into(), "userAttributes".into()],
         "groups" => vec!["cubeCloud".into(), "groups".into()],
         _ => {
-            return Err(format!(
-                "`{root}` names nothing here; use `securityContext.<key>` (or `userAttributes.<key>`)"
-            ))
+            return Err(format!("`{root}` names nothing here; use `securityContext.<key>` (or `userAttributes.<key>`)"))
         }
     };
     if segments.is_empty() && prefix.is_empty() {

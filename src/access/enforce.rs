@@ -173,9 +173,14 @@ fn cube_rows(
 ) -> Result<Option<FilterNode>, Vec<Diagnostic>> {
     let Some(policies) = caller.applicable(cube) else { return Ok(None) };
     if policies.is_empty() {
-        let message = match named.and_then(|n| n.iter().find(|m| m.source_cube == cube || m.join_path.contains(&cube))) {
-            Some(m) => format!("access denied: `{}` reads data that no access policy grants to this security context", m.name),
-            None => "access denied: this query joins data that no access policy grants to this security context".to_string(),
+        let message = match named.and_then(|n| n.iter().find(|m| m.source_cube == cube || m.join_path.contains(&cube)))
+        {
+            Some(m) => {
+                format!("access denied: `{}` reads data that no access policy grants to this security context", m.name)
+            }
+            None => {
+                "access denied: this query joins data that no access policy grants to this security context".to_string()
+            }
         };
         return Err(vec![denied(message)]);
     }
@@ -197,14 +202,25 @@ fn rows_of(
     for p in policies {
         let RowLevel::Filters(list) = &p.rows else { continue };
         let all: Vec<Value> = list.iter().map(|f| filter_json(model, cube, f, caller)).collect::<Result<_, _>>()?;
-        alternatives.push(if all.len() == 1 { all.into_iter().next().unwrap_or(Value::Null) } else { json!({ "and": all }) });
+        alternatives.push(if all.len() == 1 {
+            all.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            json!({ "and": all })
+        });
     }
-    let json = if alternatives.len() == 1 { alternatives.pop().unwrap_or(Value::Null) } else { json!({ "or": alternatives }) };
+    let json =
+        if alternatives.len() == 1 { alternatives.pop().unwrap_or(Value::Null) } else { json!({ "or": alternatives }) };
     crate::query::parse_filter(&json, model, "access_policy", query.now).map_err(|diags| {
         // The policy was checked at load time; what fails now is a value from the context.
         diags
             .into_iter()
-            .map(|d| denied(format!("access denied: the access policy of `{}` cannot be applied: {}", model.cube(cube).name, d.message)))
+            .map(|d| {
+                denied(format!(
+                    "access denied: the access policy of `{}` cannot be applied: {}",
+                    model.cube(cube).name,
+                    d.message
+                ))
+            })
             .collect()
     })
 }
@@ -212,8 +228,12 @@ fn rows_of(
 /// A policy row filter in the REST shape, with the security context's values in it.
 fn filter_json(model: &Model, cube: CubeId, f: &RowFilter, caller: &Caller) -> Result<Value, Vec<Diagnostic>> {
     Ok(match f {
-        RowFilter::And(v) => json!({ "and": v.iter().map(|c| filter_json(model, cube, c, caller)).collect::<Result<Vec<_>, _>>()? }),
-        RowFilter::Or(v) => json!({ "or": v.iter().map(|c| filter_json(model, cube, c, caller)).collect::<Result<Vec<_>, _>>()? }),
+        RowFilter::And(v) => {
+            json!({ "and": v.iter().map(|c| filter_json(model, cube, c, caller)).collect::<Result<Vec<_>, _>>()? })
+        }
+        RowFilter::Or(v) => {
+            json!({ "or": v.iter().map(|c| filter_json(model, cube, c, caller)).collect::<Result<Vec<_>, _>>()? })
+        }
         RowFilter::Leaf { member, operator, values } => {
             let c = model.cube(cube);
             let mut obj = serde_json::Map::new();
@@ -266,10 +286,9 @@ fn scalar(v: &Value, path: &ContextPath) -> Result<Value, Vec<Diagnostic>> {
 fn context_values(path: &ContextPath, context: &Value, out: &mut Vec<Value>) -> Result<(), Vec<Diagnostic>> {
     match path.lookup(context) {
         None => Err(missing(path)),
-        Some(Value::Array(items)) if items.is_empty() => Err(vec![denied(format!(
-            "access denied: `{}` in the security context is an empty list",
-            path.display()
-        ))]),
+        Some(Value::Array(items)) if items.is_empty() => {
+            Err(vec![denied(format!("access denied: `{}` in the security context is an empty list", path.display()))])
+        }
         Some(Value::Array(items)) => {
             for i in items {
                 out.push(scalar(i, path)?);

@@ -10,7 +10,8 @@ use crate::load::yaml::{Node, Value};
 use crate::resolve::{Cube, MemberRef};
 use crate::util::{did_you_mean, snake_case};
 
-pub(crate) const POLICY_KEYS: &[&str] = &["group", "groups", "role", "conditions", "member_level", "row_level", "member_masking"];
+pub(crate) const POLICY_KEYS: &[&str] =
+    &["group", "groups", "role", "conditions", "member_level", "row_level", "member_masking"];
 pub(crate) const MEMBER_LEVEL_KEYS: &[&str] = &["includes", "excludes"];
 pub(crate) const ROW_LEVEL_KEYS: &[&str] = &["filters", "allow_all"];
 pub(crate) const FILTER_KEYS: &[&str] = &["member", "operator", "values", "and", "or"];
@@ -103,8 +104,11 @@ fn read_policy(cube: &Cube, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<
                     match i.as_str() {
                         Some(s) => names.push(s.to_string()),
                         None => diags.push(
-                            Diagnostic::error(Code::WrongType, format!("group names must be strings, found {}", i.kind_name()))
-                                .at(i.span, "expected a string"),
+                            Diagnostic::error(
+                                Code::WrongType,
+                                format!("group names must be strings, found {}", i.kind_name()),
+                            )
+                            .at(i.span, "expected a string"),
                         ),
                     }
                 }
@@ -144,7 +148,9 @@ fn read_policy(cube: &Cube, node: &Node, diags: &mut Vec<Diagnostic>) -> Option<
     let members = find(&e, "member_level").and_then(|(_, v)| {
         let me = entries(v, "`member_level`", MEMBER_LEVEL_KEYS, diags)?;
         Some(MemberGrant {
-            includes: find(&me, "includes").map(|(_, n)| member_set(cube, n, "includes", diags)).unwrap_or(MemberSet::All),
+            includes: find(&me, "includes")
+                .map(|(_, n)| member_set(cube, n, "includes", diags))
+                .unwrap_or(MemberSet::All),
             excludes: find(&me, "excludes")
                 .map(|(_, n)| member_set(cube, n, "excludes", diags))
                 .unwrap_or(MemberSet::Some(Vec::new())),
@@ -214,8 +220,11 @@ fn member_set(cube: &Cube, n: &Node, key: &str, diags: &mut Vec<Diagnostic>) -> 
                     Some(name) => member_ref(cube, name, i.span, key, diags),
                     None => {
                         diags.push(
-                            Diagnostic::error(Code::WrongType, format!("items of `{key}` must be member names, found {}", i.kind_name()))
-                                .at(i.span, "expected a member name"),
+                            Diagnostic::error(
+                                Code::WrongType,
+                                format!("items of `{key}` must be member names, found {}", i.kind_name()),
+                            )
+                            .at(i.span, "expected a member name"),
                         );
                         None
                     }
@@ -224,8 +233,11 @@ fn member_set(cube: &Cube, n: &Node, key: &str, diags: &mut Vec<Diagnostic>) -> 
         ),
         _ => {
             diags.push(
-                Diagnostic::error(Code::WrongType, format!("`{key}` must be \"*\" or a list of members, found {}", n.kind_name()))
-                    .at(n.span, "expected \"*\" or a list"),
+                Diagnostic::error(
+                    Code::WrongType,
+                    format!("`{key}` must be \"*\" or a list of members, found {}", n.kind_name()),
+                )
+                .at(n.span, "expected \"*\" or a list"),
             );
             MemberSet::Some(Vec::new())
         }
@@ -239,9 +251,12 @@ fn member_ref(cube: &Cube, name: &str, span: Span, role: &str, diags: &mut Vec<D
         Some((c, m)) if c == cube.name => m,
         Some((c, _)) => {
             diags.push(
-                policy_error(format!("`{name}` names a member of `{c}`; an access policy of `{}` can only name its own members", cube.name))
-                    .at(span, format!("not a member of `{}`", cube.name))
-                    .with_help(format!("put a policy on `{c}` for its members")),
+                policy_error(format!(
+                    "`{name}` names a member of `{c}`; an access policy of `{}` can only name its own members",
+                    cube.name
+                ))
+                .at(span, format!("not a member of `{}`", cube.name))
+                .with_help(format!("put a policy on `{c}` for its members")),
             );
             return None;
         }
@@ -274,11 +289,9 @@ fn read_row_level(cube: &Cube, v: &Node, diags: &mut Vec<Diagnostic>) -> RowLeve
         }
         (Some((_, a)), None) => {
             if a.value != Value::Bool(true) {
-                diags.push(
-                    policy_error("`allow_all` can only be `true`")
-                        .at(a.span, "not `true`")
-                        .with_help("to restrict rows write `filters: [...]`; to grant no rows leave the group out of the policy"),
-                );
+                diags.push(policy_error("`allow_all` can only be `true`").at(a.span, "not `true`").with_help(
+                    "to restrict rows write `filters: [...]`; to grant no rows leave the group out of the policy",
+                ));
             }
             RowLevel::AllRows
         }
@@ -295,10 +308,8 @@ fn read_row_level(cube: &Cube, v: &Node, diags: &mut Vec<Diagnostic>) -> RowLeve
             }
         },
         (None, None) => {
-            diags.push(
-                policy_error("`row_level` needs `filters` or `allow_all: true`")
-                    .at(v.span, "empty `row_level`"),
-            );
+            diags
+                .push(policy_error("`row_level` needs `filters` or `allow_all: true`").at(v.span, "empty `row_level`"));
             RowLevel::AllRows
         }
     }
@@ -323,11 +334,14 @@ fn read_filter(cube: &Cube, node: &Node, depth: usize, diags: &mut Vec<Diagnosti
             let items = match list.as_seq() {
                 Some(items) if !items.is_empty() => items,
                 _ => {
-                    diags.push(policy_error(format!("`{key}` must be a non-empty list")).at(list.span, "expected a list"));
+                    diags.push(
+                        policy_error(format!("`{key}` must be a non-empty list")).at(list.span, "expected a list"),
+                    );
                     return None;
                 }
             };
-            let children: Vec<RowFilter> = items.iter().filter_map(|i| read_filter(cube, i, depth + 1, diags)).collect();
+            let children: Vec<RowFilter> =
+                items.iter().filter_map(|i| read_filter(cube, i, depth + 1, diags)).collect();
             if children.len() != items.len() {
                 return None;
             }
@@ -347,12 +361,12 @@ fn read_filter(cube: &Cube, node: &Node, depth: usize, diags: &mut Vec<Diagnosti
     let Some(operator) = Operator::parse(op_name) else {
         let names: Vec<&str> = Operator::ALL.iter().map(|(n, _)| *n).collect();
         diags.push(
-            policy_error(format!("`{op_name}` is not a filter operator"))
-                .at(op.span, "unknown operator")
-                .with_help(match did_you_mean(op_name, names.iter().copied()) {
+            policy_error(format!("`{op_name}` is not a filter operator")).at(op.span, "unknown operator").with_help(
+                match did_you_mean(op_name, names.iter().copied()) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => format!("operators: {}", names.join(", ")),
-                }),
+                },
+            ),
         );
         return None;
     };
@@ -390,8 +404,11 @@ fn read_values(v: &Node, diags: &mut Vec<Diagnostic>) -> Option<FilterValues> {
                         Some(t) => out.push(ValueItem::Literal(Some(t))),
                         None => {
                             diags.push(
-                                Diagnostic::error(Code::WrongType, format!("filter values must be scalars, found {}", i.kind_name()))
-                                    .at(i.span, "expected a string, number or boolean"),
+                                Diagnostic::error(
+                                    Code::WrongType,
+                                    format!("filter values must be scalars, found {}", i.kind_name()),
+                                )
+                                .at(i.span, "expected a string, number or boolean"),
                             );
                             return None;
                         }

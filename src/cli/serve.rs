@@ -83,10 +83,13 @@ impl ServeArgs {
         let shutdown = seconds("shutdown-timeout", self.shutdown_timeout, true)?;
         for origin in &self.cors_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
-                return Err(format!("--cors-origin `{origin}` must be `*` or an origin such as https://app.example.com"));
+                return Err(format!(
+                    "--cors-origin `{origin}` must be `*` or an origin such as https://app.example.com"
+                ));
             }
         }
-        let cors_origins = if self.cors_origins.is_empty() && self.dev { vec!["*".to_string()] } else { self.cors_origins.clone() };
+        let cors_origins =
+            if self.cors_origins.is_empty() && self.dev { vec!["*".to_string()] } else { self.cors_origins.clone() };
         let config = cubec::server::ServeConfig {
             model_dir: self.model.clone().unwrap_or_else(cubec::load::default_model_dir),
             db_url: self.db.clone().filter(|u| !u.is_empty()),
@@ -149,10 +152,18 @@ impl ServeArgs {
                 c.limits.max_concurrent_queries.to_string(),
                 source("max_concurrent_queries", "CUBEC_MAX_CONCURRENT_QUERIES"),
             ),
-            ("watch_interval", format!("{:?}", c.watch.unwrap_or_default()), source("watch_interval", "CUBEC_WATCH_INTERVAL")),
+            (
+                "watch_interval",
+                format!("{:?}", c.watch.unwrap_or_default()),
+                source("watch_interval", "CUBEC_WATCH_INTERVAL"),
+            ),
             ("context_to_groups", c.context_to_groups.clone(), source("context_to_groups", "CUBEC_CONTEXT_TO_GROUPS")),
             ("cors_origins", c.cors_origins.join(","), source("cors_origins", "CUBEC_CORS_ORIGIN")),
-            ("shutdown_timeout", format!("{:?}", c.shutdown_timeout), source("shutdown_timeout", "CUBEC_SHUTDOWN_TIMEOUT")),
+            (
+                "shutdown_timeout",
+                format!("{:?}", c.shutdown_timeout),
+                source("shutdown_timeout", "CUBEC_SHUTDOWN_TIMEOUT"),
+            ),
             ("log_format", format!("{:?}", self.log_format).to_lowercase(), source("log_format", "CUBEC_LOG_FORMAT")),
         ];
         for (key, value, from) in rows {
@@ -189,7 +200,12 @@ pub(crate) fn load_data(model: Option<PathBuf>, db: Option<String>) -> ExitCode 
     }
 }
 
-pub(crate) fn serve(config: cubec::server::ServeConfig, host: &str, port: u16, log_format: cubec::server::telemetry::LogFormat) -> ExitCode {
+pub(crate) fn serve(
+    config: cubec::server::ServeConfig,
+    host: &str,
+    port: u16,
+    log_format: cubec::server::telemetry::LogFormat,
+) -> ExitCode {
     cubec::server::telemetry::init_logging(log_format);
     let state = match cubec::server::AppState::open(&config) {
         Ok(s) => std::sync::Arc::new(s),

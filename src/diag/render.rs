@@ -380,8 +380,11 @@ mod style_tests {
     fn rendering_honours_width_and_ascii() {
         let mut sources = SourceMap::default();
         let file = sources.add("m.yml".into(), "cubes:\n  - name: x\n".into());
-        let d = Diagnostic::error(crate::diag::Code::UnknownKey, "a message long enough to need wrapping when the width is small")
-            .at(crate::diag::Span::new(file, 12, 13), "here");
+        let d = Diagnostic::error(
+            crate::diag::Code::UnknownKey,
+            "a message long enough to need wrapping when the width is small",
+        )
+        .at(crate::diag::Span::new(file, 12, 13), "here");
         let narrow = to_human_styled(&[d.clone()], &sources, HumanStyle { color: false, width: 40, ascii: true });
         assert!(narrow.is_ascii(), "{narrow}");
         assert!(narrow.lines().all(|l| l.chars().count() <= 40), "{narrow}");

@@ -32,9 +32,10 @@ impl Postgres {
     /// timeout (5 s unless `connect_timeout` says otherwise). A failure is "unavailable".
     pub fn connect(url: &str) -> Result<Postgres, ExecError> {
         let target = super::tls::target(url)?;
-        let client = target.config.connect(target.tls.clone()).map_err(|e| {
-            ExecError::unavailable(format!("cannot connect to {}: {}", redact(url), source_text(&e)))
-        })?;
+        let client = target
+            .config
+            .connect(target.tls.clone())
+            .map_err(|e| ExecError::unavailable(format!("cannot connect to {}: {}", redact(url), source_text(&e))))?;
         Ok(Postgres { client, tls: target.tls })
     }
 

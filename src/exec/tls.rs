@@ -114,11 +114,13 @@ fn percent_decode(s: &str) -> String {
 
 fn read_roots(path: &str) -> Result<RootCertStore, ExecError> {
     let mut store = RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(path)
-        .map_err(|e| ExecError(format!("cannot read sslrootcert `{path}`: {e}")))?;
+    let certs =
+        CertificateDer::pem_file_iter(path).map_err(|e| ExecError(format!("cannot read sslrootcert `{path}`: {e}")))?;
     for cert in certs {
         let cert = cert.map_err(|e| ExecError(format!("sslrootcert `{path}` is not PEM certificates: {e}")))?;
-        store.add(cert).map_err(|e| ExecError(format!("sslrootcert `{path}` holds a certificate rustls refuses: {e}")))?;
+        store
+            .add(cert)
+            .map_err(|e| ExecError(format!("sslrootcert `{path}` holds a certificate rustls refuses: {e}")))?;
     }
     if store.is_empty() {
         return Err(ExecError(format!("sslrootcert `{path}` holds no certificate")));
@@ -244,7 +246,10 @@ mod tests {
         assert_eq!(t.config.get_application_name(), Some("cubec"));
         assert_eq!(t.config.get_connect_timeout(), Some(&DEFAULT_CONNECT_TIMEOUT));
         assert_eq!(target("postgres://db/x").unwrap().mode, SslMode::Prefer);
-        assert_eq!(target("postgres://db/x?sslmode=disable&connect_timeout=2").unwrap().config.get_connect_timeout(), Some(&Duration::from_secs(2)));
+        assert_eq!(
+            target("postgres://db/x?sslmode=disable&connect_timeout=2").unwrap().config.get_connect_timeout(),
+            Some(&Duration::from_secs(2))
+        );
         let bad = target("postgres://u:secret@db/x?sslmode=sometimes").err().unwrap().0;
         assert!(bad.contains("sometimes") && !bad.contains("secret"), "{bad}");
         let missing = target("postgres://db/x?sslmode=verify-ca&sslrootcert=/no/such.pem").err().unwrap().0;

@@ -56,7 +56,8 @@ pub fn split(query: &Value) -> Result<Option<Vec<Value>>, Diagnostic> {
 /// The tag of one part's rows: the first time dimension's date range, normalized and local,
 /// `from - to` (`2024-01-01T00:00:00.000 - 2024-01-31T23:59:59.999`), as Cube writes it.
 pub fn label(model: &Model, part: &Value, opts: &QueryOptions) -> Result<String, Vec<Diagnostic>> {
-    let first = part.get("timeDimensions").and_then(|t| t.get(0)).and_then(|t| t.get("dimension")).and_then(Value::as_str);
+    let first =
+        part.get("timeDimensions").and_then(|t| t.get(0)).and_then(|t| t.get("dimension")).and_then(Value::as_str);
     let parsed = parse_query(part, model, opts)?;
     let range = parsed
         .time_dimensions

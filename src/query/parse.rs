@@ -91,7 +91,12 @@ pub fn parse_query_as(
 /// Reads one filter in the REST shape against `model`; `now_local` is the query's "now" in its
 /// timezone. Access policies build their row filters this way, so they mean what a user's
 /// filter means.
-pub fn parse_filter(json: &Value, model: &Model, field: &str, now_local: NaiveDateTime) -> Result<FilterNode, Vec<Diagnostic>> {
+pub fn parse_filter(
+    json: &Value,
+    model: &Model,
+    field: &str,
+    now_local: NaiveDateTime,
+) -> Result<FilterNode, Vec<Diagnostic>> {
     let mut p = Parser { model, diags: Vec::new(), filters: 0, values: 0, caller: None };
     match p.filter(json, field, 0, now_local) {
         Some(f) if p.diags.is_empty() => Ok(f),

@@ -228,8 +228,8 @@ fn compile_all(state: &AppState, snapshot: &Snapshot, req: &ApiRequest, context:
     let model = &snapshot.checked.model;
     let mut parts = Vec::with_capacity(list.len());
     for q in &list {
-        let compiled =
-            crate::compile(model, q, &dialect, &opts, RenderOptions::default()).map_err(|d| ApiError::diagnostics(&d))?;
+        let compiled = crate::compile(model, q, &dialect, &opts, RenderOptions::default())
+            .map_err(|d| ApiError::diagnostics(&d))?;
         let label = if kind == COMPARE {
             Some(crate::query::compare::label(model, q, &opts).map_err(|d| ApiError::diagnostics(&d))?)
         } else {
@@ -334,7 +334,9 @@ pub async fn load(
         }));
     }
     if req.multi {
-        Ok(json!({ "queryType": compiled.kind, "results": results, "pivotQuery": pivot_of(&compiled), "slowQuery": false }))
+        Ok(
+            json!({ "queryType": compiled.kind, "results": results, "pivotQuery": pivot_of(&compiled), "slowQuery": false }),
+        )
     } else {
         Ok(results.pop().unwrap_or(Value::Null))
     }

@@ -375,7 +375,8 @@ pub async fn run(
         shutdown().await;
         let _ = signalled_tx.send(());
     };
-    let server = std::future::IntoFuture::into_future(axum::serve(listener, router(state)).with_graceful_shutdown(graceful));
+    let server =
+        std::future::IntoFuture::into_future(axum::serve(listener, router(state)).with_graceful_shutdown(graceful));
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,

@@ -42,7 +42,9 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<Database, ExecError> {
         match (&self.template, &self.url) {
-            (Some(t), _) => t.lock().map_err(|_| ExecError("the DuckDB template is poisoned".into()))?.connect_another(None),
+            (Some(t), _) => {
+                t.lock().map_err(|_| ExecError("the DuckDB template is poisoned".into()))?.connect_another(None)
+            }
             (None, Some(url)) => Database::open(Some(url), Path::new(".")),
             (None, None) => Err(ExecError("no database to connect to".into())),
         }

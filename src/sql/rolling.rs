@@ -401,9 +401,18 @@ mod tests {
         let month = Some(TimeUnit::Month);
         assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), month, None), Some(TimeUnit::Month));
         assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("7 day"), month, None), Some(TimeUnit::Day));
-        assert_eq!(pre_aggregation_unit(MeasureType::Count, &window("1 month"), Some(TimeUnit::Week), None), Some(TimeUnit::Day));
-        assert_eq!(pre_aggregation_unit(MeasureType::Max, &window("2 week"), Some(TimeUnit::Week), None), Some(TimeUnit::Week));
-        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("3 hour"), Some(TimeUnit::Day), None), Some(TimeUnit::Hour));
+        assert_eq!(
+            pre_aggregation_unit(MeasureType::Count, &window("1 month"), Some(TimeUnit::Week), None),
+            Some(TimeUnit::Day)
+        );
+        assert_eq!(
+            pre_aggregation_unit(MeasureType::Max, &window("2 week"), Some(TimeUnit::Week), None),
+            Some(TimeUnit::Week)
+        );
+        assert_eq!(
+            pre_aggregation_unit(MeasureType::Sum, &window("3 hour"), Some(TimeUnit::Day), None),
+            Some(TimeUnit::Hour)
+        );
         let ytd = RollingWindow::ToDate { granularity: "year".into() };
         assert_eq!(pre_aggregation_unit(MeasureType::Sum, &ytd, month, None), Some(TimeUnit::Month));
         // Not additive: no pre-aggregation.
@@ -411,9 +420,15 @@ mod tests {
         assert_eq!(pre_aggregation_unit(MeasureType::CountDistinct, &window("7 day"), month, None), None);
         // One bucket over the date range: its bounds decide.
         let days = [(t("2024-01-01 00:00:00"), t("2024-01-31 23:59:59.999"))];
-        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&days)), Some(TimeUnit::Month));
+        assert_eq!(
+            pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&days)),
+            Some(TimeUnit::Month)
+        );
         let odd = [(t("2024-01-01 10:30:00"), t("2024-01-31 23:59:59.999"))];
-        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&odd)), Some(TimeUnit::Minute));
+        assert_eq!(
+            pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&odd)),
+            Some(TimeUnit::Minute)
+        );
         let sub_second = [(t("2024-01-01 00:00:00.5"), t("2024-01-31 23:59:59.999"))];
         assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("unbounded"), None, Some(&sub_second)), None);
     }
