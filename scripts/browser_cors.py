@@ -8,27 +8,15 @@ from tests/e2e's node_modules) on one loopback port, starts `cubec serve` on ano
 and loads the page in headless Chromium (Debian's package): with `--cors-origin` naming the
 page's origin the page gets rows; without it the browser blocks the call. Exits 1 otherwise.
 """
-import base64, functools, hashlib, hmac, http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import functools, http.server, os, shutil, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request
+
+from serve_helpers import free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "cors-secret"
 failures = []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def token():
-    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-    head, body = enc(b'{"alg":"HS256","typ":"JWT"}'), enc(json.dumps({"sub": "browser"}).encode())
-    return f"{head}.{body}." + enc(hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
 
 
 def serve_api(extra):
@@ -77,7 +65,7 @@ def main():
                                ("no CORS configured", [], "ERROR:")]:
         proc, api_port = serve_api(extra)
         try:
-            q = urllib.parse.urlencode({"token": token(), "api": f"http://127.0.0.1:{api_port}/cubejs-api/v1"})
+            q = urllib.parse.urlencode({"token": token(SECRET, {"sub": "browser"}), "api": f"http://127.0.0.1:{api_port}/cubejs-api/v1"})
             dom = browse(f"{origin}/page.html?{q}")
             result = dom.split('<pre id="out">', 1)[-1].split("</pre>", 1)[0]
             ok = result.startswith(want) and (want != "ROWS:" or int(result[5:] or 0) > 0)

@@ -8,7 +8,9 @@ masked), then runs two deployments against PostgreSQL (whose tables `load-data` 
 described only by CUBEJS_* variables, one only by a `.env` file. Each must answer /v1/load.
 Exits 1 on the first failure.
 """
-import base64, hashlib, hmac, json, os, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import json, os, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+
+from serve_helpers import free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
 PG = urllib.parse.urlparse(sys.argv[2])
@@ -24,14 +26,6 @@ def check(ok, what, detail=""):
         failures.append(what)
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 def print_config(cwd, env, *flags):
     r = subprocess.run([BIN, "serve", "--print-config", *flags], cwd=cwd, env={**BASE_ENV, **env},
                        capture_output=True, text=True)
@@ -44,19 +38,13 @@ def print_config(cwd, env, *flags):
     return r, rows
 
 
-def token(secret):
-    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-    head, body = enc(b'{"alg":"HS256","typ":"JWT"}'), enc(b'{"sub":"config"}')
-    return f"{head}.{body}." + enc(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-
-
 def deploy(label, cwd, env, port, secret):
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen([BIN, "serve"], cwd=cwd, env={**BASE_ENV, **env}, stdout=log, stderr=log)
     try:
         q = urllib.parse.quote(json.dumps({"measures": ["users.count"]}))
         req = urllib.request.Request(f"http://127.0.0.1:{port}/cubejs-api/v1/load?query={q}",
-                                     headers={"Authorization": token(secret)})
+                                     headers={"Authorization": token(secret, {"sub": "config"})})
         body = None
         for _ in range(300):
             try:

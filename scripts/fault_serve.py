@@ -19,8 +19,10 @@ second cluster with ssl=on and a self-signed certificate accepts only `hostssl`;
 with sslmode=require and with verify-full + sslrootcert, and refuses a wrong root with a clear
 message. Exits 1 on the first failed check, printing the server log.
 """
-import base64, hashlib, hmac, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import json, os, shutil, subprocess, sys, tempfile, threading, time
 import urllib.error, urllib.request
+
+from serve_helpers import free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,14 +38,6 @@ failures = []
 def run_as_pg(args, **kw):
     cmd = (["runuser", "-u", "postgres", "--"] if AS_ROOT else []) + args
     return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def check(ok, what, detail=""):
@@ -112,15 +106,7 @@ class Cluster:
             pass
 
 
-def token(claims):
-    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-    head = enc(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = enc(json.dumps(claims).encode())
-    sig = enc(hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-    return f"{head}.{body}.{sig}"
-
-
-AUTH = token({"sub": "fault"})
+AUTH = token(SECRET, {"sub": "fault"})
 QUERY = json.dumps({"measures": ["users.count"], "dimensions": ["users.acquisition_channel"]})
 
 
@@ -284,21 +270,19 @@ def main():
     tls = Cluster("pg_tls", ssl=True)
     tls.start()
     q = json.dumps({"measures": ["users.count"]})
-    def query(url):
-        return subprocess.run([BIN, "load-data", "--model", "metrics", "--db", url], cwd=ROOT, capture_output=True, text=True)
-    r = query(tls.url(query="?sslmode=require"))
+
+    def cubec(command, url):
+        args = ["load-data"] if command == "load-data" else ["query", "--query", q]
+        return subprocess.run([BIN, *args, "--model", "metrics", "--db", url], cwd=ROOT, capture_output=True, text=True)
+
+    r = cubec("load-data", tls.url(query="?sslmode=require"))
     check(r.returncode == 0, "sslmode=require connects (and loads the demo data)", r.stderr[-500:])
-    r = subprocess.run([BIN, "query", "--model", "metrics", "--query", q, "--db",
-                        tls.url("localhost", f"?sslmode=verify-full&sslrootcert={WORK}/ca.pem")],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = cubec("query", tls.url("localhost", f"?sslmode=verify-full&sslrootcert={WORK}/ca.pem"))
     check(r.returncode == 0, "sslmode=verify-full with the right root answers a query", r.stderr[-500:])
-    r = subprocess.run([BIN, "query", "--model", "metrics", "--query", q, "--db",
-                        tls.url("localhost", f"?sslmode=verify-full&sslrootcert={WORK}/other.pem")],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = cubec("query", tls.url("localhost", f"?sslmode=verify-full&sslrootcert={WORK}/other.pem"))
     check(r.returncode != 0 and ("certificate" in r.stderr.lower() or "unknownissuer" in r.stderr.lower()),
           "verify-full with the wrong root is refused, naming the certificate", r.stderr[-500:])
-    r = subprocess.run([BIN, "query", "--model", "metrics", "--query", q, "--db", tls.url(query="?sslmode=disable")],
-                       cwd=ROOT, capture_output=True, text=True)
+    r = cubec("query", tls.url(query="?sslmode=disable"))
     check(r.returncode != 0, "sslmode=disable is refused by a hostssl-only server", r.stderr[-300:])
     tls.destroy()
 

@@ -7,19 +7,15 @@ The database must hold the KPI library's demo data (`cubec load-data`). Passes w
 is 2xx (wrk reports any other) with no socket error and the server's resident memory over the last 10 s is within 10 %
 (and 16 MB) of the first 10 s. Prints the figures BENCHMARKS.md quotes.
 """
-import base64, hashlib, hmac, json, os, socket, subprocess, sys, tempfile, threading, time, urllib.request
+import json, os, subprocess, sys, tempfile, threading, time, urllib.request
+
+from serve_helpers import free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
 DB = sys.argv[2]
 SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 60
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "soak-secret"
-
-
-def token():
-    enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-    head, body = enc(b'{"alg":"HS256","typ":"JWT"}'), enc(b'{"sub":"soak"}')
-    return f"{head}.{body}." + enc(hmac.new(SECRET.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
 
 
 def rss_kb(pid):
@@ -30,10 +26,7 @@ def rss_kb(pid):
     return 0
 
 
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-port = s.getsockname()[1]
-s.close()
+port = free_port()
 work = tempfile.mkdtemp(prefix="cubec-soak.")
 log = open(os.path.join(work, "serve.log"), "w+")
 proc = subprocess.Popen([BIN, "serve", "--model", "metrics", "--db", DB, "--port", str(port), "--watch-interval", "0",
@@ -56,7 +49,7 @@ try:
     paths.append("/cubejs-api/v1/meta")
     with open(lua, "w") as f:
         f.write('local paths = {' + ",".join(json.dumps(p) for p in paths) + '}\n')
-        f.write('local i = 0\nwrk.headers["Authorization"] = "' + token() + '"\n')
+        f.write('local i = 0\nwrk.headers["Authorization"] = "' + token(SECRET, {"sub": "soak"}) + '"\n')
         f.write('request = function() i = i + 1; return wrk.format("GET", paths[(i % #paths) + 1]) end\n')
     samples = []
     stop = False

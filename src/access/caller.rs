@@ -39,8 +39,8 @@ pub struct Caller<'m> {
     model: &'m Model,
     pub context: &'m Value,
     pub groups: Vec<String>,
-    /// Per cube: `None` when it has no policies (or access is off), else the policies that
-    /// apply to this caller (group matches and every condition holds).
+    /// Per cube: `None` when it has no policies, else the policies that apply to this caller
+    /// (group matches and every condition holds). Empty when no policy is in force.
     applicable: Vec<Option<Vec<&'m Policy>>>,
     hide_non_public: bool,
 }
@@ -56,11 +56,12 @@ impl<'m> Caller<'m> {
     pub fn new(model: &'m Model, context: &'m Value, opts: &AccessOptions) -> Result<Caller<'m>, Diagnostic> {
         let policed = opts.enforce && model.cubes.iter().any(|c| !c.access_policy.is_empty());
         let groups = if policed { groups_of(context, &opts.groups_claim)? } else { Vec::new() };
-        let applicable = model
-            .cubes
+        // Without policies (every compile of most models) nothing is allocated per cube.
+        let cubes = if policed { model.cubes.as_slice() } else { &[] };
+        let applicable = cubes
             .iter()
             .map(|c| {
-                (policed && !c.access_policy.is_empty()).then(|| {
+                (!c.access_policy.is_empty()).then(|| {
                     c.access_policy
                         .iter()
                         .filter(|p| p.groups.matches(&groups))
@@ -80,7 +81,7 @@ impl<'m> Caller<'m> {
 
     /// The policies that apply on `cube`; `None` when the cube has none (unrestricted).
     pub fn applicable(&self, cube: CubeId) -> Option<&[&'m Policy]> {
-        self.applicable[cube].as_deref()
+        self.applicable.get(cube).and_then(|a| a.as_deref())
     }
 
     /// Whether the caller may read any row of `cube`: it has no policies, or one applies.

@@ -30,15 +30,13 @@ pub struct Guard {
 /// (and of the cubes under the views it names).
 pub fn guard_named(model: &Model, query: &mut Query, caller: &Caller) -> Result<Guard, Vec<Diagnostic>> {
     let mut guard = Guard { covered: BTreeSet::new(), added: Vec::new() };
-    if !caller.is_policed() && query_members(query).iter().all(|m| caller.member_visible(m.cube, m.member)) {
+    if let Some(m) = query_members(query).into_iter().find(|m| !caller.member_visible(m.cube, m.member)) {
+        return Err(vec![hidden(&m.name)]);
+    }
+    if !caller.is_policed() {
         return Ok(guard);
     }
     let touched: Vec<QueryMember> = query_members(query).into_iter().cloned().collect();
-    for m in &touched {
-        if !caller.member_visible(m.cube, m.member) {
-            return Err(vec![hidden(&m.name)]);
-        }
-    }
     // The cubes and views named, each with the members named in it.
     let mut named: Vec<(CubeId, Vec<MemberRef>)> = Vec::new();
     for m in &touched {

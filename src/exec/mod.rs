@@ -41,7 +41,7 @@ impl Cell {
             Cell::Float(f) => J::String(format_float(*f)),
             Cell::Decimal(d) => J::String(d.clone()),
             Cell::Text(s) => J::String(s.clone()),
-            Cell::Timestamp(t) => J::String(t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
+            Cell::Timestamp(t) => J::String(crate::query::dates::format_local(*t)),
         }
     }
 

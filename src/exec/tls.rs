@@ -100,7 +100,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+            // Bytes, not a `&str` slice: what follows `%` may be the middle of a character.
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(b);
                 i += 3;
                 continue;
@@ -144,18 +146,25 @@ fn client_config(mode: SslMode, roots: Option<RootCertStore>) -> Result<rustls::
     let verifier: Arc<dyn ServerCertVerifier> = match (mode, roots) {
         (SslMode::VerifyFull, roots) => webpki(checked_roots(roots))?,
         (SslMode::VerifyCa, roots) | (SslMode::Require | SslMode::Prefer, roots @ Some(_)) => {
-            Arc::new(ChainOnly(webpki(checked_roots(roots))?))
+            Arc::new(Lenient { chain: Some(webpki(checked_roots(roots))?), provider: Arc::clone(&provider) })
         }
-        (SslMode::Disable, _) | (_, None) => Arc::new(Unchecked(provider)),
+        (SslMode::Disable, _) | (_, None) => Arc::new(Lenient { chain: None, provider: Arc::clone(&provider) }),
     };
     Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
 }
 
-/// `verify-ca`: the chain must lead to a trusted root; the name in it is not compared.
+/// The certificate check of `verify-ca` and of `require`/`prefer`: with a chain verifier, the
+/// chain must lead to a trusted root but the name in it is not compared (`verify-ca`); without
+/// one, the connection is encrypted, not authenticated (libpq's meaning of `require` without a
+/// root certificate; use `verify-full` to know who you talk to). Handshake signatures are checked
+/// either way, with the provider's algorithms.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Lenient {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -164,7 +173,8 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, TlsError> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(TlsError::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -178,7 +188,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn verify_tls13_signature(
@@ -187,51 +197,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, TlsError> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `require`/`prefer` without a root certificate: encrypted, not authenticated (libpq's
-/// meaning; use `verify-full` to know who you talk to). Handshake signatures are still checked.
-#[derive(Debug)]
-struct Unchecked(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, TlsError> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, TlsError> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
@@ -255,5 +225,6 @@ mod tests {
         let missing = target("postgres://db/x?sslmode=verify-ca&sslrootcert=/no/such.pem").err().unwrap().0;
         assert!(missing.contains("/no/such.pem"), "{missing}");
         assert_eq!(percent_decode("%2Ftmp%2Fca.pem"), "/tmp/ca.pem");
+        assert_eq!(percent_decode("a%é%"), "a%é%", "a non-ASCII byte after % is kept, not split");
     }
 }

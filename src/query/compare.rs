@@ -70,8 +70,7 @@ pub fn label(model: &Model, part: &Value, opts: &QueryOptions) -> Result<String,
         )
         .with_help("the first time dimension must be the one whose ranges are compared")]);
     };
-    let f = |t: chrono::NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string();
-    Ok(format!("{} - {}", f(from), f(to)))
+    Ok(format!("{} - {}", super::dates::format_local(from), super::dates::format_local(to)))
 }
 
 #[cfg(test)]

@@ -31,6 +31,11 @@ pub fn parse_local(s: &str) -> Option<(NaiveDateTime, bool)> {
 }
 
 /// Like [`parse_local`], the date-time only.
+/// A local date-time as Cube writes one in results and labels: `2024-01-31T23:59:59.999`.
+pub fn format_local(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+}
+
 pub fn parse_local_datetime(s: &str) -> Option<NaiveDateTime> {
     parse_local(s).map(|(d, _)| d)
 }
@@ -214,7 +219,7 @@ mod tests {
     fn range(s: &str) -> (String, String) {
         let now = dt("2024-03-13T15:30:00");
         let (a, b) = relative_range(s, now).unwrap();
-        (a.format("%Y-%m-%dT%H:%M:%S%.3f").to_string(), b.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+        (format_local(a), format_local(b))
     }
 
     #[test]

@@ -472,10 +472,8 @@ impl<'a> Renderer<'a> {
             Some(o) => o,
             None => default_origin(interval, self.query.now),
         };
-        let origin_lit = self.tpl(
-            "local_timestamp",
-            context! { value => self.d.literal(&origin.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()) },
-        )?;
+        let origin_lit = self
+            .tpl("local_timestamp", context! { value => self.d.literal(&crate::query::dates::format_local(origin)) })?;
         self.tpl("origin_bucket", context! { expr => local, origin => origin_lit, seconds => seconds })
     }
 

@@ -246,7 +246,7 @@ fn pre_aggregation_unit(
             // before the next unit, `...23:59:59.999`).
             for &(from, to) in buckets? {
                 units.push(alignment(from)?);
-                units.push(alignment(to + chrono::Duration::milliseconds(1))?);
+                units.push(alignment(to.checked_add_signed(chrono::Duration::milliseconds(1))?)?);
             }
         }
     }
