@@ -77,8 +77,9 @@ enum Command {
         /// Model directory (default: ./metrics, else ./model).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// postgres://user@host:5432/db or duckdb:PATH (default: $CUBEC_DB_URL, else the
-        /// embedded DuckDB).
+        /// postgres://user@host:5432/db, snowflake://USER@ACCOUNT/DB/SCHEMA,
+        /// bigquery://PROJECT/DATASET or duckdb:PATH (default: $CUBEC_DB_URL, else the embedded
+        /// DuckDB).
         #[arg(long)]
         db: Option<String>,
         /// `table` (readable), `json` (Cube's /v1/load body) or `csv` (RFC 4180).
@@ -106,8 +107,9 @@ enum Command {
         /// Model directory (default: ./metrics, else ./model).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// postgres://... runs the tests there, in temporary tables (default: $CUBEC_DB_URL,
-        /// else a fresh embedded DuckDB per test).
+        /// postgres://..., snowflake://... or bigquery://... runs the tests there, with fixtures
+        /// in temporary tables (BigQuery: a scratch dataset) that never touch real ones
+        /// (default: $CUBEC_DB_URL, else a fresh embedded DuckDB per test).
         #[arg(long)]
         db: Option<String>,
         /// Only tests whose name or file contains this text.
@@ -143,7 +145,8 @@ enum Command {
         /// Model directory (default: ./metrics, else ./model); its data/ folder is copied.
         #[arg(long)]
         model: Option<PathBuf>,
-        /// postgres://user@host:5432/db or duckdb:PATH (default: $CUBEC_DB_URL).
+        /// postgres://user@host:5432/db, snowflake://USER@ACCOUNT/DB/SCHEMA,
+        /// bigquery://PROJECT/DATASET or duckdb:PATH (default: $CUBEC_DB_URL).
         #[arg(long)]
         db: Option<String>,
     },

@@ -88,6 +88,7 @@ pub fn run_file(
     };
     let shared = doc.get("fixtures").cloned().unwrap_or(Value::Object(Map::new()));
     let mut out = Vec::new();
+    let mut session: Option<Session> = None;
     for (i, test) in tests.iter().enumerate() {
         let name =
             test.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("test {}", i + 1));
@@ -95,16 +96,48 @@ pub fn run_file(
             continue;
         }
         let started = Instant::now();
-        let failure = run_one(model, dialects, db_url, &shared, test, base).err();
+        let failure = run_one(model, dialects, db_url, &mut session, &shared, test, base).err();
         out.push(Outcome { file: label.clone(), name, failure, millis: started.elapsed().as_secs_f64() * 1000.0 });
     }
     out
+}
+
+/// One connection to a real database for all the tests of a file, and the fixture tables it
+/// holds now (as temporary tables). A test loads only the tables that differ from what the
+/// previous test left, and drops those it does not declare: on a warehouse each statement
+/// costs a round trip (BigQuery: a job), so reloading every table per test would dominate.
+struct Session {
+    db: Database,
+    loaded: Map<String, Value>,
+}
+
+impl Session {
+    /// Makes the connection hold exactly `tables`.
+    fn sync(&mut self, tables: &Map<String, Value>) -> Result<(), String> {
+        let stale: Vec<String> = self.loaded.keys().filter(|k| !tables.contains_key(*k)).cloned().collect();
+        for name in stale {
+            self.db.drop_temporary_table(&name).map_err(|e| e.to_string())?;
+            self.loaded.remove(&name);
+        }
+        let changed: Map<String, Value> = tables
+            .iter()
+            .filter(|(k, v)| self.loaded.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if !changed.is_empty() {
+            fixtures::load_temporary(&mut self.db, &serde_json::json!({ "tables": changed }), true)
+                .map_err(|e| e.to_string())?;
+            self.loaded.extend(changed);
+        }
+        Ok(())
+    }
 }
 
 fn run_one(
     model: &Model,
     dialects: &Dialects,
     db_url: Option<&str>,
+    session: &mut Option<Session>,
     shared: &Value,
     test: &Value,
     base: &QueryOptions,
@@ -114,13 +147,30 @@ fn run_one(
         tables.extend(own.clone());
     }
     let tables = expand_rows(tables)?;
-    let mut db = match db_url {
-        Some(url) => Database::open(Some(url), Path::new(".")),
-        None => Database::open(Some("duckdb::memory:"), Path::new(".")),
-    }
-    .map_err(|e| e.to_string())?;
-    fixtures::load_temporary(&mut db, &serde_json::json!({ "tables": tables }), db_url.is_some())
-        .map_err(|e| e.to_string())?;
+    let mut embedded;
+    let db = match db_url {
+        Some(url) => {
+            let current = match session.take() {
+                Some(s) => s,
+                None => Session {
+                    db: Database::open(Some(url), Path::new(".")).map_err(|e| e.to_string())?,
+                    loaded: Map::new(),
+                },
+            };
+            // A failed load leaves the connection's tables unknown: the next test starts afresh.
+            let current = session.insert(current);
+            if let Err(e) = current.sync(&tables) {
+                *session = None;
+                return Err(e);
+            }
+            &mut current.db
+        }
+        None => {
+            embedded = Database::open(Some("duckdb::memory:"), Path::new(".")).map_err(|e| e.to_string())?;
+            fixtures::load(&mut embedded, &serde_json::json!({ "tables": tables })).map_err(|e| e.to_string())?;
+            &mut embedded
+        }
+    };
     let query = test.get("query").ok_or("the test has no `query`")?;
     let dialect = dialects.get(db.dialect_name()).map_err(|d| d.message)?;
     let mut opts = base.clone();

@@ -61,9 +61,11 @@ fn cube_db_url() -> Result<Option<String>, String> {
         "duckdb" => {
             return Ok(Some(format!("duckdb:{}", var("CUBEJS_DB_DUCKDB_DATABASE_PATH").unwrap_or_default())));
         }
+        "snowflake" => return snowflake_url(&var).map(Some),
+        "bigquery" => return bigquery_url(&var).map(Some),
         other => {
             return Err(format!(
-                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, duckdb); set CUBEC_DB_URL or --db"
+                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
             ))
         }
     }
@@ -87,6 +89,55 @@ fn cube_db_url() -> Result<Option<String>, String> {
     Ok(Some(format!("postgres://{creds}{host}:{port}/{}{query}", encode(&name))))
 }
 
+/// A Snowflake URL from Cube's `CUBEJS_DB_SNOWFLAKE_*` variables (account, region, warehouse,
+/// role, private key path and passphrase) and `CUBEJS_DB_NAME`, `_USER`, `_PASS`.
+fn snowflake_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let account =
+        var("CUBEJS_DB_SNOWFLAKE_ACCOUNT").ok_or("CUBEJS_DB_TYPE=snowflake needs CUBEJS_DB_SNOWFLAKE_ACCOUNT")?;
+    let account = match var("CUBEJS_DB_SNOWFLAKE_REGION") {
+        Some(region) => format!("{account}.{region}"),
+        None => account,
+    };
+    let user = var("CUBEJS_DB_USER").ok_or("CUBEJS_DB_TYPE=snowflake needs CUBEJS_DB_USER")?;
+    let creds = match var("CUBEJS_DB_PASS") {
+        Some(p) => format!("{}:{}@", encode(&user), encode(&p)),
+        None => format!("{}@", encode(&user)),
+    };
+    let mut query = Vec::new();
+    for (key, name) in [
+        ("warehouse", "CUBEJS_DB_SNOWFLAKE_WAREHOUSE"),
+        ("role", "CUBEJS_DB_SNOWFLAKE_ROLE"),
+        ("private_key_path", "CUBEJS_DB_SNOWFLAKE_PRIVATE_KEY_PATH"),
+        ("private_key_passphrase", "CUBEJS_DB_SNOWFLAKE_PRIVATE_KEY_PASS"),
+    ] {
+        if let Some(v) = var(name) {
+            query.push(format!("{key}={}", encode(&v)));
+        }
+    }
+    let path = var("CUBEJS_DB_NAME").map(|d| format!("/{}", encode(&d))).unwrap_or_default();
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+    Ok(format!("snowflake://{creds}{}{path}{query}", encode(&account)))
+}
+
+/// A BigQuery URL from Cube's `CUBEJS_DB_BQ_PROJECT_ID`, `_KEY_FILE` and `_LOCATION`.
+fn bigquery_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let project = var("CUBEJS_DB_BQ_PROJECT_ID").ok_or("CUBEJS_DB_TYPE=bigquery needs CUBEJS_DB_BQ_PROJECT_ID")?;
+    if var("CUBEJS_DB_BQ_CREDENTIALS").is_some() && var("CUBEJS_DB_BQ_KEY_FILE").is_none() {
+        return Err("CUBEJS_DB_BQ_CREDENTIALS (inline base64 JSON) is not read by cubec: write the key to a file and \
+             set CUBEJS_DB_BQ_KEY_FILE or GOOGLE_APPLICATION_CREDENTIALS"
+            .to_string());
+    }
+    let mut query = Vec::new();
+    if let Some(f) = var("CUBEJS_DB_BQ_KEY_FILE") {
+        query.push(format!("key_file={}", encode(&f)));
+    }
+    if let Some(l) = var("CUBEJS_DB_BQ_LOCATION") {
+        query.push(format!("location={}", encode(&l)));
+    }
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+    Ok(format!("bigquery://{}{query}", encode(&project)))
+}
+
 /// Percent-encodes what a URL's user, password or path may not hold.
 fn encode(s: &str) -> String {
     s.bytes()
@@ -102,11 +153,39 @@ pub(crate) fn shown(key: &str, value: &str) -> String {
     if key.contains("secret") || key.contains("password") {
         return if value.is_empty() { String::new() } else { "***".to_string() };
     }
-    cubec::exec::postgres::redact(value)
+    cubec::exec::http::redact(value)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cube_warehouse_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let sf = super::snowflake_url(&vars(&[
+            ("CUBEJS_DB_SNOWFLAKE_ACCOUNT", "xy123"),
+            ("CUBEJS_DB_SNOWFLAKE_REGION", "eu-west-1"),
+            ("CUBEJS_DB_SNOWFLAKE_WAREHOUSE", "WH"),
+            ("CUBEJS_DB_USER", "svc"),
+            ("CUBEJS_DB_PASS", "p@ss"),
+            ("CUBEJS_DB_NAME", "ANALYTICS"),
+        ]))
+        .unwrap();
+        assert_eq!(sf, "snowflake://svc:p%40ss@xy123.eu-west-1/ANALYTICS?warehouse=WH");
+        assert!(super::snowflake_url(&vars(&[("CUBEJS_DB_USER", "x")])).unwrap_err().contains("ACCOUNT"));
+        let bq = super::bigquery_url(&vars(&[
+            ("CUBEJS_DB_BQ_PROJECT_ID", "proj"),
+            ("CUBEJS_DB_BQ_KEY_FILE", "/k.json"),
+            ("CUBEJS_DB_BQ_LOCATION", "EU"),
+        ]))
+        .unwrap();
+        assert_eq!(bq, "bigquery://proj?key_file=%2Fk.json&location=EU");
+        assert!(super::bigquery_url(&vars(&[("CUBEJS_DB_BQ_PROJECT_ID", "p"), ("CUBEJS_DB_BQ_CREDENTIALS", "e30=")]))
+            .unwrap_err()
+            .contains("KEY_FILE"));
+    }
+
     #[test]
     fn encoding() {
         assert_eq!(super::encode("p@ss:w/rd"), "p%40ss%3Aw%2Frd");

@@ -175,7 +175,9 @@ impl ServeArgs {
 #[cfg(feature = "engine")]
 pub(crate) fn load_data(model: Option<PathBuf>, db: Option<String>) -> ExitCode {
     let Some(url) = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty())) else {
-        eprintln!("error: load-data needs --db postgres://... (or duckdb:PATH, or $CUBEC_DB_URL)");
+        eprintln!(
+            "error: load-data needs --db postgres://..., snowflake://..., bigquery://... (or duckdb:PATH, or $CUBEC_DB_URL)"
+        );
         return ExitCode::from(2);
     };
     let dir = model.unwrap_or_else(cubec::load::default_model_dir);

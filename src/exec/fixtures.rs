@@ -1,7 +1,8 @@
 //! Fixture tables for tests: `{tables: {name: {columns: {col: type}, rows: [[...]]}}}` created
 //! and filled in any engine, with values written as escaped literals.
 
-use super::{Database, ExecError};
+use super::tables::Table;
+use super::{Cell, Database, ExecError};
 use serde_json::Value;
 
 /// Column types a fixture may use (portable between DuckDB and PostgreSQL).
@@ -30,16 +31,22 @@ fn valid_type(t: &str) -> bool {
 }
 
 /// A double-quoted identifier (DuckDB and PostgreSQL alike).
+#[cfg_attr(not(feature = "engine"), allow(dead_code))]
 pub(super) fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn literal(v: &Value) -> Result<String, ExecError> {
+/// A fixture value as a cell: whole numbers as integers, other numbers as exact decimals,
+/// strings as text (each engine reads a date or time from a string literal).
+fn cell(v: &Value) -> Result<Cell, ExecError> {
     Ok(match v {
-        Value::Null => "NULL".to_string(),
-        Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+        Value::Null => Cell::Null,
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Cell::Int(i),
+            None => Cell::Decimal(n.to_string()),
+        },
+        Value::String(s) => Cell::Text(s.clone()),
         other => return Err(ExecError(format!("fixture values are scalars, found {other}"))),
     })
 }
@@ -49,8 +56,9 @@ pub fn load(db: &mut Database, fixtures: &Value) -> Result<(), ExecError> {
     load_temporary(db, fixtures, false)
 }
 
-/// [`load`], optionally as temporary tables (PostgreSQL): they shadow real tables of the same
-/// name for this session only, and the real ones are never dropped or written.
+/// [`load`], optionally as temporary tables: visible to this connection only, shadowing real
+/// tables of the same name, which are never dropped or written (PostgreSQL and Snowflake
+/// temporary tables; on BigQuery a scratch dataset dropped with the connection).
 pub fn load_temporary(db: &mut Database, fixtures: &Value, temporary: bool) -> Result<(), ExecError> {
     let Some(tables) = fixtures.get("tables").and_then(Value::as_object) else {
         return Err(ExecError("fixtures need a `tables` mapping".to_string()));
@@ -66,36 +74,26 @@ pub fn load_temporary(db: &mut Database, fixtures: &Value, temporary: bool) -> R
             if !valid_type(ty) {
                 return Err(ExecError(format!("fixture column `{name}.{col}` has unsupported type `{ty}`")));
             }
-            defs.push(format!("{} {ty}", ident(col)));
+            defs.push((col.clone(), ty.to_string()));
         }
-        let mut sql = if temporary {
-            format!(
-                "DROP TABLE IF EXISTS pg_temp.{t};\nCREATE TEMP TABLE {t} ({});\n",
-                defs.join(", "),
-                t = ident(name)
-            )
-        } else {
-            format!("DROP TABLE IF EXISTS {t};\nCREATE TABLE {t} ({});\n", defs.join(", "), t = ident(name))
-        };
+        let mut t = Table { name: name.clone(), columns: defs, rows: Vec::new() };
         let rows = table.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
-        if !rows.is_empty() {
-            let mut values = Vec::new();
-            for (i, row) in rows.iter().enumerate() {
-                let cells =
-                    row.as_array().ok_or_else(|| ExecError(format!("fixture `{name}` row {i} is not a list")))?;
-                if cells.len() != columns.len() {
-                    return Err(ExecError(format!(
-                        "fixture `{name}` row {i} has {} values for {} columns",
-                        cells.len(),
-                        columns.len()
-                    )));
-                }
-                let lits: Result<Vec<String>, ExecError> = cells.iter().map(literal).collect();
-                values.push(format!("({})", lits?.join(", ")));
+        for (i, row) in rows.iter().enumerate() {
+            let cells = row.as_array().ok_or_else(|| ExecError(format!("fixture `{name}` row {i} is not a list")))?;
+            if cells.len() != columns.len() {
+                return Err(ExecError(format!(
+                    "fixture `{name}` row {i} has {} values for {} columns",
+                    cells.len(),
+                    columns.len()
+                )));
             }
-            sql.push_str(&format!("INSERT INTO {} VALUES {};\n", ident(name), values.join(", ")));
+            t.rows.push(cells.iter().map(cell).collect::<Result<Vec<_>, _>>()?);
         }
-        db.execute_batch(&sql).map_err(|e| ExecError(format!("loading fixture `{name}`: {e}")))?;
+        // A dotted fixture name is one table name here, not a schema.
+        if name.contains('.') {
+            return Err(ExecError(format!("fixture table `{name}`: names cannot contain `.`")));
+        }
+        db.load_table(&t, temporary).map_err(|e| ExecError(format!("loading fixture `{name}`: {e}")))?;
     }
     Ok(())
 }

@@ -2,15 +2,21 @@
 //!
 //! Input: compiled SQL and its parameters. Output: a [`ResultSet`] of typed cells, and from it
 //! Cube's result shape (keys are member names, times are local `YYYY-MM-DDTHH:mm:ss.SSS`).
-//! Engines: an embedded DuckDB (feature `engine`, the default) and PostgreSQL.
+//! Engines: an embedded DuckDB (feature `engine`, the default), PostgreSQL, Snowflake and
+//! BigQuery. The engine decides the dialect the SQL is compiled for.
 
+pub mod bigquery;
 #[cfg(feature = "engine")]
 pub mod duckdb;
 pub mod fixtures;
+pub mod http;
+pub mod keys;
 pub mod postgres;
 #[cfg(feature = "engine")]
 pub mod seed;
 pub mod shape;
+pub mod snowflake;
+pub mod tables;
 pub mod tls;
 
 use crate::sql::CompiledSql;
@@ -102,6 +108,41 @@ pub enum Database {
     #[cfg(feature = "engine")]
     DuckDb(self::duckdb::DuckDb),
     Postgres(self::postgres::Postgres),
+    Snowflake(self::snowflake::Snowflake),
+    BigQuery(self::bigquery::BigQuery),
+}
+
+/// The engine a database URL names, by its scheme (`None`: not a URL cubec knows).
+pub fn engine_of(url: &str) -> Option<&'static str> {
+    let scheme =
+        url.split_once("://").map(|(s, _)| s).unwrap_or(if url.starts_with("duckdb:") { "duckdb" } else { "" });
+    match scheme {
+        "postgres" | "postgresql" => Some("postgres"),
+        "snowflake" => Some("snowflake"),
+        "bigquery" => Some("bigquery"),
+        "duckdb" => Some("duckdb"),
+        _ => None,
+    }
+}
+
+/// Checks a remote database URL without connecting (so a server can start while the database
+/// is down, and still refuse a malformed URL at once).
+pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
+    match engine_of(url) {
+        Some("postgres") => self::tls::target(url).map(|_| ()),
+        Some("snowflake") => {
+            self::snowflake::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
+        }
+        Some("bigquery") => {
+            self::bigquery::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
+        }
+        _ => Err(ExecError(format!("`{}` is not a remote database URL", self::http::redact(url)))),
+    }
+}
+
+/// Whether a URL names a database reached over the network (opened lazily by the server).
+pub fn is_remote_url(url: &str) -> bool {
+    matches!(engine_of(url), Some("postgres" | "snowflake" | "bigquery"))
 }
 
 impl Database {
@@ -111,15 +152,23 @@ impl Database {
             #[cfg(feature = "engine")]
             Database::DuckDb(_) => "duckdb",
             Database::Postgres(_) => "postgres",
+            Database::Snowflake(_) => "snowflake",
+            Database::BigQuery(_) => "bigquery",
         }
     }
 
-    /// Opens `url`: `postgres://...`, `duckdb:PATH`, or (none) the embedded DuckDB with the
-    /// model's `data/` folder loaded as tables.
+    /// Opens `url`: `postgres://...`, `snowflake://...`, `bigquery://...`, `duckdb:PATH`, or
+    /// (none) the embedded DuckDB with the model's `data/` folder loaded as tables.
     pub fn open(url: Option<&str>, model_dir: &Path) -> Result<Database, ExecError> {
         match url {
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+            Some(u) if engine_of(u) == Some("postgres") => {
                 Ok(Database::Postgres(self::postgres::Postgres::connect(u)?))
+            }
+            Some(u) if engine_of(u) == Some("snowflake") => {
+                Ok(Database::Snowflake(self::snowflake::Snowflake::connect(u)?))
+            }
+            Some(u) if engine_of(u) == Some("bigquery") => {
+                Ok(Database::BigQuery(self::bigquery::BigQuery::connect(u)?))
             }
             #[cfg(feature = "engine")]
             Some(u) if u.starts_with("duckdb:") => {
@@ -146,8 +195,9 @@ impl Database {
                 ))
             }
             Some(u) => Err(ExecError(format!(
-                "unsupported database URL `{}`: use postgres://user@host:5432/db or duckdb:PATH",
-                self::postgres::redact(u)
+                "unsupported database URL `{}`: use postgres://user@host:5432/db, snowflake://USER@ACCOUNT/DB/SCHEMA, \
+                 bigquery://PROJECT/DATASET or duckdb:PATH",
+                self::http::redact(u)
             ))),
         }
     }
@@ -161,6 +211,46 @@ impl Database {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => d.query(sql, params),
             Database::Postgres(p) => p.query(sql, params),
+            Database::Snowflake(s) => s.query(sql, params),
+            Database::BigQuery(b) => b.query(sql, params),
+        }
+    }
+
+    /// Proves the connection works, as cheaply as the engine allows (the pool's check before
+    /// handing a connection out): `SELECT 1`, a Snowflake session heartbeat, a BigQuery
+    /// metadata read that starts no job.
+    pub fn ping(&mut self) -> Result<(), ExecError> {
+        match self {
+            Database::Snowflake(s) => s.ping(),
+            Database::BigQuery(b) => b.ping(),
+            _ => self.run_sql("SELECT 1", &[]).map(|_| ()),
+        }
+    }
+
+    /// Drops a table [`Database::load_table`] made temporary (never a real table: on
+    /// PostgreSQL `pg_temp`, on Snowflake a temporary table shadows, on BigQuery the scratch
+    /// dataset).
+    pub fn drop_temporary_table(&mut self, name: &str) -> Result<(), ExecError> {
+        match self {
+            Database::Snowflake(s) => s.drop_temporary_table(name),
+            Database::BigQuery(b) => b.drop_temporary_table(name),
+            Database::Postgres(_) => {
+                self.execute_batch(&format!("DROP TABLE IF EXISTS pg_temp.{}", (tables::STANDARD.quote)(name)))
+            }
+            #[cfg(feature = "engine")]
+            Database::DuckDb(_) => {
+                self.execute_batch(&format!("DROP TABLE IF EXISTS {}", (tables::STANDARD.quote)(name)))
+            }
+        }
+    }
+
+    /// Creates and fills a table (see [`tables`]); `temporary`: visible to this connection
+    /// only and gone with it, shadowing any real table of the same name.
+    pub fn load_table(&mut self, t: &tables::Table, temporary: bool) -> Result<(), ExecError> {
+        match self {
+            Database::Snowflake(s) => s.load_table(t, temporary),
+            Database::BigQuery(b) => b.load_table(t, temporary),
+            _ => self.execute_batch(&tables::standard_sql(t, temporary)),
         }
     }
 
@@ -170,9 +260,9 @@ impl Database {
         match self {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => Ok(Database::DuckDb(d.try_clone()?)),
-            Database::Postgres(_) => match url {
-                Some(u) => Ok(Database::Postgres(self::postgres::Postgres::connect(u)?)),
-                None => Err(ExecError("a PostgreSQL connection needs its URL".to_string())),
+            _ => match url {
+                Some(u) => Database::open(Some(u), Path::new(".")),
+                None => Err(ExecError("a connection to a remote database needs its URL".to_string())),
             },
         }
     }
@@ -186,6 +276,8 @@ impl Database {
                 let (token, tls) = p.cancel_token();
                 Canceller::Postgres(token, tls)
             }
+            Database::Snowflake(s) => Canceller::Snowflake(s.running()),
+            Database::BigQuery(b) => Canceller::BigQuery(b.running()),
         }
     }
 
@@ -195,15 +287,19 @@ impl Database {
             #[cfg(feature = "engine")]
             Database::DuckDb(_) => false,
             Database::Postgres(p) => p.is_closed(),
+            Database::Snowflake(_) | Database::BigQuery(_) => false,
         }
     }
 
-    /// Runs statements without results (fixtures, setup).
+    /// Runs statements without results (fixtures, setup). Snowflake takes one statement per
+    /// request; BigQuery runs `;`-separated statements as one script.
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), ExecError> {
         match self {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => d.execute_batch(sql),
             Database::Postgres(p) => p.execute_batch(sql),
+            Database::Snowflake(s) => s.execute(sql),
+            Database::BigQuery(b) => b.execute(sql),
         }
     }
 }
@@ -213,6 +309,8 @@ pub enum Canceller {
     #[cfg(feature = "engine")]
     DuckDb(std::sync::Arc<::duckdb::InterruptHandle>),
     Postgres(::postgres::CancelToken, tokio_postgres_rustls::MakeRustlsConnect),
+    Snowflake(std::sync::Arc<std::sync::Mutex<self::snowflake::Running>>),
+    BigQuery(std::sync::Arc<self::bigquery::Running>),
 }
 
 impl Canceller {
@@ -227,6 +325,8 @@ impl Canceller {
             Canceller::Postgres(t, tls) => {
                 t.cancel_query(tls.clone()).map_err(|e| ExecError(format!("cancelling the query: {e}")))
             }
+            Canceller::Snowflake(running) => self::snowflake::cancel(running),
+            Canceller::BigQuery(running) => self::bigquery::cancel(running),
         }
     }
 }

@@ -51,7 +51,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Database) -> Result<(), ExecError> {
-        conn.run_sql("SELECT 1", &[]).map(|_| ())
+        conn.ping()
     }
 
     fn has_broken(&self, conn: &mut Database) -> bool {
@@ -88,6 +88,9 @@ pub struct Pool {
 /// How long one attempt to get a connection waits before looking at why none came.
 const SLICE: Duration = Duration::from_millis(250);
 
+/// How long a timed-out query's cancel, and then its worker, may delay the 504.
+const CANCEL_GRACE: Duration = Duration::from_millis(500);
+
 impl Pool {
     /// `size` connections at most: to `url` (PostgreSQL, opened lazily, so the database may be
     /// down now), or to one embedded DuckDB with the model's `data/` loaded once (which must
@@ -99,9 +102,10 @@ impl Pool {
         metrics: Arc<super::telemetry::Metrics>,
     ) -> Result<Pool, ExecError> {
         let (manager, dialect) = match url {
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-                crate::exec::tls::target(u)?;
-                (Manager { url: Some(u.to_string()), template: None }, "postgres")
+            Some(u) if crate::exec::is_remote_url(u) => {
+                crate::exec::check_remote_url(u)?;
+                let dialect = crate::exec::engine_of(u).unwrap_or("postgres");
+                (Manager { url: Some(u.to_string()), template: None }, dialect)
             }
             _ => {
                 let first = Database::open(url, model_dir)?;
@@ -162,7 +166,7 @@ impl Pool {
                 let p = pool.clone();
                 let answered = tokio::task::spawn_blocking(move || {
                     let mut c = p.get_timeout(crate::exec::tls::DEFAULT_CONNECT_TIMEOUT).map_err(|e| e.to_string())?;
-                    c.run_sql("SELECT 1", &[]).map(|_| ()).map_err(|e| e.0)
+                    c.ping().map_err(|e| e.0)
                 })
                 .await;
                 match answered {
@@ -277,9 +281,12 @@ impl Pool {
             Ok(Err(join)) => Err(RunError::Internal(format!("the query worker failed: {join}"))),
             Err(_) => {
                 // Cancel on the database, then wait for the worker so the connection is free
-                // (and back in the pool) before answering.
-                let _ = tokio::task::spawn_blocking(move || canceller.cancel()).await;
-                let _ = task.await;
+                // (and back in the pool) before answering; but only briefly: a database that
+                // stopped answering (a frozen warehouse, a cut network) would hold the answer
+                // too. The worker then finishes in the background and returns its connection.
+                let cancel = tokio::task::spawn_blocking(move || canceller.cancel());
+                let _ = tokio::time::timeout(CANCEL_GRACE, cancel).await;
+                let _ = tokio::time::timeout(CANCEL_GRACE, task).await;
                 Err(RunError::Timeout(timeout))
             }
         }
