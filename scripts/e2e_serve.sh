@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end test of `cubec serve` with Cube's JavaScript client, against a real PostgreSQL.
-#   scripts/e2e_serve.sh CUBEC_BINARY POSTGRES_URL
+# End-to-end test of `cubec serve` with Cube's JavaScript client, against a real database
+# (PostgreSQL, or the Snowflake and BigQuery emulators).
+#   scripts/e2e_serve.sh CUBEC_BINARY DATABASE_URL
 # Copies metrics/data into the database, records each saved query's rows on the embedded DuckDB,
 # starts the server on a free loopback port, and runs tests/e2e/client.mjs (npm's
 # @cubejs-client/core) against it. Exits non-zero on any mismatch; the server log is printed then.
@@ -17,7 +18,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== e2e: copying metrics/data into PostgreSQL"
+echo "== e2e: copying metrics/data into the database"
 "$BIN" load-data --model metrics --db "$DB_URL" >/dev/null
 
 echo "== e2e: expected rows from the embedded DuckDB"
@@ -47,7 +48,7 @@ PY
 
 echo "== e2e: npm ci (Cube's JavaScript client)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-echo "== e2e: @cubejs-client/core against cubec serve on 127.0.0.1:$PORT (PostgreSQL)"
+echo "== e2e: @cubejs-client/core against cubec serve on 127.0.0.1:$PORT ($(echo "$DB_URL" | cut -d: -f1))"
 if ! node tests/e2e/client.mjs --api "http://127.0.0.1:$PORT/cubejs-api/v1" --secret "$SECRET" \
   --expected "$WORK/expected" --data metrics/data; then
   echo "== server log:"; cat "$WORK/serve.log"
