@@ -9,10 +9,13 @@
 
 use super::ExecError;
 use serde_json::Value;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Largest response body read (a result page or chunk).
 const BODY_LIMIT: u64 = 1 << 30;
+
+/// How long a health check may take (the pool's check before handing out a connection).
+pub const PING_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How many times a safe request is sent at most.
 const ATTEMPTS: u32 = 4;
@@ -70,11 +73,26 @@ impl Http {
 
     /// One request; a network failure is an error, any status is a [`Reply`].
     pub fn send(&self, method: Method<'_>, url: &str, headers: &[(&str, &str)]) -> Result<Reply, String> {
+        self.send_within(method, url, headers, None)
+    }
+
+    /// [`Http::send`] bounded by `limit` instead of the agent's request timeout (health checks
+    /// must not wait on a database that stopped answering).
+    pub fn send_within(
+        &self,
+        method: Method<'_>,
+        url: &str,
+        headers: &[(&str, &str)],
+        limit: Option<Duration>,
+    ) -> Result<Reply, String> {
         let result = match method {
             Method::Get | Method::Delete => {
                 let mut req = if matches!(method, Method::Get) { self.agent.get(url) } else { self.agent.delete(url) };
                 for (k, v) in headers {
                     req = req.header(*k, *v);
+                }
+                if limit.is_some() {
+                    req = req.config().timeout_global(limit).build();
                 }
                 req.call()
             }
@@ -83,12 +101,18 @@ impl Http {
                 for (k, v) in headers {
                     req = req.header(*k, *v);
                 }
+                if limit.is_some() {
+                    req = req.config().timeout_global(limit).build();
+                }
                 req.send(form)
             }
             Method::Post(body) => {
                 let mut req = self.agent.post(url);
                 for (k, v) in headers {
                     req = req.header(*k, *v);
+                }
+                if limit.is_some() {
+                    req = req.config().timeout_global(limit).build();
                 }
                 match body {
                     Some(b) => req.send_json(b),
@@ -124,6 +148,22 @@ impl Http {
     }
 }
 
+/// A random id in UUID form (v4 layout): Snowflake request ids, BigQuery job ids. Random
+/// enough to never collide between requests; not a secret.
+pub fn random_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = [0u8; 16];
+    for half in bytes.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
 /// `scheme://host:port` of a URL, for messages (never its query, which may carry tokens).
 pub fn host_of(url: &str) -> String {
     let after = url.find("://").map(|i| i + 3).unwrap_or(0);
@@ -132,16 +172,7 @@ pub fn host_of(url: &str) -> String {
 }
 
 fn network_text(e: &ureq::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let part = c.to_string();
-        if !text.contains(&part) {
-            text = format!("{text}: {part}");
-        }
-        cause = c.source();
-    }
-    text
+    super::error_chain(e)
 }
 
 /// Percent-encodes a URL query value or path segment.
@@ -194,6 +225,17 @@ pub struct WarehouseUrl {
 }
 
 impl WarehouseUrl {
+    /// [`WarehouseUrl::parse`], refusing a parameter not in `known` (a typo would otherwise
+    /// be ignored silently).
+    pub fn parse_known(url: &str, scheme: &str, known: &[&str]) -> Result<WarehouseUrl, String> {
+        let u = WarehouseUrl::parse(url, scheme)?;
+        let unknown = u.unknown_params(known);
+        if !unknown.is_empty() {
+            return Err(format!("unknown parameter `{}` (known: {})", unknown.join("`, `"), known.join(", ")));
+        }
+        Ok(u)
+    }
+
     pub fn parse(url: &str, scheme: &str) -> Result<WarehouseUrl, String> {
         let rest = url
             .strip_prefix(scheme)
@@ -224,6 +266,19 @@ impl WarehouseUrl {
 
     pub fn param(&self, key: &str) -> Option<&str> {
         self.params.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str())
+    }
+
+    /// A duration parameter in seconds (fractions allowed, up to a day), or `default`.
+    pub fn seconds(&self, key: &str, default: u64) -> Result<Duration, String> {
+        match self.param(key) {
+            None => Ok(Duration::from_secs(default)),
+            Some(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
+                .map(Duration::from_secs_f64)
+                .ok_or_else(|| format!("`{key}={v}` is not a number of seconds (more than 0, at most a day)")),
+        }
     }
 
     /// Keys not in `known`, for a clear error on a typo.
@@ -280,6 +335,14 @@ mod tests {
             "snowflake://me:***@acct/db?private_key_passphrase=***&role=r"
         );
         assert_eq!(host_of("https://a.b:443/x?token=1"), "https://a.b:443");
+    }
+
+    #[test]
+    fn random_ids_are_uuids() {
+        let a = random_id();
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        assert_ne!(a, random_id());
     }
 
     #[test]

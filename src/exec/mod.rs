@@ -103,6 +103,20 @@ impl std::fmt::Display for ExecError {
     }
 }
 
+/// An error with its causes (`connect failed: tls: certificate expired`), each said once.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let part = c.to_string();
+        if !text.contains(&part) {
+            text = format!("{text}: {part}");
+        }
+        cause = c.source();
+    }
+    text
+}
+
 /// A database to run compiled SQL on.
 pub enum Database {
     #[cfg(feature = "engine")]

@@ -102,18 +102,7 @@ fn classify(e: &postgres::Error, message: String) -> ExecError {
 fn source_text(e: &postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => {
-            let mut text = e.to_string();
-            let mut cause = std::error::Error::source(e);
-            while let Some(c) = cause {
-                let part = c.to_string();
-                if !text.contains(&part) {
-                    text = format!("{text}: {part}");
-                }
-                cause = c.source();
-            }
-            text
-        }
+        None => super::error_chain(e),
     }
 }
 

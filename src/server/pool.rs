@@ -232,9 +232,16 @@ impl Pool {
     ) -> Result<r2d2::PooledConnection<Manager>, RunError> {
         loop {
             let p = pool.clone();
-            let got = tokio::task::spawn_blocking(move || p.get_timeout(SLICE))
+            // r2d2's check of a connection (a query, a heartbeat) is not bounded by the slice;
+            // the timeout bounds the whole wait, so a database that stopped answering gives a
+            // 504 in time (the blocking check finishes in the background).
+            let remaining = timeout.saturating_sub(started.elapsed());
+            let got = match tokio::time::timeout(remaining, tokio::task::spawn_blocking(move || p.get_timeout(SLICE)))
                 .await
-                .map_err(|e| RunError::Internal(format!("the connection worker failed: {e}")))?;
+            {
+                Ok(joined) => joined.map_err(|e| RunError::Internal(format!("the connection worker failed: {e}")))?,
+                Err(_) => return Err(RunError::Timeout(timeout)),
+            };
             match got {
                 Ok(c) => return Ok(c),
                 Err(e) => {

@@ -43,15 +43,7 @@ pub struct Settings {
 impl Settings {
     pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ExecError> {
         let bad = |why: String| ExecError(format!("BigQuery URL `{}`: {why}", http::redact(url)));
-        let u = WarehouseUrl::parse(url, "bigquery").map_err(bad)?;
-        let unknown = u.unknown_params(KNOWN_PARAMS);
-        if !unknown.is_empty() {
-            return Err(bad(format!(
-                "unknown parameter `{}` (known: {})",
-                unknown.join("`, `"),
-                KNOWN_PARAMS.join(", ")
-            )));
-        }
+        let u = WarehouseUrl::parse_known(url, "bigquery", KNOWN_PARAMS).map_err(bad)?;
         if u.host.is_empty() {
             return Err(bad("the project is missing: bigquery://PROJECT/DATASET".into()));
         }
@@ -77,15 +69,7 @@ impl Settings {
                     .into(),
             )),
         };
-        let query_timeout = match u.param("query_timeout") {
-            None => Duration::from_secs(3600),
-            Some(v) => v
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
-                .map(Duration::from_secs_f64)
-                .ok_or_else(|| bad(format!("`query_timeout={v}` is not a number of seconds")))?,
-        };
+        let query_timeout = u.seconds("query_timeout", 3600).map_err(bad)?;
         let maximum_bytes_billed = match u.param("maximum_bytes_billed") {
             Some(v) if v.parse::<u64>().is_err() => {
                 return Err(bad(format!("`maximum_bytes_billed={v}` is not a byte count")))
@@ -188,7 +172,17 @@ impl BigQuery {
     pub fn ping(&mut self) -> Result<(), ExecError> {
         let url =
             format!("{}/projects/{}/datasets?maxResults=1", self.settings.base, http::encode(&self.settings.project));
-        self.call(Method::Get, &url).map(|_| ())
+        // Once and briefly: a failed check makes the pool open a new connection.
+        let headers = self.headers()?;
+        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let reply = self
+            .http
+            .send_within(Method::Get, &url, &refs, Some(http::PING_TIMEOUT))
+            .map_err(|e| ExecError::unavailable(format!("BigQuery: {e}")))?;
+        match reply.status {
+            200..=299 => Ok(()),
+            status => Err(ExecError::unavailable(format!("BigQuery answered the health check with HTTP {status}"))),
+        }
     }
 
     pub fn query(&mut self, sql: &str, params: &[String]) -> Result<ResultSet, ExecError> {
@@ -204,7 +198,7 @@ impl BigQuery {
         let s = Arc::clone(&self.settings);
         // The job id is ours: known before BigQuery answers (a canceller can name it at once),
         // and a retried insert of the same id runs the query once (409 on the repeat).
-        let job = format!("cubec_{}", super::snowflake::request_id().replace('-', ""));
+        let job = format!("cubec_{}", http::random_id().replace('-', ""));
         let mut config = json!({"query": sql, "useLegacySql": false});
         if !params.is_empty() {
             config["parameterMode"] = json!("POSITIONAL");
@@ -306,7 +300,7 @@ impl BigQuery {
         if self.scratch.is_some() {
             return Ok(());
         }
-        let name = format!("cubec_scratch_{}", super::snowflake::request_id().replace('-', ""));
+        let name = format!("cubec_scratch_{}", http::random_id().replace('-', ""));
         let mut body = json!({"datasetReference": {"projectId": self.settings.project, "datasetId": name},
             "defaultTableExpirationMs": "3600000",
             "labels": {"created_by": "cubec_test"}});

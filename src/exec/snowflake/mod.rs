@@ -70,31 +70,11 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-fn seconds(u: &WarehouseUrl, key: &str, default: u64) -> Result<Duration, ExecError> {
-    match u.param(key) {
-        None => Ok(Duration::from_secs(default)),
-        Some(v) => v
-            .parse::<f64>()
-            .ok()
-            .filter(|s| s.is_finite() && *s > 0.0 && *s < 86_400.0)
-            .map(Duration::from_secs_f64)
-            .ok_or_else(|| ExecError(format!("`{key}={v}` in the Snowflake URL is not a number of seconds"))),
-    }
-}
-
 impl Settings {
     /// Reads the URL; `env` looks up variables (the process environment, or a test's map).
     pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ExecError> {
         let bad = |why: String| ExecError(format!("Snowflake URL `{}`: {why}", http::redact(url)));
-        let u = WarehouseUrl::parse(url, "snowflake").map_err(bad)?;
-        let unknown = u.unknown_params(KNOWN_PARAMS);
-        if !unknown.is_empty() {
-            return Err(bad(format!(
-                "unknown parameter `{}` (known: {})",
-                unknown.join("`, `"),
-                KNOWN_PARAMS.join(", ")
-            )));
-        }
+        let u = WarehouseUrl::parse_known(url, "snowflake", KNOWN_PARAMS).map_err(bad)?;
         if u.host.is_empty() {
             return Err(bad("the account is missing: snowflake://USER@ACCOUNT/DATABASE/SCHEMA".into()));
         }
@@ -142,8 +122,8 @@ impl Settings {
             schema: u.path.get(1).cloned(),
             warehouse: u.param("warehouse").map(str::to_string),
             role: u.param("role").map(str::to_string),
-            login_timeout: seconds(&u, "login_timeout", 30)?,
-            query_timeout: seconds(&u, "query_timeout", 3600)?,
+            login_timeout: u.seconds("login_timeout", 30).map_err(bad)?,
+            query_timeout: u.seconds("query_timeout", 3600).map_err(bad)?,
         })
     }
 }
@@ -162,21 +142,6 @@ pub struct Snowflake {
     token: String,
     sequence: u64,
     running: Arc<Mutex<Running>>,
-}
-
-/// A random id in UUID form, as Snowflake wants for request ids.
-pub(crate) fn request_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut bytes = [0u8; 16];
-    for half in bytes.chunks_mut(8) {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-        half.copy_from_slice(&h.finish().to_le_bytes());
-    }
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 /// Snowflake's answer as an error: its message, code, SQL state and query id.
@@ -222,13 +187,18 @@ impl Snowflake {
 
     /// Keeps the session alive and proves the service answers (the pool's check).
     pub fn ping(&mut self) -> Result<(), ExecError> {
-        let url = format!("{}/session/heartbeat?requestId={}", self.settings.base, request_id());
+        let url = format!("{}/session/heartbeat?requestId={}", self.settings.base, http::random_id());
         let auth = self.auth_header();
-        let reply = self.http.retrying(
-            Method::Post(None),
-            &url,
-            &[("Authorization", &auth), ("Accept", "application/snowflake")],
-        )?;
+        // Once and briefly: a failed check makes the pool open a new connection.
+        let reply = self
+            .http
+            .send_within(
+                Method::Post(None),
+                &url,
+                &[("Authorization", &auth), ("Accept", "application/snowflake")],
+                Some(http::PING_TIMEOUT),
+            )
+            .map_err(|e| ExecError::unavailable(format!("Snowflake heartbeat: {e}")))?;
         let v = reply.json().map_err(ExecError::unavailable)?;
         if v["success"].as_bool() == Some(true) {
             return Ok(());
@@ -267,7 +237,7 @@ impl Snowflake {
     /// Sends one statement and waits for it to finish; the answer's `data`.
     fn submit(&mut self, sql: &str, params: &[String]) -> Result<Value, Submit> {
         self.sequence += 1;
-        let id = request_id();
+        let id = http::random_id();
         let bindings: serde_json::Map<String, Value> = params
             .iter()
             .enumerate()
@@ -473,7 +443,7 @@ enum Submit {
 }
 
 fn login(http: &Http, s: &Settings) -> Result<String, ExecError> {
-    let mut query = vec![format!("request_id={}", request_id())];
+    let mut query = vec![format!("request_id={}", http::random_id())];
     for (key, value) in
         [("databaseName", &s.database), ("schemaName", &s.schema), ("warehouse", &s.warehouse), ("roleName", &s.role)]
     {
@@ -517,7 +487,7 @@ fn login(http: &Http, s: &Settings) -> Result<String, ExecError> {
 impl Drop for Snowflake {
     /// Ends the session (best effort: a session left behind expires on its own).
     fn drop(&mut self) {
-        let url = format!("{}/session?delete=true&requestId={}", self.settings.base, request_id());
+        let url = format!("{}/session?delete=true&requestId={}", self.settings.base, http::random_id());
         let auth = self.auth_header();
         let _ = self.http.send(Method::Post(None), &url, &[("Authorization", &auth)]);
     }
@@ -531,7 +501,7 @@ pub fn cancel(running: &Mutex<Running>) -> Result<(), ExecError> {
     };
     let (Some(token), Some((id, sql))) = (token, request) else { return Ok(()) };
     let http = Http::new(Duration::from_secs(5), Duration::from_secs(10));
-    let url = format!("{base}/queries/v1/abort-request?requestId={}", request_id());
+    let url = format!("{base}/queries/v1/abort-request?requestId={}", http::random_id());
     let auth = format!("Snowflake Token=\"{token}\"");
     let body = json!({"sqlText": sql, "requestId": id});
     let reply = http.retrying(
@@ -592,13 +562,5 @@ mod tests {
         assert_eq!(column_type("double precision"), "FLOAT");
         assert_eq!(column_type("timestamp"), "TIMESTAMP_NTZ");
         assert_eq!(column_type("varchar(20)"), "VARCHAR");
-    }
-
-    #[test]
-    fn request_ids_are_uuids() {
-        let a = request_id();
-        assert_eq!(a.len(), 36);
-        assert_eq!(&a[14..15], "4");
-        assert_ne!(a, request_id());
     }
 }
