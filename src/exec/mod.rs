@@ -16,6 +16,8 @@ pub mod postgres;
 pub mod seed;
 pub mod shape;
 pub mod snowflake;
+#[cfg(test)]
+pub(crate) mod stub;
 pub mod tables;
 pub mod tls;
 

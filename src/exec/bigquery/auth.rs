@@ -144,39 +144,14 @@ impl TokenSource {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
 
     use crate::exec::keys::tests::{verifier, PLAIN as KEY};
 
-    /// A one-shot token endpoint on a local port: answers `reply` and hands back the form it got.
-    fn stub(reply: &'static str) -> (String, std::thread::JoinHandle<String>) {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let handle = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap();
-                if line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
-                reply.len()
-            )
-            .unwrap();
-            String::from_utf8(body).unwrap()
-        });
-        (format!("http://{addr}/token"), handle)
+    /// A token endpoint on a local port answering `reply`; the second value gives the forms it
+    /// received.
+    fn stub(reply: &'static str) -> (String, impl Fn() -> Vec<String>) {
+        let (base, log) = crate::exec::stub::serve(std::sync::Arc::new(move |_| (200, reply.to_string())));
+        (format!("{base}/token"), move || log.lock().unwrap().iter().map(|r| r.body.clone()).collect())
     }
 
     fn form_value(form: &str, key: &str) -> String {
@@ -194,7 +169,7 @@ mod tests {
         let source = TokenSource::new(Credentials::from_json(&doc.to_string(), "key.json").unwrap());
         let http = Http::new(Duration::from_secs(2), Duration::from_secs(5));
         assert_eq!(source.token(&http).unwrap(), "ya29.test");
-        let form = server.join().unwrap();
+        let form = server()[0].clone();
         assert_eq!(form_value(&form, "grant_type"), "urn:ietf:params:oauth:grant-type:jwt-bearer");
         let jwt = form_value(&form, "assertion");
         let key = verifier();
@@ -204,8 +179,9 @@ mod tests {
         assert_eq!(data.header.kid.as_deref(), Some("k1"));
         assert_eq!(data.claims["iss"], "cubec@p.iam.gserviceaccount.com");
         assert_eq!(data.claims["scope"], SCOPE);
-        // Cached: no second request (the stub answers once only).
+        // Cached: no second request.
         assert_eq!(source.token(&http).unwrap(), "ya29.test");
+        assert_eq!(server().len(), 1);
     }
 
     #[test]
@@ -220,7 +196,7 @@ mod tests {
         let err = source.token(&http).unwrap_err();
         assert!(err.is_unavailable() && err.0.contains("expired or revoked"), "{err}");
         assert!(!err.0.contains("s&x"));
-        let form = server.join().unwrap();
+        let form = server()[0].clone();
         assert_eq!(form_value(&form, "client_secret"), "s&x");
         assert_eq!(form_value(&form, "grant_type"), "refresh_token");
     }

@@ -475,6 +475,85 @@ mod tests {
         assert!(err("bigquery://p/d?endpoint=http://x&query_timeout=-1").contains("seconds"));
     }
 
+    /// What bqemulator never does: a job still running on the first poll, a second page, an
+    /// error answered with HTTP 400, and jobs.cancel naming the running job.
+    #[test]
+    fn polls_pages_errors_and_cancel_against_a_stub() {
+        use crate::exec::stub::{serve, Seen};
+        let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let p = Arc::clone(&polls);
+        let (base, log) = serve(Arc::new(move |r: &Seen| {
+            let path = r.target.split('?').next().unwrap_or("").to_string();
+            let fields = json!([{"name": "n", "type": "INTEGER"}, {"name": "at", "type": "TIMESTAMP"}]);
+            if r.method == "POST" && path.ends_with("/jobs") {
+                let body: Value = serde_json::from_str(&r.body).unwrap_or_default();
+                if body["configuration"]["query"]["query"].as_str().unwrap_or("").contains("bad") {
+                    return (
+                        400,
+                        json!({"error": {"code": 400, "message": "Unrecognized name: bad at [1:8]",
+                        "errors": [{"reason": "invalidQuery"}]}})
+                        .to_string(),
+                    );
+                }
+                return (
+                    200,
+                    json!({"jobReference": body["jobReference"], "status": {"state": "RUNNING"}}).to_string(),
+                );
+            }
+            if r.method == "GET" && path.contains("/queries/") {
+                if r.target.contains("pageToken=p2") {
+                    return (
+                        200,
+                        json!({"jobComplete": true, "schema": {"fields": fields},
+                        "rows": [{"f": [{"v": "2"}, {"v": null}]}]})
+                        .to_string(),
+                    );
+                }
+                if p.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    return (200, json!({"jobComplete": false}).to_string());
+                }
+                return (
+                    200,
+                    json!({"jobComplete": true, "schema": {"fields": fields}, "pageToken": "p2",
+                    "rows": [{"f": [{"v": "1"}, {"v": "1704164645678000"}]}]})
+                    .to_string(),
+                );
+            }
+            (200, "{}".into())
+        }));
+        let url = format!("bigquery://proj/ds?endpoint={base}&location=EU");
+        let mut bq = BigQuery::connect_with(Arc::new(Settings::parse(&url, &none).unwrap())).unwrap();
+        let rows = bq.query("SELECT n, at FROM t WHERE s = ?", &["x".into()]).unwrap();
+        let cells: Vec<Vec<String>> = rows.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()).collect();
+        assert_eq!(cells, vec![vec!["1", "2024-01-02T03:04:05.678"], vec!["2", ""]]);
+        let seen = log.lock().unwrap().clone();
+        let insert: Value = serde_json::from_str(&seen[0].body).unwrap();
+        let job = insert["jobReference"]["jobId"].as_str().unwrap().to_string();
+        assert!(job.starts_with("cubec_"));
+        assert_eq!(insert["jobReference"]["location"], "EU");
+        assert_eq!(insert["configuration"]["query"]["queryParameters"][0]["parameterValue"]["value"], "x");
+        assert_eq!(insert["configuration"]["query"]["defaultDataset"]["datasetId"], "ds");
+        assert_eq!(
+            seen.iter().filter(|r| r.target.contains(&format!("/queries/{job}"))).count(),
+            3,
+            "two polls, one page"
+        );
+
+        let err = bq.query("SELECT bad", &[]).unwrap_err();
+        assert!(
+            !err.is_unavailable() && err.0.contains("Unrecognized name: bad") && err.0.contains("invalidQuery"),
+            "{err}"
+        );
+
+        *bq.running.job.lock().unwrap() = Some(("cubec_running".into(), Some("EU".into())));
+        cancel(&bq.running).unwrap();
+        let seen = log.lock().unwrap().clone();
+        assert!(seen
+            .iter()
+            .any(|r| r.method == "POST"
+                && r.target == "/bigquery/v2/projects/proj/jobs/cubec_running/cancel?location=EU"));
+    }
+
     #[test]
     fn tables_in_bigquerys_words() {
         assert_eq!((LITERALS.text)("it's\\\n"), "'it\\'s\\\\\\n'");

@@ -552,6 +552,86 @@ mod tests {
         assert!(!err("snowflake://me:secret@acct/db?bad=1").contains("secret"));
     }
 
+    fn connect_to(base: &str) -> Snowflake {
+        let (host, port) = base.trim_start_matches("http://").split_once(':').unwrap();
+        let url = format!("snowflake://me:pw@acct/DB/PUBLIC?host={host}&port={port}&protocol=http");
+        Snowflake::connect_with(Arc::new(Settings::parse(&url, &env(&[])).unwrap())).unwrap()
+    }
+
+    /// The parts of the protocol fakesnow never uses: a query still running (polled through
+    /// getResultUrl), a result in chunks fetched with the chunk headers, a session that expires
+    /// (a new login, then the query again), and abort-request naming the running request.
+    #[test]
+    fn polling_chunks_expiry_and_abort_against_a_stub() {
+        use crate::exec::stub::{serve, Seen};
+        let logins = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let queries = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (l, q) = (Arc::clone(&logins), Arc::clone(&queries));
+        let base_cell: Arc<Mutex<String>> = Arc::default();
+        let base_for = Arc::clone(&base_cell);
+        let (base, log) = serve(Arc::new(move |r: &Seen| {
+            use std::sync::atomic::Ordering::SeqCst;
+            let base = base_for.lock().unwrap().clone();
+            let path = r.target.split('?').next().unwrap_or("");
+            match (r.method.as_str(), path) {
+                ("POST", "/session/v1/login-request") => {
+                    let n = l.fetch_add(1, SeqCst);
+                    (200, json!({"success": true, "data": {"token": format!("T{n}")}}).to_string())
+                }
+                ("POST", "/queries/v1/query-request") => {
+                    // The first session expires on its first query.
+                    if r.header("authorization") == Some("Snowflake Token=\"T0\"") {
+                        return (200, json!({"success": false, "code": "390112", "message": "Your session has expired."}).to_string());
+                    }
+                    q.fetch_add(1, SeqCst);
+                    (200, json!({"success": true, "code": "333334", "data": {"getResultUrl": "/queries/q1/result"}}).to_string())
+                }
+                ("GET", "/queries/q1/result") => (
+                    200,
+                    json!({"success": true, "data": {
+                        "queryId": "q1",
+                        "queryResultFormat": "json",
+                        "rowtype": [{"name": "N", "type": "fixed", "scale": 0}, {"name": "AMOUNT", "type": "fixed", "scale": 2}],
+                        "rowset": [["1", "10.50"]],
+                        "chunks": [{"url": format!("{base}/chunks/1"), "rowCount": 2}, {"url": format!("{base}/chunks/2"), "rowCount": 1}],
+                        "chunkHeaders": {"x-amz-server-side-encryption-customer-key": "k3y"},
+                    }})
+                    .to_string(),
+                ),
+                ("GET", "/chunks/1") | ("GET", "/chunks/2") => {
+                    if r.header("x-amz-server-side-encryption-customer-key") != Some("k3y") {
+                        return (403, "{}".into());
+                    }
+                    (200, if path.ends_with('1') { r#"["2","20.00"],["3",null]"# } else { r#"["4","0.01"]"# }.into())
+                }
+                ("POST", "/queries/v1/abort-request") => (200, json!({"success": true}).to_string()),
+                _ => (200, json!({"success": true}).to_string()),
+            }
+        }));
+        *base_cell.lock().unwrap() = base.clone();
+        let mut sf = connect_to(&base);
+        let rows = sf.query("SELECT n, amount FROM t WHERE x = ?", &["a".into()]).unwrap();
+        assert_eq!(rows.columns, vec!["N", "AMOUNT"]);
+        let cells: Vec<Vec<String>> = rows.rows.iter().map(|r| r.iter().map(|c| c.to_text()).collect()).collect();
+        assert_eq!(cells, vec![vec!["1", "10.5"], vec!["2", "20"], vec!["3", ""], vec!["4", "0.01"]]);
+        assert_eq!(logins.load(std::sync::atomic::Ordering::SeqCst), 2, "the expired session logged in again");
+        let seen = log.lock().unwrap().clone();
+        let submitted: Vec<&Seen> = seen.iter().filter(|r| r.target.starts_with("/queries/v1/query-request")).collect();
+        assert_eq!(submitted.len(), 2);
+        let body: Value = serde_json::from_str(&submitted[1].body).unwrap();
+        assert_eq!(body["bindings"]["1"], json!({"type": "TEXT", "value": "a"}), "the value is bound, not pasted");
+        assert!(!body["sqlText"].as_str().unwrap().contains("'a'"));
+
+        // Abort names the request that is running.
+        sf.running().lock().unwrap().request = Some(("req-42".into(), "SELECT 1".into()));
+        cancel(&sf.running()).unwrap();
+        let seen = log.lock().unwrap().clone();
+        let abort = seen.iter().find(|r| r.target.starts_with("/queries/v1/abort-request")).unwrap();
+        let body: Value = serde_json::from_str(&abort.body).unwrap();
+        assert_eq!(body["requestId"], "req-42");
+        assert_eq!(abort.header("authorization"), Some("Snowflake Token=\"T1\""));
+    }
+
     #[test]
     fn tables_in_snowflakes_words() {
         assert_eq!(quote("referrals"), "REFERRALS");
