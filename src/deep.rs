@@ -51,34 +51,70 @@ pub fn matrix(model: &Model) -> Vec<(Value, Vec<String>)> {
         if cube.kind == CubeKind::Cube {
             neighbours.extend(cube.joins.iter().map(|j| model.cube(j.target)).filter(|c| c.name != cube.name));
         }
-        for m in cube.measures.iter().filter(|m| m.public) {
+        for (mi, m) in cube.measures.iter().enumerate().filter(|(_, m)| m.public) {
             let measure = format!("{}.{}", cube.name, m.name);
-            out.push((json!({ "measures": [measure] }), vec![measure.clone()]));
+            // A time-shifted measure is only asked for with its time dimension (else Q019).
+            let (source_cube, source_measure) = match &m.proxy {
+                Some(p) => (
+                    p.cube,
+                    match p.member {
+                        crate::resolve::MemberRef::Measure(i) => i,
+                        _ => mi,
+                    },
+                ),
+                None => (model.cube_id(&cube.name).unwrap_or_default(), mi),
+            };
+            let shifted = crate::plan::stages::shifted_time_dimension(model, source_cube, source_measure)
+                .and_then(|(c, d)| time_member(model, cube, c, d));
+            let with_shift = |mut q: Value, has_time: bool| {
+                if let (Some(td), false) = (&shifted, has_time) {
+                    q["timeDimensions"] = json!([{"dimension": td, "dateRange": ["2024-01-01", "2024-03-31"]}]);
+                }
+                q
+            };
+            out.push((with_shift(json!({ "measures": [measure] }), false), vec![measure.clone()]));
             for other in &neighbours {
                 for d in other.dimensions.iter().filter(|d| d.public) {
                     let dim = format!("{}.{}", other.name, d.name);
                     if d.type_ == DimensionType::Time {
                         let custom = d.granularities.iter().map(|g| g.name.as_str());
+                        // Another time dimension than the shifted one: the shifted one joins it.
+                        let other_time = shifted.as_ref().is_some_and(|s| *s != dim);
                         for g in GRANULARITIES.iter().copied().chain(custom) {
                             // A day of seconds, a quarter of days: rolling windows need a bounded series.
                             let to =
                                 if matches!(g, "second" | "minute" | "hour") { "2024-01-01" } else { "2024-03-31" };
-                            out.push((
-                                json!({
-                                    "measures": [measure],
-                                    "timeDimensions": [{"dimension": dim, "granularity": g, "dateRange": ["2024-01-01", to]}]
-                                }),
-                                vec![measure.clone(), format!("{dim}.{g}")],
-                            ));
+                            let mut q = json!({
+                                "measures": [measure],
+                                "timeDimensions": [{"dimension": dim, "granularity": g, "dateRange": ["2024-01-01", to]}]
+                            });
+                            if let (true, Some(td), Some(list)) =
+                                (other_time, &shifted, q["timeDimensions"].as_array_mut())
+                            {
+                                list.push(json!({"dimension": td, "dateRange": ["2024-01-01", "2024-03-31"]}));
+                            }
+                            out.push((q, vec![measure.clone(), format!("{dim}.{g}")]));
                         }
                     } else {
-                        out.push((json!({ "measures": [measure], "dimensions": [dim] }), vec![measure.clone(), dim]));
+                        let q = with_shift(json!({ "measures": [measure], "dimensions": [dim] }), false);
+                        out.push((q, vec![measure.clone(), dim]));
                     }
                 }
             }
         }
     }
     out
+}
+
+/// The name under which `cube` (a cube or a view) exposes time dimension `d` of cube `c`.
+fn time_member(model: &Model, cube: &Cube, c: crate::resolve::CubeId, d: usize) -> Option<String> {
+    if cube.kind == CubeKind::Cube {
+        return Some(format!("{}.{}", model.cube(c).name, model.cube(c).dimensions[d].name));
+    }
+    let dim = cube.dimensions.iter().find(|x| {
+        x.proxy.as_ref().is_some_and(|p| p.cube == c && p.member == crate::resolve::MemberRef::Dimension(d))
+    })?;
+    Some(format!("{}.{}", cube.name, dim.name))
 }
 
 /// Runs the queries of [`matrix`] on `threads` threads; `progress` counts finished queries.

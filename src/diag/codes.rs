@@ -73,6 +73,7 @@ codes! {
     KeyConflict = "R031", "key-conflict";
     DimensionReferencesMeasure = "R032", "dimension-references-measure";
     AccessPolicy = "R033", "access-policy";
+    MultiStage = "R034", "multi-stage";
     // query
     QueryJson = "Q001", "query-json";
     QueryUnknownField = "Q002", "query-unknown-field";
@@ -92,6 +93,7 @@ codes! {
     QueryUnsupported = "Q016", "query-unsupported";
     QuerySecurityContext = "Q017", "query-security-context";
     AccessDenied = "Q018", "access-denied";
+    QueryMultiStage = "Q019", "query-multi-stage";
     // sql rendering and dialects
     DialectFile = "S001", "dialect-file";
     DialectTemplate = "S002", "dialect-template";

@@ -72,6 +72,36 @@ pub struct RawMeasure {
     pub rolling_window: Option<RawRollingWindow>,
     pub drill_members: Vec<SpStr>,
     pub multi_stage: bool,
+    /// Multi-stage modifiers, kept raw; resolve checks and types them.
+    pub stage: RawStage,
+}
+
+/// The keys of a multi-stage measure, as written.
+#[derive(Debug, Clone, Default)]
+pub struct RawStage {
+    pub group_by: Option<Sp<Vec<SpStr>>>,
+    pub reduce_by: Option<Sp<Vec<SpStr>>>,
+    pub add_group_by: Option<Sp<Vec<SpStr>>>,
+    pub time_shift: Option<Sp<Vec<RawTimeShift>>>,
+    pub order_by: Vec<RawOrderBy>,
+    /// Where `multi_stage: true` is written, if it is.
+    pub multi_stage_span: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawTimeShift {
+    pub span: Span,
+    pub interval: Option<SpStr>,
+    pub type_: Option<SpStr>,
+    pub time_dimension: Option<SpStr>,
+    pub name: Option<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawOrderBy {
+    pub span: Span,
+    pub sql: Option<SpStr>,
+    pub dir: Option<SpStr>,
 }
 
 #[derive(Debug, Clone)]

@@ -317,6 +317,8 @@ pub(crate) const PRE_AGG_KEYS: &[&str] = &[
 ];
 pub(crate) const HIERARCHY_KEYS: &[&str] = &["name", "title", "public", "levels"];
 pub(crate) const GRANULARITY_KEYS: &[&str] = &["name", "title", "interval", "offset", "origin", "sql"];
+pub(crate) const TIME_SHIFT_KEYS: &[&str] = &["interval", "type", "time_dimension", "name"];
+pub(crate) const ORDER_BY_KEYS: &[&str] = &["sql", "dir"];
 pub(crate) const ROLLING_KEYS: &[&str] = &["trailing", "leading", "offset", "type", "granularity"];
 pub(crate) const VIEW_CUBE_KEYS: &[&str] = &["join_path", "includes", "excludes", "prefix", "alias", "split"];
 pub(crate) const INCLUDE_KEYS: &[&str] = &["name", "alias", "title", "description", "format", "meta"];
@@ -504,7 +506,48 @@ fn read_measure(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawMeasure> 
         rolling_window,
         drill_members: o.str_list("drill_members", diags),
         multi_stage: o.bool("multi_stage", diags).map(|b| b.value).unwrap_or(false),
+        stage: read_stage(&o, diags),
     })
+}
+
+fn read_stage(o: &Obj, diags: &mut Vec<Diagnostic>) -> RawStage {
+    let names = |key: &str, diags: &mut Vec<Diagnostic>| {
+        let span = o.get(key)?.span;
+        Some(Sp::new(o.str_list(key, diags), span))
+    };
+    let time_shift = o.get("time_shift").map(|n| {
+        let items = o
+            .list("time_shift", diags)
+            .iter()
+            .filter_map(|item| {
+                let t = Obj::new(item, "time shift", TIME_SHIFT_KEYS, diags)?;
+                Some(RawTimeShift {
+                    span: item.span,
+                    interval: t.str("interval", diags),
+                    type_: t.str("type", diags),
+                    time_dimension: t.str("time_dimension", diags),
+                    name: t.str("name", diags),
+                })
+            })
+            .collect();
+        Sp::new(items, n.span)
+    });
+    let order_by = o
+        .list("order_by", diags)
+        .iter()
+        .filter_map(|item| {
+            let t = Obj::new(item, "order_by item", ORDER_BY_KEYS, diags)?;
+            Some(RawOrderBy { span: item.span, sql: t.str("sql", diags), dir: t.str("dir", diags) })
+        })
+        .collect();
+    RawStage {
+        group_by: names("group_by", diags),
+        reduce_by: names("reduce_by", diags),
+        add_group_by: names("add_group_by", diags),
+        time_shift,
+        order_by,
+        multi_stage_span: o.get("multi_stage").map(|n| n.span),
+    }
 }
 
 fn read_dimension(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawDimension> {

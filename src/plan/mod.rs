@@ -6,6 +6,7 @@
 
 pub mod groups;
 pub mod joins;
+pub mod stages;
 
 use crate::diag::{Code, Diagnostic};
 use crate::query::{dates, FilterNode, Query, QueryMember};
@@ -93,6 +94,11 @@ pub struct Plan {
     /// Access-policy row filters that apply inside `sub_query` subqueries (see
     /// [`Query::sub_query_filters`]).
     pub sub_query_filters: Vec<FilterNode>,
+    /// Time dimensions this plan reads moved in time (a multi-stage measure's `time_shift`).
+    pub time_shifts: stages::Shifts,
+    /// Set when the query has multi-stage measures: the plan is a tree of stages, and the
+    /// fields above describe the whole query (its join tree covers every stage's cubes).
+    pub stages: Option<Box<stages::Stages>>,
 }
 
 impl Plan {
@@ -109,7 +115,66 @@ fn member_alias(model: &Model, m: &QueryMember) -> String {
 
 /// Builds the plan of `query`.
 pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
-    let mut diags = Vec::new();
+    let mut having_members = Vec::new();
+    for f in query.filters.iter().filter(|f| f.is_measure()) {
+        collect_filter_members(f, &mut having_members);
+    }
+    let mut measures: Vec<(CubeId, usize)> = Vec::new();
+    for m in query.measures.iter().chain(having_members) {
+        if let MemberRef::Measure(i) = m.source_member {
+            if !measures.contains(&(m.source_cube, i)) {
+                measures.push((m.source_cube, i));
+            }
+        }
+    }
+    if !measures.iter().any(|(c, m)| stages::is_stage_measure(model, *c, *m)) {
+        return plan_flat(model, query);
+    }
+    let (columns, dimension_count) = output_columns(model, query);
+    let tree = stages::build(model, query, &columns[..dimension_count], &measures)?;
+    // The whole query flattened into one ordinary plan: the cubes every stage reads (for access
+    // control and the join checks), never rendered.
+    let mut flat = query.clone();
+    flat.measures.clear();
+    flat.filters.retain(|f| !f.is_measure());
+    for node in &tree.nodes {
+        if let stages::StageKind::Leaf(p) = &node.kind {
+            for c in &p.columns {
+                if let ColumnKind::Measure { cube, measure } = c.kind {
+                    let name = format!("{}.{}", model.cube(cube).name, model.cube(cube).measures[measure].name);
+                    if !flat.measures.iter().any(|m| m.name == name) {
+                        flat.measures.push(QueryMember {
+                            name,
+                            cube,
+                            member: MemberRef::Measure(measure),
+                            source_cube: cube,
+                            source_member: MemberRef::Measure(measure),
+                            join_path: Vec::new(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    let base = plan_flat(model, &flat)?;
+    Ok(Plan {
+        order: order_positions(query, &columns),
+        columns,
+        dimension_count,
+        having_filters: query.filters.iter().filter(|f| f.is_measure()).cloned().collect(),
+        limit: query.limit,
+        offset: query.offset,
+        total: query.total,
+        groups: Vec::new(),
+        rolling: None,
+        stages: Some(Box::new(tree)),
+        ..base
+    })
+}
+
+/// The dimension and time bucket columns of a query, then its measures; and how many of them
+/// are grouping columns.
+fn output_columns(model: &Model, query: &Query) -> (Vec<Column>, usize) {
     let mut columns = Vec::new();
     for d in &query.dimensions {
         let MemberRef::Dimension(i) = d.source_member else { continue };
@@ -134,22 +199,19 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
     let dimension_count = columns.len();
     for m in &query.measures {
         let MemberRef::Measure(i) = m.source_member else { continue };
-        let measure = &model.cube(m.source_cube).measures[i];
-        if measure.multi_stage || matches!(measure.type_, MeasureType::NumberAgg | MeasureType::Rank) {
-            diags.push(
-                Diagnostic::error(
-                    Code::QueryUnsupported,
-                    format!("`{}` is a multi-stage measure, which cubec does not compile yet", m.name),
-                )
-                .with_help("query its input measures instead"),
-            );
-        }
         columns.push(Column {
             alias: member_alias(model, m),
             member: m.name.clone(),
             kind: ColumnKind::Measure { cube: m.source_cube, measure: i },
         });
     }
+    (columns, dimension_count)
+}
+
+/// The plan of a query without multi-stage measures (or of one stage of one).
+pub(crate) fn plan_flat(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let (columns, dimension_count) = output_columns(model, query);
 
     // Which cubes the query touches, in Cube's order: measures, dimensions, segments, time
     // dimensions, filters; plus cubes their SQL references.
@@ -326,6 +388,8 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         rolling,
         sub_queries,
         sub_query_filters: query.sub_query_filters.clone(),
+        time_shifts: Vec::new(),
+        stages: None,
     })
 }
 

@@ -225,6 +225,7 @@ fn measure_skeleton(name: &SpStr, m: &RawMeasure, diags: &mut Vec<Diagnostic>) -
         rolling_window,
         drill_members: m.drill_members.iter().map(|d| d.value.clone()).collect(),
         multi_stage: m.multi_stage,
+        stage: None,
         proxy: None,
     })
 }

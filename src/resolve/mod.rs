@@ -10,6 +10,7 @@ pub mod cubes;
 pub mod extends;
 pub mod model;
 pub mod refs;
+pub mod stages;
 pub mod templates;
 pub mod views;
 
@@ -42,6 +43,9 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
     for (id, f) in filled.into_iter().enumerate() {
         f.apply(&mut model.cubes[id]);
     }
+    let raw_cubes: Vec<(CubeId, &crate::load::raw::RawCube)> =
+        flat.cubes.iter().map(|c| c.as_ref()).enumerate().collect();
+    stages::resolve(&mut model, &raw_cubes, &mut diags);
     for (i, v) in flat.views.iter().enumerate() {
         let id = first_view + i;
         let built = views::build(&model, sources, id, v, &mut diags);
@@ -59,7 +63,6 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
     checks::reference_cycles(&model, &mut diags);
     checks::primary_keys(&model, &mut diags);
     checks::dimensions_without_measures(&model, &mut diags);
-    let raws: Vec<(CubeId, &crate::load::raw::RawCube)> = flat.cubes.iter().map(|c| c.as_ref()).enumerate().collect();
-    checks::member_lists(&model, &raws, &mut diags);
+    checks::member_lists(&model, &raw_cubes, &mut diags);
     (model, diags)
 }

@@ -299,8 +299,37 @@ pub struct Measure {
     pub rolling_window: Option<RollingWindow>,
     pub drill_members: Vec<String>,
     pub multi_stage: bool,
+    /// A multi-stage measure's modifiers (`None` for ordinary measures).
+    pub stage: Option<Stage>,
     /// For view members: the cube member this one stands for.
     pub proxy: Option<Proxy>,
+}
+
+/// How a multi-stage measure changes the query it is computed in (see [`crate::plan::stages`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stage {
+    /// `group_by`: only these of the query's dimensions are kept in the inner stage.
+    pub group_by: Option<Vec<(CubeId, usize)>>,
+    /// `reduce_by`: these dimensions are taken out of the inner stage (or, for `rank`, out of
+    /// the partition).
+    pub reduce_by: Vec<(CubeId, usize)>,
+    /// `add_group_by`: these dimensions are added to the inner stage, then aggregated away.
+    pub add_group_by: Vec<(CubeId, usize)>,
+    pub time_shifts: Vec<TimeShift>,
+    /// `rank`'s order: measures, descending?
+    pub order_by: Vec<(CubeId, usize, bool)>,
+}
+
+/// `time_shift`: the inner stage reads the time dimension moved by `interval` (`prior` adds it,
+/// so last period's rows land on this period's buckets; `next` subtracts it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeShift {
+    /// `None`: every time dimension of the query.
+    pub dimension: Option<(CubeId, usize)>,
+    /// Signed: positive for `prior`.
+    pub interval: Interval,
+    /// A named shift of a calendar cube (`time_shift: [{name: ...}]`).
+    pub named: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

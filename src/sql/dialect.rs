@@ -52,6 +52,9 @@ pub const REQUIRED_TEMPLATES: &[&str] = &[
     "table",
     "subquery",
     "total",
+    "with",
+    "union",
+    "rank",
 ];
 
 #[derive(Deserialize, Debug, Clone, Default)]

@@ -10,6 +10,7 @@ mod fanout;
 mod filters;
 mod render;
 mod rolling;
+mod stages;
 
 use crate::diag::Diagnostic;
 use crate::plan::Plan;

@@ -21,14 +21,16 @@ pub struct Renderer<'a> {
     pub(super) query: &'a Query,
     pub(super) d: &'a Dialect,
     params: Vec<String>,
-    warnings: Vec<String>,
+    pub(super) warnings: Vec<String>,
     /// Cubes whose rows the join tree repeats.
-    multiplied: Vec<CubeId>,
+    pub(super) multiplied: Vec<CubeId>,
     /// In the outer query of a fan-out query: measures are read from subquery columns
     /// (`(cube, measure)` -> `q_n."alias"`).
     pub(super) outer_measures: Vec<((CubeId, usize), String)>,
     /// The `sub_query` dimension whose own subquery is being rendered.
     inside_sub_query: Option<(CubeId, usize)>,
+    /// Time dimensions read moved in time, in the stage being rendered.
+    pub(super) time_shifts: crate::plan::stages::Shifts,
 }
 
 impl<'a> Renderer<'a> {
@@ -42,6 +44,7 @@ impl<'a> Renderer<'a> {
             multiplied: Vec::new(),
             outer_measures: Vec::new(),
             inside_sub_query: None,
+            time_shifts: Vec::new(),
         }
     }
 
@@ -216,8 +219,20 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// A dimension's SQL, not converted to the query timezone.
+    /// A dimension's SQL, not converted to the query timezone; moved in time when the stage
+    /// being rendered shifts it (on the raw column, as Cube does, so a date range reads the
+    /// rows that land in it after the shift).
     pub(super) fn dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
+        let shifts: Vec<Interval> =
+            self.time_shifts.iter().filter(|(c, x, _)| (*c, *x) == (cube, d)).map(|s| s.2.clone()).collect();
+        let mut sql = self.unshifted_dimension(cube, d, depth)?;
+        for iv in &shifts {
+            sql = self.shift(sql, iv, true)?;
+        }
+        Ok(sql)
+    }
+
+    fn unshifted_dimension(&mut self, cube: CubeId, d: usize, depth: usize) -> R<String> {
         let model = self.model;
         let dim = &model.cube(cube).dimensions[d];
         if dim.sub_query && self.inside_sub_query != Some((cube, d)) {
@@ -282,6 +297,10 @@ impl<'a> Renderer<'a> {
 
     /// A measure's aggregate SQL (or, ungrouped, its per-row SQL).
     pub(super) fn measure(&mut self, cube: CubeId, m: usize, ungrouped: bool, depth: usize) -> R<String> {
+        // Inside a stage that reads its inputs from other stages.
+        if let Some((_, col)) = self.outer_measures.iter().find(|(k, _)| *k == (cube, m)) {
+            return Ok(col.clone());
+        }
         let model = self.model;
         let measure = &model.cube(cube).measures[m];
         let sql = match &measure.sql {
@@ -619,7 +638,12 @@ impl<'a> Renderer<'a> {
 
     /// The whole statement (and its `total` wrapper when asked).
     pub fn statement(&mut self, plan: &Plan) -> R<(String, Vec<String>)> {
+        if let Some(stages) = &plan.stages {
+            let sql = self.stages_statement(plan, stages)?;
+            return Ok((sql, std::mem::take(&mut self.warnings)));
+        }
         self.multiplied = plan.multiplied.clone();
+        self.time_shifts = plan.time_shifts.clone();
         if plan.needs_subqueries() {
             let sql = self.grouped_statement(plan)?;
             return Ok((sql, std::mem::take(&mut self.warnings)));
