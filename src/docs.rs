@@ -63,9 +63,8 @@ pub fn catalog(model: &Model, dialects: &Dialects) -> Result<String, String> {
             }
             let mut query = serde_json::json!({ "measures": [name] });
             // A time-shifted KPI means something only by period: show it by month.
-            if let Some((c, d)) = model
-                .cube_id(&cube.name)
-                .and_then(|id| crate::plan::stages::shifted_time_dimension(model, id, i))
+            if let Some((c, d)) =
+                model.cube_id(&cube.name).and_then(|id| crate::plan::stages::shifted_time_dimension(model, id, i))
             {
                 let td = format!("{}.{}", model.cube(c).name, model.cube(c).dimensions[d].name);
                 query["timeDimensions"] = serde_json::json!([{"dimension": td, "granularity": "month"}]);

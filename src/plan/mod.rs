@@ -48,8 +48,11 @@ pub struct DateRangeCond {
 pub struct RollingTime {
     pub cube: CubeId,
     pub dimension: usize,
-    /// A built-in unit; `None` means one window over the whole date range.
+    /// A built-in unit; `None` (and no `custom`) means one window over the whole date range.
     pub granularity: Option<crate::resolve::TimeUnit>,
+    /// A custom interval granularity of the time dimension, by name (its buckets are listed
+    /// from the date range).
+    pub custom: Option<String>,
     /// The query's local date range; without one the series spans the data.
     pub range: Option<(NaiveDateTime, NaiveDateTime)>,
     /// The select position of the time bucket, when there is a granularity.
@@ -477,19 +480,32 @@ fn rolling_time(
     let MemberRef::Dimension(dimension) = td.member.source_member else { return None };
     let cube = td.member.source_cube;
     let mut ok = true;
+    let dim = &model.cube(cube).dimensions[dimension];
+    let is_interval =
+        |g: &str| matches!(dim.granularity(g).map(|c| &c.kind), Some(crate::resolve::GranularityKind::Interval { .. }));
+    let mut custom = None;
     let granularity = match &td.granularity {
         None => None,
         Some(g) => match TimeUnit::parse(g)
             .filter(|_| crate::resolve::templates::BUILTIN_GRANULARITIES.contains(&g.as_str()))
         {
             Some(u) => Some(u),
+            None if is_interval(g) && td.date_range.is_some() => {
+                custom = Some(g.clone());
+                None
+            }
             None => {
+                let why = if is_interval(g) {
+                    "needs a dateRange (its buckets are listed from the range)"
+                } else {
+                    "is defined by `sql`, so its buckets cannot be listed for a window to slide over"
+                };
                 diags.push(
                     Diagnostic::error(
                         Code::QueryUnsupported,
-                        format!("rolling windows over the custom granularity `{g}` are not compiled yet"),
+                        format!("a rolling window over the custom granularity `{g}` {why}"),
                     )
-                    .with_help("use a built-in granularity (day, week, month, quarter, year...) for rolling measures"),
+                    .with_help("add a dateRange to the time dimension, or use an interval granularity"),
                 );
                 ok = false;
                 None
@@ -526,10 +542,13 @@ fn rolling_time(
             ok = false;
         }
         if let Some(RollingWindow::ToDate { granularity: g }) = &m.rolling_window {
-            if TimeUnit::parse(g).is_none() {
+            if TimeUnit::parse(g).is_none() && !is_interval(g) {
                 diags.push(Diagnostic::error(
                     Code::QueryUnsupported,
-                    format!("`{}`: to_date windows over the custom granularity `{g}` are not compiled yet", c.member),
+                    format!(
+                        "`{}`: the to_date window's granularity `{g}` is not a built-in granularity or an interval granularity of the time dimension it slides along",
+                        c.member
+                    ),
                 ));
                 ok = false;
             }
@@ -539,7 +558,7 @@ fn rolling_time(
         matches!(&c.kind, ColumnKind::TimeBucket { cube: cc, dimension: d, granularity: g }
             if *cc == cube && *d == dimension && Some(g) == td.granularity.as_ref())
     });
-    ok.then_some(RollingTime { cube, dimension, granularity, range: td.date_range, column })
+    ok.then_some(RollingTime { cube, dimension, granularity, custom, range: td.date_range, column })
 }
 
 fn collect_filter_members<'a>(f: &'a FilterNode, out: &mut Vec<&'a QueryMember>) {

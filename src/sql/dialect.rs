@@ -55,6 +55,8 @@ pub const REQUIRED_TEMPLATES: &[&str] = &[
     "with",
     "union",
     "rank",
+    "seconds_between",
+    "add_calendar",
 ];
 
 #[derive(Deserialize, Debug, Clone, Default)]

@@ -46,6 +46,11 @@ impl Renderer<'_> {
             };
             columns.push(format!("{source} {}", self.d.ident(&c.alias)));
         }
+        // A rolling window fills buckets the other measures may not have: as Cube's Tesseract
+        // does, every bucket of either side is kept (the keys of all groups, each LEFT JOINed).
+        if !dims.is_empty() && plan.groups.len() > 1 && plan.groups.iter().any(|g| g.kind == GroupKind::Rolling) {
+            return self.keyed_union_statement(plan, subqueries, columns);
+        }
         let mut joins = Vec::new();
         let mut from = String::new();
         for (i, sql) in subqueries.into_iter().enumerate() {
@@ -81,6 +86,52 @@ impl Renderer<'_> {
             offset: plan.offset,
             ..Select::default()
         })
+    }
+
+    /// The groups as CTEs `q_i`, joined to the union of their keys: the outer query of a query
+    /// with rolling windows.
+    fn keyed_union_statement(&mut self, plan: &Plan, subqueries: Vec<String>, columns: Vec<String>) -> R<String> {
+        let dims = &plan.columns[..plan.dimension_count];
+        let q = |i: usize| self.d.ident(&format!("q_{i}"));
+        let keys = self.d.ident("keys");
+        let aliases: Vec<String> = dims.iter().map(|c| self.d.ident(&c.alias)).collect();
+        let selects: Vec<String> =
+            (0..subqueries.len()).map(|i| format!("SELECT {} FROM {}", aliases.join(", "), q(i))).collect();
+        let union = self.tpl("union", context! { selects => selects })?;
+        let source = self.tpl("subquery", context! { sql => union })?;
+        let from = self.tpl("table", context! { source => source, alias => keys.clone() })?;
+        let mut joins = Vec::new();
+        for i in 0..subqueries.len() {
+            let mut on = Vec::new();
+            for a in &aliases {
+                let (left, right) = (format!("{keys}.{a}"), format!("{}.{a}", q(i)));
+                on.push(self.tpl("null_safe_equals", context! { left => left, right => right })?);
+            }
+            joins.push(JoinClause { kind: "LEFT", table: q(i), on: Some(on.join(" AND ")) });
+        }
+        // Dimensions come from the keys, not from the first group.
+        let mut columns = columns;
+        for (c, a) in columns.iter_mut().zip(dims) {
+            *c = format!("{keys}.{} {}", self.d.ident(&a.alias), self.d.ident(&a.alias));
+        }
+        let mut wheres = Vec::new();
+        for f in &plan.having_filters {
+            wheres.push(format!("({})", self.filter_node(f)?));
+        }
+        self.outer_measures.clear();
+        let sql = self.select(Select {
+            columns,
+            from,
+            joins,
+            where_: wheres,
+            order_by: Self::order_by(plan),
+            limit: (plan.limit != u64::MAX).then_some(plan.limit),
+            offset: plan.offset,
+            ..Select::default()
+        })?;
+        let ctes: Vec<minijinja::Value> =
+            subqueries.into_iter().enumerate().map(|(i, sql)| context! { name => q(i), sql => sql }).collect();
+        self.tpl("with", context! { ctes => ctes, sql => sql })
     }
 
     /// The query's dimensions and time buckets, aliased as selected.

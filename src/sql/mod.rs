@@ -5,6 +5,7 @@
 //! template of the dialect file; this module only decides what to render, never how a warehouse
 //! spells it.
 
+mod calendar;
 pub mod dialect;
 mod fanout;
 mod filters;

@@ -7,14 +7,14 @@ use crate::diag::{Code, Diagnostic};
 use crate::plan::{ColumnKind, Plan};
 use crate::query::{Filter, Query};
 use crate::resolve::*;
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use minijinja::context;
 
 /// Marks a parameter token in rendered text: `\u{1}<index>\u{1}`.
 pub const PARAM_MARK: char = '\u{1}';
 const MAX_DEPTH: usize = 64;
 
-type R<T> = Result<T, Diagnostic>;
+pub(super) type R<T> = Result<T, Diagnostic>;
 
 pub struct Renderer<'a> {
     pub(super) model: &'a Model,
@@ -429,73 +429,6 @@ impl<'a> Renderer<'a> {
         Ok(e)
     }
 
-    fn interval_bucket(
-        &mut self,
-        local: &str,
-        interval: &Interval,
-        offset: Option<&Interval>,
-        origin: Option<&str>,
-        name: &str,
-    ) -> R<String> {
-        let single = interval.single();
-        // Natural buckets (one unit), optionally shifted by an offset.
-        if let (Some((1, unit)), None) = (single, origin) {
-            return match offset {
-                Some(off) => {
-                    let shifted = self.shift(local.to_string(), off, false)?;
-                    let trunc = self.tpl("time_trunc", context! { unit => unit.name(), expr => shifted })?;
-                    self.shift(trunc, off, true)
-                }
-                None => self.tpl("time_trunc", context! { unit => unit.name(), expr => local }),
-            };
-        }
-        // `1 month` (quarter, year) with an origin: the unit's calendar buckets shifted by the
-        // origin's distance from its period start, as Cube's Tesseract does (#11742), so a
-        // fiscal year starting on April 1 is April to March.
-        if let (Some((1, unit @ (TimeUnit::Month | TimeUnit::Quarter | TimeUnit::Year))), Some(o)) =
-            (single, origin.and_then(crate::query::dates::parse_local_datetime))
-        {
-            let Some(offset) = origin_as_offset(unit, o) else {
-                return Err(Diagnostic::error(
-                    Code::QueryUnsupported,
-                    format!(
-                        "custom granularity `{name}`: `1 {}` buckets from an origin on day {} (or with a fraction of a \
-                         second) have no exact calendar form, since not every month has that day",
-                        unit.name(),
-                        o.day()
-                    ),
-                )
-                .with_help("put the origin on day 1 to 28 of its month"));
-            };
-            let trunc_of = |r: &mut Self, e: String| r.tpl("time_trunc", context! { unit => unit.name(), expr => e });
-            return match offset {
-                None => trunc_of(self, local.to_string()),
-                Some(off) => {
-                    let shifted = self.shift(local.to_string(), &off, false)?;
-                    let trunc = trunc_of(self, shifted)?;
-                    self.shift(trunc, &off, true)
-                }
-            };
-        }
-        let seconds = fixed_seconds(interval).ok_or_else(|| {
-            Diagnostic::error(
-                Code::QueryUnsupported,
-                format!(
-                    "custom granularity `{name}`: calendar intervals ({interval}) with an origin are not compiled yet"
-                ),
-            )
-            .with_help("use a fixed-length interval (weeks, days, hours...) or `interval: 1 <unit>` with an `offset`")
-        })?;
-        // Without an origin, Cube anchors buckets at the start of the current year (a Monday for weeks).
-        let origin = match origin.and_then(crate::query::dates::parse_local_datetime) {
-            Some(o) => o,
-            None => default_origin(interval, self.query.now),
-        };
-        let origin_lit = self
-            .tpl("local_timestamp", context! { value => self.d.literal(&crate::query::dates::format_local(origin)) })?;
-        self.tpl("origin_bucket", context! { expr => local, origin => origin_lit, seconds => seconds })
-    }
-
     /// A timestamp parameter: a UTC instant with the dialect's precision.
     pub(super) fn timestamp_param(&mut self, t: NaiveDateTime) -> R<String> {
         let value = format_utc(t, self.d.timestamp_precision);
@@ -745,60 +678,6 @@ pub fn format_utc(t: NaiveDateTime, precision: u8) -> String {
         d
     };
     format!("{base}.{frac}Z")
-}
-
-/// The offset that turns `1 <unit>` buckets into buckets starting at `origin`: its distance from
-/// the start of its month, quarter or year, in calendar parts (`3 month 14 day 6 hour`). `Some(None)`
-/// when the origin is on a boundary; `None` when no offset form is exact (a day past the 28th,
-/// which months do not all have, or a fraction of a second).
-fn origin_as_offset(unit: TimeUnit, origin: NaiveDateTime) -> Option<Option<Interval>> {
-    use chrono::Timelike;
-    if origin.nanosecond() != 0 || origin.day() > 28 {
-        return None;
-    }
-    let months = match unit {
-        TimeUnit::Year => origin.month() - 1,
-        TimeUnit::Quarter => (origin.month() - 1) % 3,
-        _ => 0,
-    };
-    let parts: Vec<(i64, TimeUnit)> = [
-        (i64::from(months), TimeUnit::Month),
-        (i64::from(origin.day()) - 1, TimeUnit::Day),
-        (i64::from(origin.hour()), TimeUnit::Hour),
-        (i64::from(origin.minute()), TimeUnit::Minute),
-        (i64::from(origin.second()), TimeUnit::Second),
-    ]
-    .into_iter()
-    .filter(|(n, _)| *n != 0)
-    .collect();
-    Some((!parts.is_empty()).then_some(Interval { parts }))
-}
-
-fn fixed_seconds(iv: &Interval) -> Option<i64> {
-    let mut total = 0i64;
-    for (n, unit) in &iv.parts {
-        let s = match unit {
-            TimeUnit::Second => 1,
-            TimeUnit::Minute => 60,
-            TimeUnit::Hour => 3600,
-            TimeUnit::Day => 86_400,
-            TimeUnit::Week => 604_800,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(s)?)?;
-    }
-    (total > 0).then_some(total)
-}
-
-fn default_origin(iv: &Interval, now: NaiveDateTime) -> NaiveDateTime {
-    let year = now.year();
-    let jan1 = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or_default();
-    let d = if iv.parts.iter().any(|(_, u)| *u == TimeUnit::Week) {
-        jan1 - chrono::Duration::days(jan1.weekday().num_days_from_monday() as i64)
-    } else {
-        jan1
-    };
-    d.and_time(chrono::NaiveTime::MIN)
 }
 
 #[cfg(test)]

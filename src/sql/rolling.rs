@@ -9,11 +9,12 @@
 //! are not additive (a distinct count over seven days is not the sum of seven daily ones), so
 //! their base stays one row per record.
 
+use super::calendar::BucketRule;
 use super::render::{JoinClause, Renderer, Select};
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{MeasureGroup, Plan, RollingTime};
 use crate::query::dates;
-use crate::resolve::{Interval, MeasureType, RollingWindow, TimeUnit, WindowSize};
+use crate::resolve::{GranularityKind, Interval, MeasureType, RollingWindow, TimeUnit, WindowSize};
 use chrono::NaiveDateTime;
 use minijinja::context;
 
@@ -46,8 +47,19 @@ impl Renderer<'_> {
             return Err(Diagnostic::error(Code::SqlRender, "a rolling group without a window"));
         };
         let reach = reach(&window);
+        let rule = match &rt.custom {
+            Some(name) => Some(self.granularity_rule(rt, name)?),
+            None => None,
+        };
+        // `to_date` over a custom granularity: each window starts at that granularity's bucket.
+        let to_date_rule = match &window {
+            RollingWindow::ToDate { granularity } if TimeUnit::parse(granularity).is_none() => {
+                Some(self.granularity_rule(rt, granularity)?)
+            }
+            _ => None,
+        };
         let buckets = match rt.range {
-            Some(range) => Some(series(rt, range)?),
+            Some(range) => Some(series(rt, rule.as_ref(), range)?),
             None => None,
         };
         let pre = pre_aggregation_unit(measure.type_, &window, rt.granularity, buckets.as_deref());
@@ -85,6 +97,9 @@ impl Renderer<'_> {
                 _ => (range.0, range.1),
             };
             let lower = match (reach.to_date, &reach.before) {
+                (Some(_), _) if to_date_rule.is_some() => {
+                    to_date_rule.as_ref().and_then(|r| r.start_of(first)).map(Some).ok_or_else(outside)?
+                }
                 (Some(unit), _) => Some(dates::period_start(first, unit)),
                 (None, Some(iv)) => Some(shift_local(first, iv, -1)?),
                 (None, None) => None,
@@ -150,8 +165,13 @@ impl Renderer<'_> {
         let mut on = Vec::new();
         match &window {
             RollingWindow::ToDate { granularity } => {
-                let unit = TimeUnit::parse(granularity).unwrap_or(TimeUnit::Year);
-                let start = self.tpl("time_trunc", context! { unit => unit.name(), expr => date_from.clone() })?;
+                let start = match &to_date_rule {
+                    Some(r) => self.rule_bucket(&date_from, r)?,
+                    None => {
+                        let unit = TimeUnit::parse(granularity).unwrap_or(TimeUnit::Year);
+                        self.tpl("time_trunc", context! { unit => unit.name(), expr => date_from.clone() })?
+                    }
+                };
                 on.push(format!("{t} >= {start}"));
                 on.push(format!("{t} <= {date_to}"));
             }
@@ -252,10 +272,15 @@ fn pre_aggregation_unit(
     }
     match window {
         RollingWindow::ToDate { granularity } => units.push(TimeUnit::parse(granularity)?),
-        RollingWindow::Fixed { trailing, leading, .. } => {
+        RollingWindow::Fixed { trailing, leading, offset_start } => {
             for size in [trailing, leading] {
                 if let Some(iv) = bounded(size) {
-                    units.extend(iv.parts.iter().filter(|(n, _)| *n != 0).map(|(_, u)| *u));
+                    // Months back from a bucket's last instant clamp to shorter months (June 30
+                    // minus 3 months is March 30, 23:59:59.999), so such an edge is a day edge.
+                    units.extend(iv.parts.iter().filter(|(n, _)| *n != 0).map(|(_, u)| match u {
+                        TimeUnit::Month | TimeUnit::Quarter | TimeUnit::Year if !offset_start => TimeUnit::Day,
+                        u => *u,
+                    }));
                 }
             }
         }
@@ -347,7 +372,34 @@ impl Renderer<'_> {
     }
 }
 
-fn series(rt: &RollingTime, (from, to): (NaiveDateTime, NaiveDateTime)) -> R<Vec<(NaiveDateTime, NaiveDateTime)>> {
+fn outside() -> Diagnostic {
+    Diagnostic::error(Code::QueryUnsupported, "the rolling window's buckets reach outside the calendar")
+}
+
+impl Renderer<'_> {
+    /// The bucket rule of interval granularity `name` of the rolling time dimension.
+    fn granularity_rule(&self, rt: &RollingTime, name: &str) -> R<BucketRule> {
+        let dim = &self.model.cube(rt.cube).dimensions[rt.dimension];
+        match dim.granularity(name).map(|g| &g.kind) {
+            Some(GranularityKind::Interval { interval, offset, origin }) => {
+                BucketRule::new(interval, offset.as_ref(), origin.as_deref(), self.query.now, name)
+            }
+            _ => Err(Diagnostic::error(
+                Code::QueryUnsupported,
+                format!("`{name}` is not an interval granularity of `{}`", dim.name),
+            )),
+        }
+    }
+}
+
+/// Custom granularities list their buckets as VALUES; a longer list is refused.
+const MAX_CUSTOM_BUCKETS: usize = 10_000;
+
+fn series(
+    rt: &RollingTime,
+    rule: Option<&BucketRule>,
+    (from, to): (NaiveDateTime, NaiveDateTime),
+) -> R<Vec<(NaiveDateTime, NaiveDateTime)>> {
     if from > to {
         // Without a granularity as well: there is no window to report on.
         return Err(Diagnostic::error(
@@ -355,6 +407,23 @@ fn series(rt: &RollingTime, (from, to): (NaiveDateTime, NaiveDateTime)) -> R<Vec
             "the date range ends before it starts, so a rolling window has no periods to report",
         )
         .with_help("give the range as [earlier, later]"));
+    }
+    if let Some(rule) = rule {
+        let mut out = Vec::new();
+        let mut cur = rule.start_of(from).ok_or_else(outside)?;
+        while cur <= to {
+            let next = rule.next(cur).filter(|n| *n > cur).ok_or_else(outside)?;
+            out.push((cur, next - chrono::Duration::milliseconds(1)));
+            if out.len() > MAX_CUSTOM_BUCKETS {
+                return Err(Diagnostic::error(
+                    Code::QueryUnsupported,
+                    format!("the date range holds more than {MAX_CUSTOM_BUCKETS} buckets of the custom granularity"),
+                )
+                .with_help("narrow the date range or use a coarser granularity"));
+            }
+            cur = next;
+        }
+        return Ok(out);
     }
     let Some(unit) = rt.granularity else { return Ok(vec![(from, to)]) };
     let mut out = Vec::new();
@@ -405,6 +474,15 @@ mod tests {
             pre_aggregation_unit(MeasureType::Count, &window("1 month"), Some(TimeUnit::Week), None),
             Some(TimeUnit::Day)
         );
+        // 3 months back from a month's last instant is not a month edge (June 30 - 3 months is
+        // March 30): days.
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &window("3 month"), month, None), Some(TimeUnit::Day));
+        let from_start = RollingWindow::Fixed {
+            trailing: Some(WindowSize::Interval(Interval::parse("3 month", false).expect("interval"))),
+            leading: None,
+            offset_start: true,
+        };
+        assert_eq!(pre_aggregation_unit(MeasureType::Sum, &from_start, month, None), Some(TimeUnit::Month));
         assert_eq!(
             pre_aggregation_unit(MeasureType::Max, &window("2 week"), Some(TimeUnit::Week), None),
             Some(TimeUnit::Week)
