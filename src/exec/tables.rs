@@ -124,3 +124,24 @@ pub fn standard_sql(t: &Table, temporary: bool) -> String {
     }
     sql
 }
+
+/// Replaces `target` with a table of `defs` holding `rows`, built under `staging` first so that
+/// readers see the old table or the complete new one, never a half-filled one (the warehouses
+/// have no transactional DDL). The staging table is dropped also when an insert fails.
+pub fn replace_through_staging(
+    execute: &mut dyn FnMut(&str) -> Result<(), super::ExecError>,
+    target: &str,
+    staging: &str,
+    defs: &[String],
+    rows: &[Vec<Cell>],
+    l: &Literals,
+) -> Result<(), super::ExecError> {
+    execute(&format!("CREATE OR REPLACE TABLE {staging} ({})", defs.join(", ")))?;
+    let filled = inserts(staging, rows, l).iter().try_for_each(|i| execute(i));
+    if let Err(e) = filled {
+        let _ = execute(&format!("DROP TABLE IF EXISTS {staging}"));
+        return Err(e);
+    }
+    execute(&format!("CREATE OR REPLACE TABLE {target} AS SELECT * FROM {staging}"))?;
+    execute(&format!("DROP TABLE IF EXISTS {staging}"))
+}

@@ -367,14 +367,8 @@ impl BigQuery {
             return inserts(&target, &t.rows, &LITERALS).iter().try_for_each(|i| self.execute(i));
         }
         let staging = format!("{}.{}", q(&dataset), q(&format!("{name}__cubec_load")));
-        self.execute(&format!("CREATE OR REPLACE TABLE {staging} ({})", defs.join(", ")))?;
-        let filled = inserts(&staging, &t.rows, &LITERALS).iter().try_for_each(|i| self.execute(i));
-        if let Err(e) = filled {
-            let _ = self.execute(&format!("DROP TABLE IF EXISTS {staging}"));
-            return Err(e);
-        }
-        self.execute(&format!("CREATE OR REPLACE TABLE {target} AS SELECT * FROM {staging}"))?;
-        self.execute(&format!("DROP TABLE IF EXISTS {staging}"))
+        let mut execute = |sql: &str| self.execute(sql);
+        super::tables::replace_through_staging(&mut execute, &target, &staging, &defs, &t.rows, &LITERALS)
     }
 }
 
