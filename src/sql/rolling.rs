@@ -213,7 +213,12 @@ impl Renderer<'_> {
                 format!("sum(CASE WHEN {t} IS NULL THEN NULL WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)")
             }
             MeasureType::CountDistinct => format!("count(distinct {v})"),
-            MeasureType::CountDistinctApprox => self.tpl("count_distinct_approx", context! { expr => v })?,
+            // NULL for a window without rows, as Cube's PostgreSQL (hll) and BigQuery (HLL
+            // sketches) SQL give, where a plain approximate count would say 0.
+            MeasureType::CountDistinctApprox => {
+                let approx = self.tpl("count_distinct_approx", context! { expr => v })?;
+                format!("CASE WHEN count({t}) = 0 THEN NULL ELSE {approx} END")
+            }
             other => {
                 return Err(Diagnostic::error(
                     Code::QueryUnsupported,
