@@ -71,6 +71,18 @@ impl Renderer<'_> {
             }
             joins.push(JoinClause { kind: "INNER", table, on: Some(on.join(" AND ")) });
         }
+        self.outer_select(plan, columns, from, joins)
+    }
+
+    /// The outer query over subqueries or stages: measure filters (read through
+    /// `outer_measures`), then the query's order, limit and offset.
+    pub(super) fn outer_select(
+        &mut self,
+        plan: &Plan,
+        columns: Vec<String>,
+        from: String,
+        joins: Vec<JoinClause>,
+    ) -> R<String> {
         let mut wheres = Vec::new();
         for f in &plan.having_filters {
             wheres.push(format!("({})", self.filter_node(f)?));
@@ -93,42 +105,16 @@ impl Renderer<'_> {
     fn keyed_union_statement(&mut self, plan: &Plan, subqueries: Vec<String>, columns: Vec<String>) -> R<String> {
         let dims = &plan.columns[..plan.dimension_count];
         let q = |i: usize| self.d.ident(&format!("q_{i}"));
-        let keys = self.d.ident("keys");
-        let aliases: Vec<String> = dims.iter().map(|c| self.d.ident(&c.alias)).collect();
-        let selects: Vec<String> =
-            (0..subqueries.len()).map(|i| format!("SELECT {} FROM {}", aliases.join(", "), q(i))).collect();
-        let union = self.tpl("union", context! { selects => selects })?;
-        let source = self.tpl("subquery", context! { sql => union })?;
-        let from = self.tpl("table", context! { source => source, alias => keys.clone() })?;
-        let mut joins = Vec::new();
-        for i in 0..subqueries.len() {
-            let mut on = Vec::new();
-            for a in &aliases {
-                let (left, right) = (format!("{keys}.{a}"), format!("{}.{a}", q(i)));
-                on.push(self.tpl("null_safe_equals", context! { left => left, right => right })?);
-            }
-            joins.push(JoinClause { kind: "LEFT", table: q(i), on: Some(on.join(" AND ")) });
-        }
+        let aliases: Vec<String> = dims.iter().map(|c| c.alias.clone()).collect();
+        let tables: Vec<String> = (0..subqueries.len()).map(q).collect();
+        let sources: Vec<(String, Vec<String>)> = tables.iter().map(|t| (t.clone(), aliases.clone())).collect();
+        let keyed = self.union_keys(&aliases, &tables, &sources)?;
         // Dimensions come from the keys, not from the first group.
         let mut columns = columns;
-        for (c, a) in columns.iter_mut().zip(dims) {
-            *c = format!("{keys}.{} {}", self.d.ident(&a.alias), self.d.ident(&a.alias));
+        for ((c, a), expr) in columns.iter_mut().zip(dims).zip(&keyed.dims) {
+            *c = format!("{expr} {}", self.d.ident(&a.alias));
         }
-        let mut wheres = Vec::new();
-        for f in &plan.having_filters {
-            wheres.push(format!("({})", self.filter_node(f)?));
-        }
-        self.outer_measures.clear();
-        let sql = self.select(Select {
-            columns,
-            from,
-            joins,
-            where_: wheres,
-            order_by: Self::order_by(plan),
-            limit: (plan.limit != u64::MAX).then_some(plan.limit),
-            offset: plan.offset,
-            ..Select::default()
-        })?;
+        let sql = self.outer_select(plan, columns, keyed.from, keyed.joins)?;
         let ctes: Vec<minijinja::Value> =
             subqueries.into_iter().enumerate().map(|(i, sql)| context! { name => q(i), sql => sql }).collect();
         self.tpl("with", context! { ctes => ctes, sql => sql })

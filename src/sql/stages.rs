@@ -10,11 +10,11 @@ use minijinja::context;
 type R<T> = Result<T, Diagnostic>;
 
 /// Where a set of nodes is read from: FROM, JOINs, and the grain's columns.
-struct Combined {
-    from: String,
-    joins: Vec<JoinClause>,
+pub(super) struct Combined {
+    pub from: String,
+    pub joins: Vec<JoinClause>,
     /// The grain's columns, qualified, in grain order.
-    dims: Vec<String>,
+    pub dims: Vec<String>,
 }
 
 impl Renderer<'_> {
@@ -52,21 +52,7 @@ impl Renderer<'_> {
             };
             columns.push(format!("{expr} {}", self.d.ident(&c.alias)));
         }
-        let mut wheres = Vec::new();
-        for f in &plan.having_filters {
-            wheres.push(format!("({})", self.filter_node(f)?));
-        }
-        self.outer_measures.clear();
-        let sql = self.select(Select {
-            columns,
-            from: combined.from,
-            joins: combined.joins,
-            where_: wheres,
-            order_by: Self::order_by(plan),
-            limit: (plan.limit != u64::MAX).then_some(plan.limit),
-            offset: plan.offset,
-            ..Select::default()
-        })?;
+        let sql = self.outer_select(plan, columns, combined.from, combined.joins)?;
         self.warnings.extend(warnings);
         self.tpl("with", context! { ctes => ctes, sql => sql })
     }
@@ -92,26 +78,41 @@ impl Renderer<'_> {
             let joins = it.map(|n| JoinClause { kind: "CROSS", table: self.cte(*n), on: None }).collect();
             return Ok(Combined { from, joins, dims: Vec::new() });
         }
+        let aliases: Vec<String> = grain.iter().map(|c| c.alias.clone()).collect();
+        let tables: Vec<String> = keys.iter().map(|k| self.cte(*k)).collect();
+        let sources: Vec<(String, Vec<String>)> = nodes
+            .iter()
+            .map(|&n| (self.cte(n), stages.nodes[n].grain.iter().map(|c| c.alias.clone()).collect()))
+            .collect();
+        self.union_keys(&aliases, &tables, &sources)
+    }
+
+    /// FROM the union of `grain` over `key_tables` (aliased `keys`), each of `sources` (a table
+    /// and the grain columns it has) LEFT JOINed on its own columns, null-safe.
+    pub(super) fn union_keys(
+        &mut self,
+        grain: &[String],
+        key_tables: &[String],
+        sources: &[(String, Vec<String>)],
+    ) -> R<Combined> {
         let keys_alias = self.d.ident("keys");
-        let aliases: Vec<String> = grain.iter().map(|c| self.d.ident(&c.alias)).collect();
-        let mut selects = Vec::new();
-        for k in keys {
-            selects.push(format!("SELECT {} FROM {}", aliases.join(", "), self.cte(*k)));
-        }
+        let aliases: Vec<String> = grain.iter().map(|a| self.d.ident(a)).collect();
+        let selects: Vec<String> =
+            key_tables.iter().map(|t| format!("SELECT {} FROM {t}", aliases.join(", "))).collect();
         let union = self.tpl("union", context! { selects => selects })?;
         let source = self.tpl("subquery", context! { sql => union })?;
         let from = self.tpl("table", context! { source => source, alias => keys_alias.clone() })?;
         let mut joins = Vec::new();
-        for &n in nodes {
+        for (table, columns) in sources {
             let mut on = Vec::new();
-            for c in &stages.nodes[n].grain {
-                let left = format!("{keys_alias}.{}", self.d.ident(&c.alias));
-                let right = format!("{}.{}", self.cte(n), self.d.ident(&c.alias));
+            for c in columns {
+                let left = format!("{keys_alias}.{}", self.d.ident(c));
+                let right = format!("{table}.{}", self.d.ident(c));
                 on.push(self.tpl("null_safe_equals", context! { left => left, right => right })?);
             }
             let on = if on.is_empty() { None } else { Some(on.join(" AND ")) };
             let kind = if on.is_some() { "LEFT" } else { "CROSS" };
-            joins.push(JoinClause { kind, table: self.cte(n), on });
+            joins.push(JoinClause { kind, table: table.clone(), on });
         }
         let dims = aliases.iter().map(|a| format!("{keys_alias}.{a}")).collect();
         Ok(Combined { from, joins, dims })
