@@ -26,10 +26,18 @@ MODEL = """cubes:
       - {name: count_7d, type: count, rolling_window: {trailing: 7 day}}
       - {name: amount_mtd, type: sum, sql: amount, rolling_window: {type: to_date, granularity: month}}
       - {name: users_7d, type: count_distinct, sql: user_id, rolling_window: {trailing: 7 day}}
+      - {name: amount_prior_year, multi_stage: true, type: sum, sql: "{amount}", time_shift: [{time_dimension: at, interval: 1 year, type: prior}]}
+      - {name: amount_yoy, multi_stage: true, type: number, sql: "1.0 * {amount} / NULLIF({amount_prior_year}, 0) - 1"}
+      - {name: amount_all_channels, multi_stage: true, type: sum, sql: "{amount}", reduce_by: [channel]}
+      - {name: channel_share, multi_stage: true, type: number, sql: "1.0 * {amount} / NULLIF({amount_all_channels}, 0)"}
     dimensions:
       - {name: id, sql: id, type: number, primary_key: true}
       - {name: channel, sql: channel, type: string}
-      - {name: at, sql: at, type: time}
+      - name: at
+        sql: at
+        type: time
+        granularities:
+          - {name: two_months, interval: 2 months, origin: "2023-01-15"}
 """
 
 QUERIES = {
@@ -37,6 +45,10 @@ QUERIES = {
     "running total by month": '{"measures": ["events.running_amount"], "timeDimensions": [{"dimension": "events.at", "granularity": "month", "dateRange": ["2023-01-01", "2024-12-31"]}]}',
     "month to date by day": '{"measures": ["events.amount_mtd"], "timeDimensions": [{"dimension": "events.at", "granularity": "day", "dateRange": ["2024-01-01", "2024-06-30"]}]}',
     "trailing 7 days by week and channel": '{"measures": ["events.amount_7d", "events.count_7d"], "dimensions": ["events.channel"], "timeDimensions": [{"dimension": "events.at", "granularity": "week", "dateRange": ["2024-01-01", "2024-06-30"]}]}',
+    "year over year by month (multi-stage)": '{"measures": ["events.amount", "events.amount_prior_year", "events.amount_yoy"], "timeDimensions": [{"dimension": "events.at", "granularity": "month", "dateRange": ["2024-01-01", "2024-12-31"]}]}',
+    "channel share by month (multi-stage)": '{"measures": ["events.channel_share"], "dimensions": ["events.channel"], "timeDimensions": [{"dimension": "events.at", "granularity": "month", "dateRange": ["2023-01-01", "2024-12-31"]}]}',
+    "amount by 2-month buckets from the 15th": '{"measures": ["events.amount"], "timeDimensions": [{"dimension": "events.at", "granularity": "two_months", "dateRange": ["2023-01-01", "2024-12-31"]}]}',
+    "running total by 2-month buckets": '{"measures": ["events.running_amount"], "timeDimensions": [{"dimension": "events.at", "granularity": "two_months", "dateRange": ["2023-01-15", "2024-12-31"]}]}',
     "distinct users, trailing 7 days by week": '{"measures": ["events.users_7d"], "timeDimensions": [{"dimension": "events.at", "granularity": "week", "dateRange": ["2024-01-01", "2024-03-31"]}]}',
 }
 
