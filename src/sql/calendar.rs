@@ -84,6 +84,7 @@ impl BucketRule {
                 format!("granularity `{name}`: the interval {interval} must move forward in every part"),
             ));
         }
+        approximate_seconds(months, days, seconds).ok_or_else(overflow)?;
         Ok(BucketRule::Calendar { origin, months, days, seconds })
     }
 
@@ -115,7 +116,7 @@ impl BucketRule {
     /// then corrected by one step either way (never more for buckets of a month or longer).
     fn calendar_index(&self, t: NaiveDateTime) -> Option<i64> {
         let BucketRule::Calendar { origin, months, days, seconds } = self else { return None };
-        let approx = months * AVERAGE_MONTH_SECONDS + days * 86_400 + seconds;
+        let approx = approximate_seconds(*months, *days, *seconds)?;
         let k = (t - *origin).num_seconds().div_euclid(approx);
         let step = |k: i64| calendar_step(*origin, *months, *days, *seconds, k);
         Some(if t >= step(k + 1)? {
@@ -147,6 +148,11 @@ impl BucketRule {
             }
         }
     }
+}
+
+/// The length of one bucket with average months, in seconds (`None` if it overflows).
+fn approximate_seconds(months: i64, days: i64, seconds: i64) -> Option<i64> {
+    months.checked_mul(AVERAGE_MONTH_SECONDS)?.checked_add(days.checked_mul(86_400)?)?.checked_add(seconds)
 }
 
 fn calendar_step(origin: NaiveDateTime, months: i64, days: i64, seconds: i64, k: i64) -> Option<NaiveDateTime> {
@@ -190,7 +196,9 @@ impl Renderer<'_> {
             }
             BucketRule::Calendar { origin, months, days, seconds } => {
                 let origin_lit = literal(self, *origin)?;
-                let approx = months * AVERAGE_MONTH_SECONDS + days * 86_400 + seconds;
+                let approx = approximate_seconds(*months, *days, *seconds).ok_or_else(|| {
+                    Diagnostic::error(Code::QueryGranularity, "a custom granularity's interval is too large")
+                })?;
                 let elapsed =
                     self.tpl("seconds_between", context! { later => local, earlier => origin_lit.clone() })?;
                 let k = format!("CAST(FLOOR({elapsed} / {approx}) AS BIGINT)");

@@ -150,7 +150,8 @@ impl Renderer<'_> {
                 }
             },
             CalcKind::Reaggregate { alias } => {
-                let col = format!("{}.{}", self.cte(calc.inputs[0]), self.d.ident(alias));
+                let input = calc.inputs.first().copied().unwrap_or_default();
+                let col = format!("{}.{}", self.cte(input), self.d.ident(alias));
                 let f = match measure.type_ {
                     crate::resolve::MeasureType::Min => "min",
                     crate::resolve::MeasureType::Max => "max",
