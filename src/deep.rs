@@ -46,7 +46,7 @@ fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> 
 /// The queries of the matrix, each with the members it names.
 pub fn matrix(model: &Model) -> Vec<(Value, Vec<String>)> {
     let mut out = Vec::new();
-    for cube in model.cubes.iter().filter(|c| c.public) {
+    for (cube_id, cube) in model.cubes.iter().enumerate().filter(|(_, c)| c.public) {
         let mut neighbours: Vec<&Cube> = vec![cube];
         if cube.kind == CubeKind::Cube {
             neighbours.extend(cube.joins.iter().map(|j| model.cube(j.target)).filter(|c| c.name != cube.name));
@@ -62,7 +62,7 @@ pub fn matrix(model: &Model) -> Vec<(Value, Vec<String>)> {
                         _ => mi,
                     },
                 ),
-                None => (model.cube_id(&cube.name).unwrap_or_default(), mi),
+                None => (cube_id, mi),
             };
             let shifted = crate::plan::stages::shifted_time_dimension(model, source_cube, source_measure)
                 .and_then(|(c, d)| time_member(model, cube, c, d));
