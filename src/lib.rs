@@ -20,6 +20,8 @@ pub mod resolve;
 pub mod schema;
 pub mod server;
 pub mod sql;
+#[cfg(feature = "engine")]
+pub mod sqlapi;
 pub mod testing;
 pub mod util;
 

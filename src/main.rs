@@ -327,7 +327,17 @@ fn main() -> ExitCode {
                     args.print(&config, &host, port, &sources);
                     ExitCode::SUCCESS
                 } else {
-                    serve(config, &host, port, args.log_format())
+                    #[cfg(feature = "engine")]
+                    let sql_api = match args.sql_api() {
+                        Ok(s) => s,
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            return ExitCode::from(2);
+                        }
+                    };
+                    #[cfg(not(feature = "engine"))]
+                    let sql_api = None;
+                    serve(config, &host, port, args.log_format(), sql_api)
                 }
             }
             Err(e) => {

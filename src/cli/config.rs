@@ -49,6 +49,14 @@ pub(crate) fn load_environment() -> Result<Sources, String> {
         var("CUBEJS_DB_MAX_POOL").or_else(|| var("CUBEJS_CONCURRENCY")),
     );
     map("CUBEC_DB_URL", "CUBEJS_DB_*", cube_db_url()?);
+    // The SQL API: Cube's port variables (`false` turns Cube's off) and its single SQL user.
+    let pg_port = var("CUBEJS_PG_SQL_PORT").filter(|v| v != "false");
+    match pg_port {
+        Some(p) => map("CUBEC_SQL_PORT", "CUBEJS_PG_SQL_PORT", Some(p)),
+        None => map("CUBEC_SQL_PORT", "CUBESQL_PG_PORT", var("CUBESQL_PG_PORT")),
+    }
+    map("CUBEC_SQL_USER", "CUBEJS_SQL_USER", var("CUBEJS_SQL_USER"));
+    map("CUBEC_SQL_PASSWORD", "CUBEJS_SQL_PASSWORD", var("CUBEJS_SQL_PASSWORD"));
     Ok(sources)
 }
 

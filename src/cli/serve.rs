@@ -57,6 +57,23 @@ pub(crate) struct ServeArgs {
     /// Log lines as text or as one JSON object each; `RUST_LOG` filters them (default info).
     #[arg(long, value_enum, default_value = "text", env = "CUBEC_LOG_FORMAT")]
     log_format: cubec::server::telemetry::LogFormat,
+    /// Port of the SQL API (PostgreSQL's wire protocol; BI tools connect as to PostgreSQL).
+    /// Off unless set; Cube's CUBEJS_PG_SQL_PORT and CUBESQL_PG_PORT count too.
+    #[arg(long, env = "CUBEC_SQL_PORT")]
+    sql_port: Option<u16>,
+    /// A JSON file of SQL API users: {"users": [{"name", "password", "securityContext", "superuser"}]}.
+    #[arg(long, env = "CUBEC_SQL_USERS")]
+    sql_users: Option<PathBuf>,
+    /// How SQL API passwords are checked.
+    #[cfg(feature = "engine")]
+    #[arg(long, value_enum, default_value = "scram", env = "CUBEC_SQL_AUTH")]
+    sql_auth: cubec::sqlapi::AuthMethod,
+    /// PEM certificate chain for the SQL API's TLS (with --sql-tls-key).
+    #[arg(long, env = "CUBEC_SQL_TLS_CERT", requires = "sql_tls_key")]
+    sql_tls_cert: Option<PathBuf>,
+    /// PEM private key for the SQL API's TLS.
+    #[arg(long, env = "CUBEC_SQL_TLS_KEY", requires = "sql_tls_cert")]
+    sql_tls_key: Option<PathBuf>,
     /// Print the effective settings (secrets masked) and where each came from, then exit.
     #[arg(long)]
     pub print_config: bool,
@@ -72,6 +89,20 @@ fn seconds(name: &str, v: f64, zero_ok: bool) -> Result<std::time::Duration, Str
 }
 
 impl ServeArgs {
+    /// The SQL API's port and configuration, when --sql-port (or its variables) is set.
+    #[cfg(feature = "engine")]
+    pub(crate) fn sql_api(&self) -> Result<Option<(u16, cubec::sqlapi::SqlApiConfig)>, String> {
+        let Some(port) = self.sql_port else { return Ok(None) };
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let env_user = var("CUBEC_SQL_USER").map(|u| (u, var("CUBEC_SQL_PASSWORD")));
+        let users = cubec::sqlapi::users::Users::load(env_user, self.sql_users.as_deref(), self.dev)?;
+        let tls = match (&self.sql_tls_cert, &self.sql_tls_key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            _ => None,
+        };
+        Ok(Some((port, cubec::sqlapi::SqlApiConfig { users, auth: self.sql_auth, tls })))
+    }
+
     pub(crate) fn log_format(&self) -> cubec::server::telemetry::LogFormat {
         self.log_format
     }
@@ -165,6 +196,11 @@ impl ServeArgs {
                 source("shutdown_timeout", "CUBEC_SHUTDOWN_TIMEOUT"),
             ),
             ("log_format", format!("{:?}", self.log_format).to_lowercase(), source("log_format", "CUBEC_LOG_FORMAT")),
+            (
+                "sql_port",
+                self.sql_port.map(|p| p.to_string()).unwrap_or_else(|| "(off)".into()),
+                source("sql_port", "CUBEC_SQL_PORT"),
+            ),
         ];
         for (key, value, from) in rows {
             println!("{key:<24} {:<48} ({from})", shown(key, &value));
@@ -202,11 +238,18 @@ pub(crate) fn load_data(model: Option<PathBuf>, db: Option<String>) -> ExitCode 
     }
 }
 
+/// The SQL API's port and settings, or nothing.
+#[cfg(feature = "engine")]
+pub(crate) type SqlApi = Option<(u16, cubec::sqlapi::SqlApiConfig)>;
+#[cfg(not(feature = "engine"))]
+pub(crate) type SqlApi = Option<(u16, ())>;
+
 pub(crate) fn serve(
     config: cubec::server::ServeConfig,
     host: &str,
     port: u16,
     log_format: cubec::server::telemetry::LogFormat,
+    sql_api: SqlApi,
 ) -> ExitCode {
     cubec::server::telemetry::init_logging(log_format);
     let state = match cubec::server::AppState::open(&config) {
@@ -232,6 +275,34 @@ pub(crate) fn serve(
             }
         };
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| format!("{host}:{port}"));
+        if let Some((sql_port, sql_config)) = sql_api {
+            #[cfg(feature = "engine")]
+            {
+                let server = match cubec::sqlapi::SqlServer::new(std::sync::Arc::clone(&state), sql_config) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("error: the SQL API: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                let sql_listener = match tokio::net::TcpListener::bind((host, sql_port)).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        eprintln!("error: cannot listen on {host}:{sql_port} for the SQL API: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                let sql_addr = sql_listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                tracing::info!("SQL API listening on postgresql://{sql_addr}");
+                tokio::spawn(server.run(sql_listener));
+            }
+            #[cfg(not(feature = "engine"))]
+            {
+                let _ = (sql_port, sql_config);
+                eprintln!("error: this build has no embedded engine (feature `engine`), which the SQL API needs");
+                return ExitCode::from(1);
+            }
+        }
         if config.dev {
             tracing::warn!(
                 "--dev: no authentication, no access policies, no `public` checks; anyone who can reach {addr} can \

@@ -331,7 +331,7 @@ pub(crate) fn plan_flat(model: &Model, query: &Query) -> Result<Plan, Vec<Diagno
                 }
             }
         }
-        if !missing.is_empty() {
+        if !missing.is_empty() && !query.ungrouped_without_primary_key {
             diags.push(
                 Diagnostic::error(
                     Code::QueryUngrouped,

@@ -181,6 +181,8 @@ pub struct Query {
     pub offset: Option<u64>,
     pub timezone: chrono_tz::Tz,
     pub ungrouped: bool,
+    /// See [`QueryOptions::ungrouped_without_primary_key`].
+    pub ungrouped_without_primary_key: bool,
     pub total: bool,
     pub join_hints: Vec<Vec<CubeId>>,
     /// "Now" in the query timezone, for defaults that depend on it.

@@ -22,6 +22,10 @@ pub struct QueryOptions {
     pub security_context: Value,
     /// Access control: policies enforced (by default), the groups claim, `public` checks.
     pub access: AccessOptions,
+    /// Ungrouped queries without the primary keys among their dimensions (Cube's
+    /// `allowUngroupedWithoutPrimaryKey`, which its SQL API turns on): rows are then the
+    /// source rows of the selected members, not one per record.
+    pub ungrouped_without_primary_key: bool,
 }
 
 impl Default for QueryOptions {
@@ -31,6 +35,7 @@ impl Default for QueryOptions {
             max_limit: MAX_LIMIT,
             security_context: Value::Object(Default::default()),
             access: AccessOptions::default(),
+            ungrouped_without_primary_key: false,
         }
     }
 }
@@ -272,6 +277,7 @@ impl<'a> Parser<'a> {
             offset,
             timezone,
             ungrouped,
+            ungrouped_without_primary_key: opts.ungrouped_without_primary_key,
             total,
             join_hints,
             now: now_local,

@@ -1,0 +1,716 @@
+//! One SQL API session: its settings, user and catalog, and how each statement runs.
+//!
+//! Routing: SET/SHOW/transaction statements are answered from the session; a SELECT that is
+//! one semantic query is compiled and run exactly as `/v1/load` runs it (same compile, same
+//! pool); a SELECT over semantic subqueries or CTEs runs them, loads their rows into the
+//! session's DuckDB and evaluates the rest there (post-processing); a SELECT over no cube table
+//! is introspection, answered by the embedded catalog.
+
+use super::catalog::{self, SessionInfo};
+use super::error::{SqlError, SqlResult};
+use super::schema::{PgType, Schema};
+use super::semantic::{self, SemanticQuery};
+use super::users::Users;
+use crate::diag::Code;
+use crate::exec::duckdb::DuckDb;
+use crate::exec::{Cell, ResultSet};
+use crate::query::QueryOptions;
+use crate::server::pool::RunError;
+use crate::server::AppState;
+use crate::sql::RenderOptions;
+use serde_json::{json, Value};
+use sqlparser::ast::{
+    Expr, ObjectName, Query, SetExpr, Statement, TableFactor, Value as SqlValue, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+/// Rows with their column names and types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultTable {
+    pub columns: Vec<(String, PgType)>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+/// What one statement produced.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Rows(ResultTable),
+    /// A command tag (`SET`, `DISCARD ALL`, ...).
+    Command(String),
+    Begin,
+    Commit(String),
+}
+
+/// The longest statement text accepted (a defence against oversized input; BI tools' longest
+/// introspection queries are a few kilobytes).
+pub const MAX_STATEMENT_BYTES: usize = 1024 * 1024;
+
+pub struct Session {
+    pub user: String,
+    pub database: String,
+    pub context: Value,
+    pub superuser: bool,
+    pub pid: i32,
+    settings: Vec<(String, String)>,
+    catalog: Option<(DuckDb, HashSet<(String, String)>)>,
+    /// The schema the catalog was built from (rebuilt when the model reloads).
+    catalog_for: Option<Arc<crate::server::reload::Snapshot>>,
+    in_transaction: bool,
+    /// The semantic queries the last statement ran, for tests and EXPLAIN-like inspection.
+    pub last_semantic: Vec<Value>,
+    /// The result keys (`cube.member[.granularity]`) of the last semantic query's columns.
+    pub last_keys: Vec<String>,
+}
+
+impl Session {
+    pub fn new(user: &str, database: &str, context: Value, superuser: bool, pid: i32) -> Session {
+        let mut settings: Vec<(String, String)> =
+            catalog::DEFAULT_SETTINGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        settings.push(("session_authorization".into(), user.to_string()));
+        Session {
+            user: user.to_string(),
+            database: database.to_string(),
+            context,
+            superuser,
+            pid,
+            settings,
+            catalog: None,
+            catalog_for: None,
+            in_transaction: false,
+            last_semantic: Vec::new(),
+            last_keys: Vec::new(),
+        }
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&str> {
+        let name = name.to_lowercase();
+        self.settings.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn set(&mut self, name: &str, value: String) {
+        let name = name.to_lowercase();
+        if let Some((db, _)) = &self.catalog {
+            let _ = db.execute_batch(&format!(
+                "DELETE FROM pgc.pg_settings WHERE name = {n}; INSERT INTO pgc.pg_settings (name, setting, context, \
+                 vartype, source) VALUES ({n}, {v}, 'user', 'string', 'session');",
+                n = catalog::lit(&name),
+                v = catalog::lit(&value)
+            ));
+        }
+        match self.settings.iter_mut().find(|(k, _)| *k == name) {
+            Some(entry) => entry.1 = value,
+            None => self.settings.push((name, value)),
+        }
+    }
+}
+
+/// The server side shared by all sessions.
+pub struct Engine {
+    pub state: Arc<AppState>,
+    pub users: Users,
+}
+
+/// Parses SQL as PostgreSQL does; an empty string is no statements.
+pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
+    if sql.len() > MAX_STATEMENT_BYTES {
+        return Err(SqlError::new(
+            "54000",
+            format!("the statement is {} bytes, over the limit of {MAX_STATEMENT_BYTES}", sql.len()),
+        ));
+    }
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| SqlError::syntax(format!("syntax error: {e}")))
+}
+
+/// Replaces `$n` placeholders with the bound values as literals (`None` is NULL).
+pub fn bind(stmt: &mut Statement, params: &[Option<Param>]) -> SqlResult<()> {
+    struct Binder<'a> {
+        params: &'a [Option<Param>],
+        error: Option<SqlError>,
+    }
+    impl VisitorMut for Binder<'_> {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if let Expr::Value(v) = e {
+                if let SqlValue::Placeholder(p) = &v.value {
+                    let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+                        self.error = Some(SqlError::syntax(format!("unsupported placeholder {p}")));
+                        return ControlFlow::Break(());
+                    };
+                    let Some(value) = n.checked_sub(1).and_then(|i| self.params.get(i)) else {
+                        self.error = Some(SqlError::new("08P01", format!("no value was bound for parameter ${n}")));
+                        return ControlFlow::Break(());
+                    };
+                    v.value = match value {
+                        None => SqlValue::Null,
+                        Some(Param::Number(s)) => SqlValue::Number(s.clone(), false),
+                        Some(Param::Bool(b)) => SqlValue::Boolean(*b),
+                        Some(Param::Text(s)) => SqlValue::SingleQuotedString(s.clone()),
+                    };
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut b = Binder { params, error: None };
+    let _ = stmt.visit(&mut b);
+    b.error.map_or(Ok(()), Err)
+}
+
+/// A bound parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Number(String),
+    Bool(bool),
+    Text(String),
+}
+
+/// The number of `$n` parameters a statement takes.
+pub fn parameter_count(stmt: &Statement) -> usize {
+    let mut max = 0;
+    let _ = sqlparser::ast::visit_expressions(stmt, |e: &Expr| {
+        if let Expr::Value(v) = e {
+            if let SqlValue::Placeholder(p) = &v.value {
+                if let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
+                    max = max.max(n);
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    max
+}
+
+fn set_value(values: &[Expr]) -> String {
+    values
+        .iter()
+        .map(|v| match v {
+            Expr::Value(x) => match &x.value {
+                SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            Expr::Identifier(i) => i.value.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Engine {
+    /// The model snapshot and the caller's schema for a security context.
+    fn schema_for(&self, context: &Value) -> SqlResult<(Arc<crate::server::reload::Snapshot>, Schema)> {
+        let snapshot = self.state.models.current();
+        let meta = crate::server::api::meta(&self.state, &snapshot, context)
+            .map_err(|e| SqlError::new("42501", e.body["error"].as_str().unwrap_or("access denied").to_string()))?;
+        Ok((snapshot, Schema::from_meta(&meta)))
+    }
+
+    /// Runs one statement.
+    pub async fn execute(&self, session: &mut Session, stmt: Statement) -> SqlResult<Outcome> {
+        match stmt {
+            Statement::Query(q) => self.query(session, *q).await.map(Outcome::Rows),
+            Statement::Set(set) => self.set(session, set),
+            Statement::ShowVariable { variable } => {
+                let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+                let name = match name.as_str() {
+                    "transaction isolation level" => "transaction_isolation".to_string(),
+                    "time zone" => "timezone".to_string(),
+                    other => other.replace(' ', "_"),
+                };
+                if name == "all" {
+                    let rows = session
+                        .settings
+                        .iter()
+                        .map(|(k, v)| vec![Cell::Text(k.clone()), Cell::Text(v.clone()), Cell::Text(String::new())])
+                        .collect();
+                    return Ok(Outcome::Rows(ResultTable {
+                        columns: vec![
+                            ("name".into(), PgType::Text),
+                            ("setting".into(), PgType::Text),
+                            ("description".into(), PgType::Text),
+                        ],
+                        rows,
+                    }));
+                }
+                let value = session.setting(&name).map(str::to_string).ok_or_else(|| {
+                    SqlError::new("42704", format!("unrecognized configuration parameter \"{name}\""))
+                })?;
+                Ok(Outcome::Rows(ResultTable {
+                    columns: vec![(name, PgType::Text)],
+                    rows: vec![vec![Cell::Text(value)]],
+                }))
+            }
+            Statement::StartTransaction { .. } => {
+                session.in_transaction = true;
+                Ok(Outcome::Begin)
+            }
+            Statement::Commit { .. } => {
+                session.in_transaction = false;
+                Ok(Outcome::Commit("COMMIT".into()))
+            }
+            Statement::Rollback { savepoint: None, .. } => {
+                session.in_transaction = false;
+                Ok(Outcome::Commit("ROLLBACK".into()))
+            }
+            Statement::Rollback { .. } => Ok(Outcome::Command("ROLLBACK".into())),
+            Statement::Savepoint { .. } => Ok(Outcome::Command("SAVEPOINT".into())),
+            Statement::ReleaseSavepoint { .. } => Ok(Outcome::Command("RELEASE".into())),
+            Statement::Discard { .. } => Ok(Outcome::Command("DISCARD ALL".into())),
+            Statement::Deallocate { .. } => Ok(Outcome::Command("DEALLOCATE".into())),
+            other => {
+                let text = other.to_string();
+                let head: String = text.chars().take(80).collect();
+                Err(SqlError::unsupported(format!(
+                    "Unsupported query type: {head}; the SQL API is read-only: SELECT, SET, SHOW and transaction \
+                     statements"
+                )))
+            }
+        }
+    }
+
+    fn set(&self, session: &mut Session, set: sqlparser::ast::Set) -> SqlResult<Outcome> {
+        use sqlparser::ast::Set;
+        match set {
+            Set::SingleAssignment { variable, values, .. } => {
+                let name = variable.to_string().to_lowercase();
+                let value = set_value(&values);
+                if name == "role" || name == "session_authorization" || name == "user" || name == "current_user" {
+                    let target = value.trim_matches('\'').to_string();
+                    if target.eq_ignore_ascii_case("none")
+                        || target.eq_ignore_ascii_case("default")
+                        || target == session.user
+                    {
+                        return Ok(Outcome::Command("SET".into()));
+                    }
+                    return Err(SqlError::new(
+                        "42501",
+                        format!("user '{}' is not allowed to switch to '{target}'", session.user),
+                    ));
+                }
+                session.set(&name, value);
+                Ok(Outcome::Command("SET".into()))
+            }
+            Set::SetTimeZone { value, .. } => {
+                let tz = set_value(&[value]);
+                if !tz.eq_ignore_ascii_case("utc")
+                    && !tz.eq_ignore_ascii_case("etc/utc")
+                    && !tz.eq_ignore_ascii_case("gmt")
+                    && tz != "0"
+                    && !tz.eq_ignore_ascii_case("default")
+                {
+                    return Err(SqlError::unsupported(format!(
+                        "SET TIME ZONE '{tz}': the SQL API answers in UTC; convert times in the model or the client"
+                    )));
+                }
+                session.set("timezone", "UTC".into());
+                Ok(Outcome::Command("SET".into()))
+            }
+            Set::SetRole { role_name, .. } => match role_name {
+                Some(r) if r.value != session.user => Err(SqlError::new(
+                    "42501",
+                    format!("user '{}' is not allowed to switch to '{}'", session.user, r.value),
+                )),
+                _ => Ok(Outcome::Command("SET".into())),
+            },
+            Set::SetNames { .. } | Set::SetNamesDefault {} | Set::SetTransaction { .. } | Set::SetSessionParam(_) => {
+                Ok(Outcome::Command("SET".into()))
+            }
+            Set::MultipleAssignments { assignments } => {
+                for a in assignments {
+                    session.set(&a.name.to_string(), a.value.to_string());
+                }
+                Ok(Outcome::Command("SET".into()))
+            }
+            other => Err(SqlError::unsupported(format!("{other}"))),
+        }
+    }
+
+    /// The session's catalog database, built on first use and rebuilt after a model reload.
+    fn catalog<'s>(&self, session: &'s mut Session) -> SqlResult<&'s (DuckDb, HashSet<(String, String)>)> {
+        let (snapshot, schema) = self.schema_for(&session.context)?;
+        let stale = session.catalog_for.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &snapshot));
+        if stale || session.catalog.is_none() {
+            let info = SessionInfo { database: &session.database, user: &session.user, pid: session.pid };
+            let db = catalog::open(&schema, &info, &session.settings)
+                .map_err(|e| SqlError::internal(format!("building the catalog: {e}")))?;
+            let tables = catalog::catalog_tables(&db)
+                .map_err(|e| SqlError::internal(format!("reading the catalog: {e}")))?
+                .into_iter()
+                .collect();
+            session.catalog = Some((db, tables));
+            session.catalog_for = Some(snapshot);
+        }
+        session.catalog.as_ref().ok_or_else(|| SqlError::internal("no catalog"))
+    }
+
+    /// The result columns of a statement before its parameters are bound: a semantic query's
+    /// from its rewrite, anything else by running it with NULL parameters.
+    pub async fn describe(&self, session: &mut Session, sql: &str, params: usize) -> SqlResult<Vec<(String, PgType)>> {
+        let mut stmts = parse(sql)?;
+        let Some(mut stmt) = stmts.pop() else { return Ok(Vec::new()) };
+        let Statement::Query(q) = &stmt else { return Ok(Vec::new()) };
+        let (_, schema) = self.schema_for(&session.context)?;
+        if params == 0 {
+            return match self.execute(session, stmt).await? {
+                Outcome::Rows(t) => Ok(t.columns),
+                _ => Ok(Vec::new()),
+            };
+        }
+        let mut bound = q.clone();
+        let mut as_stmt = Statement::Query(bound.clone());
+        bind(&mut as_stmt, &vec![Some(Param::Text("1970-01-01".into())); params])?;
+        if let Statement::Query(b) = as_stmt {
+            bound = b;
+        }
+        if let Ok(Some(sq)) = semantic::rewrite(&bound, &schema) {
+            return Ok(sq.columns.iter().map(|c| (c.name.clone(), c.pg_type)).collect());
+        }
+        bind(&mut stmt, &vec![None; params])?;
+        match self.execute(session, stmt).await? {
+            Outcome::Rows(t) => Ok(t.columns),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// A SELECT (or VALUES, or a set operation).
+    pub async fn query(&self, session: &mut Session, q: Query) -> SqlResult<ResultTable> {
+        session.last_semantic.clear();
+        let (_, schema) = self.schema_for(&session.context)?;
+        if let Some(sq) = semantic::rewrite(&q, &schema)? {
+            return self.run_semantic(session, &sq).await;
+        }
+        // Post-processing: semantic subqueries and CTEs become tables in the session's DuckDB.
+        let mut q = q;
+        let mut found = Vec::new();
+        collect_semantic(&mut q, &schema, &mut found)?;
+        let mut loaded = Vec::new();
+        for (name, sq) in &found {
+            let rows = self.run_semantic(session, sq).await?;
+            loaded.push((name.clone(), rows));
+        }
+        let cte_names = cte_names(&q);
+        let (db, tables) = self.catalog(session)?;
+        for (name, rows) in &loaded {
+            let table = crate::exec::tables::Table {
+                name: name.clone(),
+                columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
+                rows: rows.rows.clone(),
+            };
+            db.execute_batch(&crate::exec::tables::standard_sql(&table, false))
+                .map_err(|e| SqlError::internal(format!("loading a semantic result for post-processing: {e}")))?;
+        }
+        let mut stmt = Statement::Query(Box::new(q));
+        let others = super::pgsql::rewrite(&mut stmt, tables)?;
+        for name in others {
+            let parts = semantic::ident_parts(&name);
+            let last = parts.last().cloned().unwrap_or_default();
+            let is_loaded = loaded.iter().any(|(n, _)| *n == last);
+            if !is_loaded && !cte_names.contains(&last.to_lowercase()) {
+                if semantic::cube_table(&schema, &name).is_some() {
+                    return Err(SqlError::unsupported(format!(
+                        "table \"{last}\" is used in a query cubec cannot rewrite into a semantic query (joined with \
+                         something other than a cube table through __cubeJoinField, or under a set operation); select \
+                         its members in a subquery and compute over that"
+                    )));
+                }
+                return Err(SqlError::no_table(&name.to_string()));
+            }
+        }
+        let result = run_duckdb(db, &stmt.to_string());
+        for (name, _) in &loaded {
+            let _ = db.execute_batch(&format!("DROP TABLE IF EXISTS \"{}\"", name.replace('"', "\"\"")));
+        }
+        result
+    }
+
+    /// Compiles and runs a semantic query as `/v1/load` does.
+    pub async fn run_semantic(&self, session: &mut Session, sq: &SemanticQuery) -> SqlResult<ResultTable> {
+        let context = match &sq.user {
+            None => session.context.clone(),
+            Some(u) if *u == session.user => session.context.clone(),
+            Some(u) if session.superuser => self
+                .users
+                .context_of(u)
+                .ok_or_else(|| SqlError::new("28000", format!("no SQL user named \"{u}\" to switch to")))?,
+            Some(u) => {
+                return Err(SqlError::new(
+                    "42501",
+                    format!(
+                        "You cannot change security context via __user from {} to {u}, because it's not allowed.",
+                        session.user
+                    ),
+                ))
+            }
+        };
+        let max = self.state.limits.max_limit;
+        let mut query = sq.query.clone();
+        if !sq.limited {
+            // No silent cap: ask for one row more than the maximum and refuse if it comes.
+            query["limit"] = json!(max + 1);
+        }
+        session.last_semantic.push(sq.query.clone());
+        session.last_keys = sq.columns.iter().map(|c| c.key.clone()).collect();
+        let snapshot = self.state.models.current();
+        let model = &snapshot.checked.model;
+        let dialect =
+            self.state.dialects.get(self.state.pool.dialect_name()).map_err(|d| SqlError::internal(d.message))?;
+        let opts = QueryOptions {
+            max_limit: if sq.limited { max } else { max + 1 },
+            security_context: context,
+            access: self.state.access.clone(),
+            // As Cube's SQL API: a select without GROUP BY is the source rows.
+            ungrouped_without_primary_key: true,
+            ..QueryOptions::default()
+        };
+        let compiled = crate::compile(model, &query, &dialect, &opts, RenderOptions::default()).map_err(|diags| {
+            if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
+                return SqlError::new("42501", d.message.clone());
+            }
+            let message = diags
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| match &d.help {
+                    Some(h) => format!("{} ({h})", d.message),
+                    None => d.message.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
+            SqlError::new(code, message)
+        })?;
+        let compiled = Arc::new(compiled);
+        let (rows, _) =
+            self.state.pool.run(Arc::clone(&compiled), self.state.limits.query_timeout).await.map_err(|e| match e {
+                RunError::Database(m) => SqlError::new("22000", m),
+                RunError::Unavailable(m) => {
+                    SqlError::new("57P03", format!("the database is unavailable, try again: {m}"))
+                }
+                RunError::Timeout(t) => SqlError::new(
+                    "57014",
+                    format!("canceling statement due to statement timeout ({} s)", t.as_secs_f64()),
+                ),
+                RunError::Internal(m) => SqlError::internal(m),
+            })?;
+        if !sq.limited && rows.rows.len() as u64 > max {
+            return Err(SqlError::new(
+                "54000",
+                format!("the result has more than {max} rows, the configured maximum; add a LIMIT (or filters)"),
+            ));
+        }
+        project(&rows, &compiled.alias_to_member, sq)
+    }
+}
+
+/// The semantic result's columns in the SELECT list's order.
+fn project(
+    rows: &ResultSet,
+    alias_to_member: &indexmap::IndexMap<String, String>,
+    sq: &SemanticQuery,
+) -> SqlResult<ResultTable> {
+    let mut index = Vec::with_capacity(sq.columns.len());
+    for c in &sq.columns {
+        let alias = alias_to_member
+            .iter()
+            .find(|(_, m)| **m == c.key)
+            .map(|(a, _)| a.as_str())
+            .ok_or_else(|| SqlError::internal(format!("the compiled query has no column for {}", c.key)))?;
+        let i = rows
+            .columns
+            .iter()
+            .position(|n| n == alias)
+            .ok_or_else(|| SqlError::internal(format!("the result has no column {alias}")))?;
+        index.push(i);
+    }
+    Ok(ResultTable {
+        columns: sq.columns.iter().map(|c| (c.name.clone(), c.pg_type)).collect(),
+        rows: rows
+            .rows
+            .iter()
+            .map(|r| index.iter().map(|&i| r.get(i).cloned().unwrap_or(Cell::Null)).collect())
+            .collect(),
+    })
+}
+
+fn duck_type(t: PgType) -> &'static str {
+    match t {
+        PgType::Bool => "BOOLEAN",
+        PgType::Int4 => "INTEGER",
+        PgType::Int8 => "BIGINT",
+        PgType::Float8 => "DOUBLE",
+        PgType::Numeric => "DOUBLE",
+        PgType::Text => "VARCHAR",
+        PgType::Date => "DATE",
+        PgType::Timestamp => "TIMESTAMP",
+    }
+}
+
+/// A DuckDB type name as the PostgreSQL type the result reports.
+fn pg_type_of(duck: &str) -> PgType {
+    let t = duck.to_uppercase();
+    match t.split('(').next().unwrap_or("") {
+        "BOOLEAN" => PgType::Bool,
+        "TINYINT" | "SMALLINT" | "INTEGER" | "UTINYINT" | "USMALLINT" => PgType::Int4,
+        "BIGINT" | "UINTEGER" | "UBIGINT" | "HUGEINT" => PgType::Int8,
+        "FLOAT" | "DOUBLE" => PgType::Float8,
+        "DECIMAL" => PgType::Numeric,
+        "DATE" => PgType::Date,
+        "TIMESTAMP" | "TIMESTAMP_NS" | "TIMESTAMP_MS" | "TIMESTAMP_S" | "TIMESTAMP WITH TIME ZONE" => PgType::Timestamp,
+        _ => PgType::Text,
+    }
+}
+
+/// Runs SQL on the session's DuckDB: its column types first (`DESCRIBE`), lists rendered as
+/// PostgreSQL array text.
+fn run_duckdb(db: &DuckDb, sql: &str) -> SqlResult<ResultTable> {
+    let described = db.query(&format!("DESCRIBE {sql}"), &[]).map_err(duck_error)?;
+    let mut columns = Vec::new();
+    let mut replace = Vec::new();
+    for r in &described.rows {
+        let (name, ty) = (r[0].to_text(), r[1].to_text());
+        if ty.ends_with(']') || ty.starts_with("STRUCT") || ty.starts_with("MAP") {
+            let q = format!("\"{}\"", name.replace('"', "\"\""));
+            replace.push(format!("'{{' || array_to_string(CAST({q} AS VARCHAR[]), ',') || '}}' AS {q}"));
+            columns.push((name, PgType::Text));
+        } else {
+            columns.push((name, pg_type_of(&ty)));
+        }
+    }
+    let sql = if replace.is_empty() {
+        sql.to_string()
+    } else {
+        format!("SELECT * REPLACE ({}) FROM ({sql}) AS __cubec_q", replace.join(", "))
+    };
+    let rs = db.query(&sql, &[]).map_err(duck_error)?;
+    Ok(ResultTable { columns, rows: rs.rows })
+}
+
+/// A DuckDB error as PostgreSQL's SQLSTATE.
+fn duck_error(e: crate::exec::ExecError) -> SqlError {
+    let m = e.0;
+    let code = if m.contains("does not exist") && (m.contains("Table") || m.contains("table")) {
+        "42P01"
+    } else if m.contains("Referenced column") || m.contains("not found in FROM clause") {
+        "42703"
+    } else if m.contains("Function") && m.contains("does not exist") {
+        "42883"
+    } else if m.contains("Parser Error") {
+        "42601"
+    } else if m.contains("Binder Error") || m.contains("Catalog Error") {
+        "42000"
+    } else if m.contains("Conversion Error") || m.contains("Out of Range") || m.contains("Invalid Input") {
+        "22000"
+    } else {
+        "XX000"
+    };
+    let m = m.split_once(": ").map(|(_, rest)| rest.to_string()).unwrap_or(m);
+    SqlError::new(code, m)
+}
+
+fn cte_names(q: &Query) -> HashSet<String> {
+    q.with
+        .as_ref()
+        .map(|w| w.cte_tables.iter().map(|c| c.alias.name.value.to_lowercase()).collect())
+        .unwrap_or_default()
+}
+
+/// Replaces every subquery in FROM and every CTE that is one semantic query with a table name,
+/// collecting the names and queries.
+fn collect_semantic(q: &mut Query, schema: &Schema, found: &mut Vec<(String, SemanticQuery)>) -> SqlResult<()> {
+    if let Some(with) = &mut q.with {
+        let mut kept = Vec::new();
+        for cte in with.cte_tables.drain(..) {
+            match semantic::rewrite(&cte.query, schema)? {
+                Some(sq) if cte.alias.columns.is_empty() => found.push((cte.alias.name.value.clone(), sq)),
+                _ => {
+                    let mut cte = cte;
+                    collect_semantic(&mut cte.query, schema, found)?;
+                    kept.push(cte);
+                }
+            }
+        }
+        with.cte_tables = kept;
+        if with.cte_tables.is_empty() {
+            q.with = None;
+        }
+    }
+    collect_in_set(&mut q.body, schema, found)
+}
+
+fn collect_in_set(body: &mut SetExpr, schema: &Schema, found: &mut Vec<(String, SemanticQuery)>) -> SqlResult<()> {
+    match body {
+        SetExpr::Select(select) => {
+            for twj in &mut select.from {
+                collect_in_factor(&mut twj.relation, schema, found)?;
+                for j in &mut twj.joins {
+                    collect_in_factor(&mut j.relation, schema, found)?;
+                }
+            }
+            Ok(())
+        }
+        SetExpr::Query(q) => collect_semantic(q, schema, found),
+        SetExpr::SetOperation { left, right, .. } => {
+            collect_in_set(left, schema, found)?;
+            collect_in_set(right, schema, found)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn collect_in_factor(f: &mut TableFactor, schema: &Schema, found: &mut Vec<(String, SemanticQuery)>) -> SqlResult<()> {
+    if let TableFactor::Derived { subquery, alias, .. } = f {
+        match semantic::rewrite(subquery, schema)? {
+            Some(sq) => {
+                let name = format!("__cubec_semantic_{}", found.len() + 1);
+                let alias = alias.clone().or_else(|| {
+                    Some(sqlparser::ast::TableAlias {
+                        explicit: true,
+                        name: sqlparser::ast::Ident::new(name.clone()),
+                        columns: Vec::new(),
+                        at: None,
+                    })
+                });
+                found.push((name.clone(), sq));
+                *f = TableFactor::Table {
+                    name: ObjectName(vec![sqlparser::ast::ObjectNamePart::Identifier(
+                        sqlparser::ast::Ident::with_quote('"', name),
+                    )]),
+                    alias,
+                    args: None,
+                    with_hints: Vec::new(),
+                    version: None,
+                    with_ordinality: false,
+                    partitions: Vec::new(),
+                    json_path: None,
+                    sample: None,
+                    index_hints: Vec::new(),
+                };
+            }
+            None => collect_semantic(subquery, schema, found)?,
+        }
+    }
+    if let TableFactor::NestedJoin { table_with_joins, .. } = f {
+        collect_in_factor(&mut table_with_joins.relation, schema, found)?;
+        for j in &mut table_with_joins.joins {
+            collect_in_factor(&mut j.relation, schema, found)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_bound_as_literals() {
+        let mut stmts = parse("SELECT status FROM orders WHERE status = $1 AND amount > $2").expect("parses");
+        assert_eq!(parameter_count(&stmts[0]), 2);
+        bind(&mut stmts[0], &[Some(Param::Text("it's".into())), Some(Param::Number("5".into()))]).expect("binds");
+        assert_eq!(stmts[0].to_string(), "SELECT status FROM orders WHERE status = 'it''s' AND amount > 5");
+        let err = bind(&mut parse("SELECT $3").expect("parses")[0], &[None]).expect_err("unbound");
+        assert_eq!(err.code, "08P01");
+    }
+}
