@@ -569,7 +569,8 @@ fn run_duckdb(db: &DuckDb, sql: &str) -> SqlResult<ResultTable> {
     let mut columns = Vec::new();
     let mut replace = Vec::new();
     for r in &described.rows {
-        let (name, ty) = (r[0].to_text(), r[1].to_text());
+        let cell = |i: usize| r.get(i).map(Cell::to_text).unwrap_or_default();
+        let (name, ty) = (cell(0), cell(1));
         if ty.ends_with(']') || ty.starts_with("STRUCT") || ty.starts_with("MAP") {
             let q = format!("\"{}\"", name.replace('"', "\"\""));
             replace.push(format!("'{{' || array_to_string(CAST({q} AS VARCHAR[]), ',') || '}}' AS {q}"));

@@ -409,13 +409,14 @@ pub(super) fn collect_where(scope: &Scope, e: &Expr, out: &mut Conditions) -> Sq
             }
         }
         if let Some((member, lower, upper)) = time_bound(&resolver, c)? {
-            let entry = match bounds.iter_mut().position(|(m, _)| *m == member) {
-                Some(i) => &mut bounds[i].1,
+            let i = match bounds.iter().position(|(m, _)| *m == member) {
+                Some(i) => i,
                 None => {
                     bounds.push((member, Bounds::default()));
-                    &mut bounds.last_mut().expect("just pushed").1
+                    bounds.len() - 1
                 }
             };
+            let entry = &mut bounds[i].1;
             if let Some(l) = lower {
                 entry.lower = Some(match entry.lower {
                     Some(old) if old.0 > l.0 || (old.0 == l.0 && !old.1) => old,

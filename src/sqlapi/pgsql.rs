@@ -166,6 +166,10 @@ impl VisitorMut for Rewriter<'_> {
     }
 
     fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Some(replacement) = json_build_object(expr) {
+            *expr = replacement;
+            return ControlFlow::Continue(());
+        }
         match expr {
             Expr::Function(f) => {
                 let parts = lower_parts(&f.name);
@@ -187,6 +191,15 @@ impl VisitorMut for Rewriter<'_> {
                         // pg_catalog.lower(...), pg_catalog.array_to_string(...): DuckDB's own.
                         f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
                     }
+                }
+            }
+            // `pg_catalog.pg_class.relname` (SQLAlchemy): the schema part names ours too.
+            Expr::CompoundIdentifier(ids) if ids.len() == 3 => {
+                let schema = ids[0].value.to_lowercase();
+                if schema == "pg_catalog" {
+                    ids[0] = Ident::new("pgc");
+                } else if schema == "information_schema" {
+                    ids[0] = Ident::new("pgi");
                 }
             }
             Expr::Identifier(id) if id.quote_style.is_none() => {
@@ -250,6 +263,33 @@ impl VisitorMut for Rewriter<'_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// `json_build_object(k, v, ...)` (SQLAlchemy's identity columns) as text concatenation: the
+/// bundled DuckDB has no JSON functions. Values are written as JSON strings or null.
+fn json_build_object(e: &Expr) -> Option<Expr> {
+    let Expr::Function(f) = e else { return None };
+    let name = lower_parts(&f.name);
+    if name.last().map(String::as_str) != Some("json_build_object") {
+        return None;
+    }
+    let FunctionArguments::List(list) = &f.args else { return None };
+    let args: Vec<String> = list.args.iter().map(|a| a.to_string()).collect();
+    let pairs: Vec<String> = args
+        .chunks(2)
+        .map(|kv| {
+            let v = kv.get(1).cloned().unwrap_or_else(|| "NULL".into());
+            format!(
+                "'\"' || CAST({} AS VARCHAR) || '\": ' || coalesce('\"' || replace(CAST({v} AS VARCHAR), '\"', '\\\"') || '\"', 'null')",
+                kv[0]
+            )
+        })
+        .collect();
+    let sql = format!(
+        "'{{' || concat_ws(', ', {}) || '}}'",
+        if pairs.is_empty() { "''".to_string() } else { pairs.join(", ") }
+    );
+    sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {}).try_with_sql(&sql).ok()?.parse_expr().ok()
 }
 
 /// PostgreSQL's name for an unaliased result column.

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""The SQL API with real PostgreSQL clients against a real `cubec serve` process.
+
+    python scripts/sqlapi_clients.py CUBEC_BINARY DATABASE_URL
+
+Run with a Python that has psycopg, SQLAlchemy and pandas (scripts/requirements-sqlapi.txt).
+Starts `cubec serve --model metrics --db DATABASE_URL --sql-port P` and checks:
+- psql: \\dt, \\d, \\l and a MEASURE() query;
+- psycopg (text and binary results, server-side parameters, named prepared statements);
+- SQLAlchemy's inspector and pandas.read_sql;
+- node-pg (simple and prepared; tests/e2e/sqlapi_pg.mjs, after `npm ci` in tests/e2e);
+- pgjdbc (Debian's libpostgresql-jdbc-java; tests/jdbc/SqlApiCheck.java), when installed;
+- every MEASURE() query's rows equal /v1/load's rows for the same question;
+- bad input under a small concurrent load: wrong passwords, unknown tables and columns,
+  queries that cannot be rewritten, oversized statements, garbage bytes, clients that vanish
+  mid-startup and mid-query, a refused __user switch: each gets a PostgreSQL error and the
+  load's queries all succeed.
+Exits non-zero on the first mismatch, printing the server log.
+"""
+import json, os, shutil, socket, subprocess, sys, tempfile, threading, time, urllib.request
+from decimal import Decimal
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serve_helpers import free_port, token  # noqa: E402
+
+import psycopg  # noqa: E402
+import pandas  # noqa: E402
+import sqlalchemy  # noqa: E402
+
+BIN, DB_URL = sys.argv[1], sys.argv[2]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = tempfile.mkdtemp(prefix="cubec-sqlapi-")
+SECRET = "sqlapi-" + os.urandom(8).hex()
+PASSWORD, VIEWER_PASSWORD = "bi-" + os.urandom(6).hex(), "viewer-" + os.urandom(6).hex()
+HTTP, SQL = free_port(), free_port()
+failures = []
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+        print("FAIL:", what)
+    return cond
+
+
+def log_and_exit():
+    print("== server log (tail):")
+    with open(os.path.join(WORK, "serve.log")) as f:
+        print("".join(f.readlines()[-60:]))
+    sys.exit(1)
+
+
+subprocess.run([BIN, "load-data", "--model", "metrics", "--db", DB_URL], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+users = {"users": [
+    {"name": "bi", "password": PASSWORD, "superuser": True},
+    {"name": "viewer", "password": VIEWER_PASSWORD, "securityContext": {"team": "growth"}},
+]}
+with open(os.path.join(WORK, "users.json"), "w") as f:
+    json.dump(users, f)
+env = dict(os.environ, CUBEC_API_SECRET=SECRET, CUBEC_SQL_USERS=os.path.join(WORK, "users.json"))
+# TLS for clients that ask (sslmode=require), with a throwaway self-signed certificate.
+CERT, KEY = os.path.join(WORK, "server.crt"), os.path.join(WORK, "server.key")
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", KEY, "-out", CERT, "-days", "1",
+                "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+
+
+def start(http, sql, *extra, log="serve.log"):
+    proc = subprocess.Popen(
+        [BIN, "serve", "--model", "metrics", "--db", DB_URL, "--host", "127.0.0.1", "--port", str(http), "--sql-port", str(sql), *extra],
+        cwd=ROOT, env=env, stdout=open(os.path.join(WORK, log), "w"), stderr=subprocess.STDOUT)
+    for _ in range(300):
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{http}/readyz", timeout=1).status == 200:
+                socket.create_connection(("127.0.0.1", sql), 1).close()
+                return proc
+        except Exception:
+            time.sleep(0.1)
+    print("cubec serve did not start"); log_and_exit()
+
+
+server = start(HTTP, SQL, "--sql-tls-cert", CERT, "--sql-tls-key", KEY)
+try:
+
+    DSN = f"postgresql://bi:{PASSWORD}@127.0.0.1:{SQL}/cube"
+
+    def rest(query):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{HTTP}/cubejs-api/v1/load", data=json.dumps({"query": query}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": token(SECRET, {})})
+        return json.load(urllib.request.urlopen(req, timeout=60))["data"]
+
+    def norm(v):
+        """A value as /v1/load writes it."""
+        if v is None:
+            return None
+        if isinstance(v, bool):
+            return v
+        if hasattr(v, "strftime"):
+            return v.strftime("%Y-%m-%dT%H:%M:%S.") + f"{v.microsecond // 1000:03d}"
+        if isinstance(v, (int, float, Decimal)):
+            return Decimal(str(v))
+        s = str(v)
+        try:
+            return Decimal(s)
+        except Exception:
+            return s
+
+    def same_rows(sql_rows, rest_rows, keys):
+        want = sorted([[norm(r.get(k)) for k in keys] for r in rest_rows], key=repr)
+        got = sorted([[norm(v) for v in row] for row in sql_rows], key=repr)
+        if len(want) != len(got):
+            return False
+        for a, b in zip(want, got):
+            for x, y in zip(a, b):
+                if isinstance(x, Decimal) and isinstance(y, Decimal):
+                    if abs(x - y) > Decimal("1e-9") * max(abs(x), abs(y), Decimal(1)):
+                        return False
+                elif x != y:
+                    return False
+        return bool(want)
+
+    # Each: SQL, parameters, the /v1/load query asking the same question, its members in SQL column order.
+    QUESTIONS = [
+        ("SELECT acquisition_channel, MEASURE(active_referrer_rate) FROM referral_kpis WHERE signed_up_at >= '2023-01-01' GROUP BY 1 ORDER BY 2 DESC", None,
+         {"measures": ["referral_kpis.active_referrer_rate"], "dimensions": ["referral_kpis.acquisition_channel"],
+          "filters": [{"member": "referral_kpis.signed_up_at", "operator": "afterOrOnDate", "values": ["2023-01-01"]}]},
+         ["referral_kpis.acquisition_channel", "referral_kpis.active_referrer_rate"]),
+        ("SELECT channel, MEASURE(count), MEASURE(conversions), MEASURE(referral_conversion_rate) FROM referrals WHERE channel = %s GROUP BY 1", ("email",),
+         {"measures": ["referrals.count", "referrals.conversions", "referrals.referral_conversion_rate"], "dimensions": ["referrals.channel"],
+          "filters": [{"member": "referrals.channel", "operator": "equals", "values": ["email"]}]},
+         ["referrals.channel", "referrals.count", "referrals.conversions", "referrals.referral_conversion_rate"]),
+        ("SELECT DATE_TRUNC('month', sent_at) AS m, MEASURE(count), MEASURE(count_prior_month) FROM referrals WHERE sent_at >= %s AND sent_at < %s GROUP BY 1", ("2024-01-01", "2024-07-01"),
+         {"measures": ["referrals.count", "referrals.count_prior_month"],
+          "timeDimensions": [{"dimension": "referrals.sent_at", "granularity": "month", "dateRange": ["2024-01-01", "2024-06-30"]}]},
+         ["referrals.sent_at.month", "referrals.count", "referrals.count_prior_month"]),
+        ("SELECT plan, COUNT(*), SUM(referrals_by_active_users) FROM users WHERE acquisition_channel IN ('paid', 'organic') GROUP BY 1", None,
+         {"measures": ["users.count", "users.referrals_by_active_users"], "dimensions": ["users.plan"],
+          "filters": [{"member": "users.acquisition_channel", "operator": "equals", "values": ["paid", "organic"]}]},
+         ["users.plan", "users.count", "users.referrals_by_active_users"]),
+        ("SELECT account_source, MEASURE(mrr) FROM revenue GROUP BY 1 HAVING MEASURE(mrr) > %s", (0,),
+         {"measures": ["revenue.mrr"], "dimensions": ["revenue.account_source"],
+          "filters": [{"member": "revenue.mrr", "operator": "gt", "values": ["0"]}]},
+         ["revenue.account_source", "revenue.mrr"]),
+        ("SELECT u.is_icp, MEASURE(r.count) FROM referrals r JOIN users u ON r.__cubeJoinField = u.__cubeJoinField GROUP BY 1", None,
+         {"measures": ["referrals.count"], "dimensions": ["users.is_icp"]}, ["users.is_icp", "referrals.count"]),
+    ]
+
+    # --- psql ---
+    if shutil.which("psql"):
+        penv = dict(os.environ, PGPASSWORD=PASSWORD)
+        def psql(*args):
+            return subprocess.run(["psql", f"postgresql://bi@127.0.0.1:{SQL}/cube", "-X", "-v", "ON_ERROR_STOP=1", *args],
+                                  env=penv, capture_output=True, text=True, timeout=60)
+        r = psql("-c", "\\dt")
+        check(r.returncode == 0 and "referral_kpis" in r.stdout and "| table |" in r.stdout, f"psql \\dt: {r.stdout[:300]} {r.stderr}")
+        r = psql("-c", "\\d referral_kpis")
+        check(r.returncode == 0 and "active_referrer_rate" in r.stdout and "timestamp without time zone" in r.stdout,
+              f"psql \\d referral_kpis: {r.stdout[:300]} {r.stderr}")
+        r = psql("-c", "\\l")
+        check(r.returncode == 0 and "cube" in r.stdout, f"psql \\l: {r.stderr}")
+        r = psql("-At", "-F", ",", "-c", QUESTIONS[0][0])
+        rows = [line.split(",") for line in r.stdout.strip().splitlines()]
+        check(r.returncode == 0 and same_rows(rows, rest(QUESTIONS[0][2]), QUESTIONS[0][3]), f"psql MEASURE rows: {r.stdout} {r.stderr}")
+        print("== psql: \\dt, \\d, \\l and a MEASURE() query")
+    else:
+        check(False, "psql is not installed")
+
+    # --- psycopg: text and binary, client- and server-side parameters, prepared ---
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        for binary in (False, True):
+            for sql, params, q, keys in QUESTIONS:
+                with conn.cursor(binary=binary) as cur:
+                    cur.execute(sql, params, prepare=bool(params))
+                    check(same_rows(cur.fetchall(), rest(q), keys), f"psycopg (binary={binary}) rows differ from /v1/load: {sql}")
+        with conn.cursor() as cur:
+            cur.execute("SELECT DATE_TRUNC('month', signed_up_at) m, COUNT(*) FROM users GROUP BY 1 ORDER BY 1 LIMIT 1")
+            types = [d.type_code for d in cur.description]
+            check(types == [1114, 20], f"result types {types}")
+    print(f"== psycopg {psycopg.__version__}: {len(QUESTIONS)} questions x text/binary equal /v1/load's rows")
+
+    # --- SQLAlchemy inspector and pandas ---
+    engine = sqlalchemy.create_engine(f"postgresql+psycopg://bi:{PASSWORD}@127.0.0.1:{SQL}/cube")
+    insp = sqlalchemy.inspect(engine)
+    tables = insp.get_table_names()
+    check("referral_kpis" in tables and "users" in tables, f"inspector tables {tables}")
+    cols = {c["name"]: str(c["type"]) for c in insp.get_columns("referral_kpis")}
+    check(cols.get("active_referrer_rate") == "NUMERIC" and cols.get("signed_up_at") == "TIMESTAMP" and cols.get("acquisition_channel") == "TEXT",
+          f"inspector columns {cols}")
+    frame = pandas.read_sql(sqlalchemy.text(QUESTIONS[3][0]), engine)
+    check(same_rows(frame.itertuples(index=False, name=None), rest(QUESTIONS[3][2]), QUESTIONS[3][3]), "pandas.read_sql rows")
+    engine.dispose()
+    print(f"== SQLAlchemy {sqlalchemy.__version__} inspector ({len(tables)} tables) and pandas {pandas.__version__}")
+
+    # --- node-pg ---
+    node_dir = os.path.join(ROOT, "tests", "e2e")
+    if shutil.which("node") and os.path.isdir(os.path.join(node_dir, "node_modules", "pg")):
+        r = subprocess.run(["node", os.path.join(node_dir, "sqlapi_pg.mjs"), str(SQL), PASSWORD], capture_output=True, text=True, timeout=120)
+        if check(r.returncode == 0, f"node-pg: {r.stdout} {r.stderr}"):
+            out = json.loads(r.stdout)
+            q = QUESTIONS[1]
+            check(same_rows(out["prepared"], rest(q[2]), q[3]), f"node-pg prepared rows {out['prepared']}")
+            check(same_rows(out["simple"], rest(QUESTIONS[0][2]), QUESTIONS[0][3]), f"node-pg simple rows {out['simple']}")
+            check(out["error"] == "42P01", f"node-pg error code {out['error']}")
+            print("== node-pg: simple and prepared queries, an error, the connection kept")
+    else:
+        check(False, "node-pg is not installed (npm ci in tests/e2e)")
+
+    # --- pgjdbc ---
+    jar = "/usr/share/java/postgresql.jar"
+    if os.path.exists(jar) and shutil.which("javac"):
+        classes = os.path.join(WORK, "classes")
+        os.makedirs(classes)
+        subprocess.run(["javac", "-d", classes, os.path.join(ROOT, "tests", "jdbc", "SqlApiCheck.java")], check=True)
+        r = subprocess.run(["java", "-cp", f"{classes}:{jar}", "SqlApiCheck", f"jdbc:postgresql://127.0.0.1:{SQL}/cube", "bi", PASSWORD],
+                           capture_output=True, text=True, timeout=120)
+        if check(r.returncode == 0, f"pgjdbc: {r.stdout} {r.stderr}"):
+            out = json.loads(r.stdout)
+            check("referral_kpis" in out["tables"], f"pgjdbc getTables {out['tables'][:5]}")
+            check(out["columns"].get("active_referrer_rate") == "numeric", f"pgjdbc getColumns {out['columns']}")
+            q = QUESTIONS[1]
+            check(same_rows(out["prepared"], rest(q[2]), q[3]), f"pgjdbc prepared rows {out['prepared']}")
+            print("== pgjdbc: getTables, getColumns, a prepared statement")
+    else:
+        check(False, "pgjdbc is not installed (Debian's libpostgresql-jdbc-java and a JDK)")
+
+    # --- TLS, and the other password methods ---
+    with psycopg.connect(DSN + "?sslmode=require", autocommit=True) as c:
+        check(c.pgconn.ssl_in_use and c.execute("SELECT COUNT(*) FROM users").fetchone()[0] > 0, "a query over TLS")
+    with psycopg.connect(DSN + "?sslmode=disable", autocommit=True) as c:
+        check(not c.pgconn.ssl_in_use and c.execute("SELECT 1").fetchone()[0] == 1, "a query without TLS")
+    for method in ("md5", "cleartext"):
+        h, q = free_port(), free_port()
+        other = start(h, q, "--sql-auth", method, log=f"serve-{method}.log")
+        try:
+            with psycopg.connect(f"postgresql://viewer:{VIEWER_PASSWORD}@127.0.0.1:{q}/cube", autocommit=True) as c:
+                check(c.execute("SELECT COUNT(*) FROM users").fetchone()[0] > 0, f"{method} login")
+            try:
+                psycopg.connect(f"postgresql://viewer:wrong@127.0.0.1:{q}/cube").close()
+                check(False, f"{method}: a wrong password was accepted")
+            except psycopg.OperationalError as e:
+                check("password authentication failed" in str(e).lower(), f"{method} wrong password: {e}")
+        finally:
+            other.terminate()
+            other.wait(10)
+    print("== TLS (sslmode=require and disable), SCRAM-SHA-256, MD5 and cleartext passwords")
+
+    # --- bad input under a small concurrent load ---
+    stop = threading.Event()
+    load_errors, load_count = [], [0]
+
+    def load():
+        try:
+            with psycopg.connect(DSN, autocommit=True) as c:
+                while not stop.is_set():
+                    c.execute(QUESTIONS[3][0]).fetchall()
+                    load_count[0] += 1
+        except Exception as e:  # noqa: BLE001
+            load_errors.append(repr(e))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+
+    def expect_error(sql, code, dsn=DSN):
+        try:
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(sql).fetchall()
+            return check(False, f"no error for {sql[:80]}")
+        except psycopg.Error as e:
+            return check(e.sqlstate == code, f"{sql[:80]}: SQLSTATE {e.sqlstate}, expected {code} ({e})")
+
+    try:
+        psycopg.connect(f"postgresql://bi:wrong@127.0.0.1:{SQL}/cube").close()
+        check(False, "a wrong password was accepted")
+    except psycopg.OperationalError as e:
+        # (pgwire's SCRAM failure names the SCRAM user name, which libpq leaves empty.)
+        check("password authentication failed" in str(e).lower(), f"wrong password: {e}")
+    try:
+        psycopg.connect(f"postgresql://nobody:x@127.0.0.1:{SQL}/cube").close()
+        check(False, "an unknown user was accepted")
+    except psycopg.OperationalError:
+        pass
+    expect_error("SELECT MEASURE(count) FROM no_such_table", "42P01")
+    expect_error("SELECT nope FROM users", "42703")
+    expect_error("SELECT MEASURE(count) * 2 FROM users", "0A000")
+    expect_error("SELECT MEASURE(count) FROM users WHERE plan IN (" + ",".join(["'x'"] * 300000) + ")", "54000")
+    expect_error("SELECT MEASURE(count) FROM users WHERE __user = 'bi'",
+                 "42501", f"postgresql://viewer:{VIEWER_PASSWORD}@127.0.0.1:{SQL}/cube")
+    for payload in [b"\x00\x00\x00\x08\x04\xd2\x16\x2f", b"garbage that is not a startup packet" * 10, b"\x00\x00\x00\x04",
+                    b"\x00\x00\x00\x10\x00\x03\x00\x00user\x00bi\x00\x00"]:
+        s = socket.create_connection(("127.0.0.1", SQL), 5)
+        s.sendall(payload)
+        s.settimeout(2)
+        try:
+            s.recv(1024)
+        except Exception:  # noqa: BLE001
+            pass
+        s.close()
+    # A client that vanishes mid-query.
+    c = psycopg.connect(DSN, autocommit=True)
+    dup = socket.socket(fileno=os.dup(c.fileno()))
+    def doomed():
+        try:
+            c.execute(QUESTIONS[2][0], QUESTIONS[2][1])
+        except Exception:  # noqa: BLE001 (the connection is cut under it)
+            pass
+    th = threading.Thread(target=doomed, daemon=True)
+    th.start()
+    time.sleep(0.05)
+    dup.shutdown(socket.SHUT_RDWR)
+    dup.close()
+    th.join(5)
+    time.sleep(1)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    check(not load_errors, f"queries under load failed: {load_errors}")
+    check(load_count[0] > 0, "the load ran no queries")
+    with psycopg.connect(DSN, autocommit=True) as c:
+        check(c.execute("SELECT COUNT(*) FROM users").fetchone()[0] > 0, "the server serves after the bad input")
+    check(server.poll() is None, "the server exited")
+    print(f"== bad input under load: {load_count[0]} concurrent queries succeeded, every bad input got its error")
+finally:
+    server.terminate()
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+if failures:
+    print(f"== {len(failures)} SQL API client check(s) failed")
+    log_and_exit()
+shutil.rmtree(WORK, ignore_errors=True)
+print("== SQL API clients: all checks passed")
