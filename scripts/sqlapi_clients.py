@@ -296,7 +296,16 @@ try:
         except Exception:  # noqa: BLE001
             pass
         s.close()
-    # A client that vanishes mid-query.
+    # Clients that vanish mid-query: one while its rows are being written (a big result), one
+    # during a query with parameters. The server must not die (SIGPIPE) nor stop serving.
+    for _ in range(5):
+        c = psycopg.connect(DSN, autocommit=True)
+        c.pgconn.send_query(b"SELECT * FROM referrals")
+        c.pgconn.flush()
+        s = socket.socket(fileno=os.dup(c.fileno()))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+        c.pgconn.finish()
     c = psycopg.connect(DSN, autocommit=True)
     dup = socket.socket(fileno=os.dup(c.fileno()))
     def doomed():
@@ -320,6 +329,10 @@ try:
         check(c.execute("SELECT COUNT(*) FROM users").fetchone()[0] > 0, "the server serves after the bad input")
     check(server.poll() is None, "the server exited")
     print(f"== bad input under load: {load_count[0]} concurrent queries succeeded, every bad input got its error")
+except Exception as e:  # noqa: BLE001 (report it with the server's log)
+    import traceback
+    traceback.print_exc()
+    failures.append(f"the client script stopped: {e!r}")
 finally:
     server.terminate()
     try:

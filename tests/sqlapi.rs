@@ -255,3 +255,123 @@ fn sql_api_cases() {
         cases.len()
     );
 }
+
+/// Runs one statement as a user with a security context; the rows' text, or the SQLSTATE.
+async fn run_as(engine: &Engine, context: Value, user: &str, sql: &str) -> Result<Vec<Vec<Value>>, String> {
+    let superuser = engine.users.find(user).is_some_and(|u| u.superuser);
+    let mut session = Session::new(user, "db", context, superuser, 9);
+    let mut last = Err("no statement".to_string());
+    for stmt in parse(sql).map_err(|e| e.code.to_string())? {
+        last = match engine.execute(&mut session, stmt).await {
+            Ok(Outcome::Rows(t)) => Ok(t.rows.iter().map(|r| r.iter().map(text).collect()).collect()),
+            Ok(other) => Err(format!("{other:?}")),
+            Err(e) => {
+                eprintln!("{sql}: {} ({})", e.message, e.code);
+                return Err(e.code.to_string());
+            }
+        };
+    }
+    last
+}
+
+/// Access policies through the SQL API (the affiliates cube of metrics/advocacy.yml): a partner
+/// sees only its own row and only its members, through every path (tables, columns, queries,
+/// subqueries, the catalog, `__user`); a caller without a group sees no affiliates at all.
+#[test]
+fn access_policies_hold_on_every_sql_path() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let users = Users {
+        users: vec![cubec::sqlapi::users::SqlUser {
+            name: "team".into(),
+            password: "x".into(),
+            context: json!({ "groups": ["referral_team"] }),
+            superuser: false,
+        }],
+        anyone: false,
+    };
+    let engine = Engine { state: state(), users };
+    let team = json!({ "groups": ["referral_team"] });
+    let partner = json!({ "groups": ["affiliate_partner"], "affiliate_id": 2 });
+    let nobody = json!({});
+    let total = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("metrics/data/affiliates.csv"))
+        .expect("affiliates.csv")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+        - 1;
+    runtime.block_on(async {
+        let run = |ctx: &Value, user: &'static str, sql: &'static str| run_as(&engine, ctx.clone(), user, sql);
+        // The team sees every affiliate; the partner one row, by every route to the rows.
+        assert_eq!(
+            run(&team, "team", "SELECT MEASURE(enrolled) FROM affiliates").await,
+            Ok(vec![vec![json!(total.to_string())]])
+        );
+        assert_eq!(run(&partner, "p", "SELECT MEASURE(enrolled) FROM affiliates").await, Ok(vec![vec![json!("1")]]));
+        assert_eq!(run(&partner, "p", "SELECT COUNT(*) FROM affiliates").await, Ok(vec![vec![json!("1")]]));
+        assert_eq!(
+            run(
+                &partner,
+                "p",
+                "SELECT count(*) FROM (SELECT enrolled_at, MEASURE(enrolled) FROM affiliates GROUP BY 1) q"
+            )
+            .await,
+            Ok(vec![vec![json!("1")]])
+        );
+        assert_eq!(
+            run(&partner, "p", "WITH a AS (SELECT enrolled_at FROM affiliates) SELECT count(*) FROM a").await,
+            Ok(vec![vec![json!("1")]])
+        );
+        // The row filter's member (a primary key, not public) cannot be named to get around it.
+        assert_eq!(
+            run(&partner, "p", "SELECT MEASURE(enrolled) FROM affiliates WHERE id <> 2").await,
+            Err("42703".into())
+        );
+        assert_eq!(
+            run(
+                &partner,
+                "p",
+                "SELECT MEASURE(enrolled) FROM affiliates WHERE enrolled_at < '2100-01-01' OR enrolled_at IS NULL"
+            )
+            .await,
+            Ok(vec![vec![json!("1")]])
+        );
+        // A member outside the partner's policy does not exist for it, in queries and the catalog.
+        assert_eq!(
+            run(&partner, "p", "SELECT MEASURE(top_affiliate_concentration) FROM affiliates").await,
+            Err("42703".into())
+        );
+        assert_eq!(
+            run(
+                &partner,
+                "p",
+                "SELECT count(*) FROM information_schema.columns WHERE column_name = 'top_affiliate_concentration'"
+            )
+            .await,
+            Ok(vec![vec![json!("0")]])
+        );
+        assert_eq!(
+            run(
+                &team,
+                "team",
+                "SELECT count(*) FROM information_schema.columns WHERE column_name = 'top_affiliate_concentration'"
+            )
+            .await,
+            Ok(vec![vec![json!("1")]])
+        );
+        // Switching to the team through __user is refused to a non-superuser.
+        assert_eq!(
+            run(&partner, "p", "SELECT MEASURE(enrolled) FROM affiliates WHERE __user = 'team'").await,
+            Err("42501".into())
+        );
+        // Without a group, affiliates is no table: not in a query, not in the catalog.
+        assert_eq!(run(&nobody, "n", "SELECT MEASURE(enrolled) FROM affiliates").await, Err("42P01".into()));
+        assert_eq!(
+            run(&nobody, "n", "SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'affiliates'").await,
+            Ok(vec![vec![json!("0")]])
+        );
+        assert_eq!(
+            run(&nobody, "n", "SELECT count(*) FROM (SELECT enrolled_at FROM affiliates) q").await,
+            Err("42P01".into())
+        );
+    });
+}

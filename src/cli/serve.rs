@@ -251,6 +251,14 @@ pub(crate) fn serve(
     log_format: cubec::server::telemetry::LogFormat,
     sql_api: SqlApi,
 ) -> ExitCode {
+    // A server must outlive its clients: writing to a socket a client has closed is an error
+    // for that connection, not SIGPIPE for the process (main restores SIGPIPE's default for the
+    // other commands, so that `cubec ... | head` stops quietly).
+    #[cfg(unix)]
+    // SAFETY: sets one signal's disposition to "ignore"; no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     cubec::server::telemetry::init_logging(log_format);
     let state = match cubec::server::AppState::open(&config) {
         Ok(s) => std::sync::Arc::new(s),

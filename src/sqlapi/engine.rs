@@ -379,7 +379,7 @@ impl Engine {
     pub async fn query(&self, session: &mut Session, q: Query) -> SqlResult<ResultTable> {
         session.last_semantic.clear();
         let (_, schema) = self.schema_for(&session.context)?;
-        if let Some(sq) = semantic::rewrite(&q, &schema)? {
+        if let Some(sq) = semantic_or_flattened(&q, &schema)? {
             return self.run_semantic(session, &sq).await;
         }
         // Post-processing: semantic subqueries and CTEs become tables in the session's DuckDB.
@@ -617,13 +617,25 @@ fn cte_names(q: &Query) -> HashSet<String> {
         .unwrap_or_default()
 }
 
+/// The query as one semantic query: as written, or read top-down through a projection
+/// subquery (when that rewrite fails, the query is post-processed as written instead).
+fn semantic_or_flattened(q: &Query, schema: &Schema) -> SqlResult<Option<SemanticQuery>> {
+    if let Some(sq) = semantic::rewrite(q, schema)? {
+        return Ok(Some(sq));
+    }
+    match super::flatten::flatten(q, schema).map(|flat| semantic::rewrite(&flat, schema)) {
+        Some(Ok(Some(sq))) => Ok(Some(sq)),
+        _ => Ok(None),
+    }
+}
+
 /// Replaces every subquery in FROM and every CTE that is one semantic query with a table name,
 /// collecting the names and queries.
 fn collect_semantic(q: &mut Query, schema: &Schema, found: &mut Vec<(String, SemanticQuery)>) -> SqlResult<()> {
     if let Some(with) = &mut q.with {
         let mut kept = Vec::new();
         for cte in with.cte_tables.drain(..) {
-            match semantic::rewrite(&cte.query, schema)? {
+            match semantic_or_flattened(&cte.query, schema)? {
                 Some(sq) if cte.alias.columns.is_empty() => found.push((cte.alias.name.value.clone(), sq)),
                 _ => {
                     let mut cte = cte;
@@ -662,7 +674,7 @@ fn collect_in_set(body: &mut SetExpr, schema: &Schema, found: &mut Vec<(String, 
 
 fn collect_in_factor(f: &mut TableFactor, schema: &Schema, found: &mut Vec<(String, SemanticQuery)>) -> SqlResult<()> {
     if let TableFactor::Derived { subquery, alias, .. } = f {
-        match semantic::rewrite(subquery, schema)? {
+        match semantic_or_flattened(subquery, schema)? {
             Some(sq) => {
                 let name = format!("__cubec_semantic_{}", found.len() + 1);
                 let alias = alias.clone().or_else(|| {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod filters;
+pub mod flatten;
 pub mod pgsql;
 pub mod schema;
 pub mod semantic;

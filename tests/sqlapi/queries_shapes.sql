@@ -78,3 +78,15 @@ SELECT plan || '!' FROM (SELECT 1) x, users
 -- name: over_the_row_maximum
 -- error: 54000
 SELECT MEASURE(count) FROM users LIMIT 50001
+--
+-- name: power_bi_nested_top_down
+-- rest: {"measures": ["users.count"], "dimensions": ["users.plan"]}
+select "_"."plan", "_"."a0" from (select "rows"."plan" as "plan", sum(cast("rows"."count" as decimal)) as "a0" from (select "plan", "count" from "public"."users" "$Table") "rows" group by "plan") "_" where not "_"."a0" is null limit 1000001
+--
+-- name: top_down_ratio_is_not_averaged
+-- rest: {"measures": ["referrals.referral_conversion_rate"], "timeDimensions": [{"dimension": "referrals.sent_at", "granularity": "year"}]}
+SELECT date_trunc('year', sent_at), MEASURE(referral_conversion_rate) FROM (SELECT channel, sent_at, referral_conversion_rate FROM referrals) q GROUP BY 1
+--
+-- name: top_down_with_inner_filter
+-- rest: {"measures": ["users.count"], "dimensions": ["users.acquisition_channel"], "filters": [{"member": "users.plan", "operator": "equals", "values": ["pro"]}]}
+SELECT acquisition_channel, COUNT(*) FROM (SELECT acquisition_channel, plan FROM users WHERE plan = 'pro') t GROUP BY 1
