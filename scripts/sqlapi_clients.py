@@ -176,7 +176,23 @@ try:
             cur.execute("SELECT DATE_TRUNC('month', signed_up_at) m, COUNT(*) FROM users GROUP BY 1 ORDER BY 1 LIMIT 1")
             types = [d.type_code for d in cur.description]
             check(types == [1114, 20], f"result types {types}")
-    print(f"== psycopg {psycopg.__version__}: {len(QUESTIONS)} questions x text/binary equal /v1/load's rows")
+        # Pipelining (what Npgsql does): several statements before one Sync; after an error the
+        # server discards the rest up to the Sync, as PostgreSQL does, and the connection goes on.
+        with conn.pipeline():
+            cursors = [conn.execute(QUESTIONS[i][0], QUESTIONS[i][1]) for i in (0, 3, 4)]
+        for i, cur in zip((0, 3, 4), cursors):
+            check(same_rows(cur.fetchall(), rest(QUESTIONS[i][2]), QUESTIONS[i][3]), f"pipelined rows of {QUESTIONS[i][0]}")
+        try:
+            with conn.pipeline():
+                conn.execute("SELECT nope FROM users")
+                conn.execute("SELECT COUNT(*) FROM users")
+            check(False, "a pipelined error was not reported")
+        except psycopg.errors.UndefinedColumn:
+            pass
+        except psycopg.Error as e:
+            check(False, f"a pipelined error: {e.sqlstate} {e!r}")
+        check(conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] > 0, "the connection after a pipelined error")
+    print(f"== psycopg {psycopg.__version__}: {len(QUESTIONS)} questions x text/binary equal /v1/load's rows; pipelines")
 
     # --- SQLAlchemy inspector and pandas ---
     engine = sqlalchemy.create_engine(f"postgresql+psycopg://bi:{PASSWORD}@127.0.0.1:{SQL}/cube")
@@ -230,19 +246,49 @@ try:
         check(not c.pgconn.ssl_in_use and c.execute("SELECT 1").fetchone()[0] == 1, "a query without TLS")
     for method in ("md5", "cleartext"):
         h, q = free_port(), free_port()
-        other = start(h, q, "--sql-auth", method, log=f"serve-{method}.log")
+        # The cleartext server also has a session cap of 2 and a 3 s query timeout.
+        extra = ["--sql-max-sessions", "2", "--query-timeout", "3"] if method == "cleartext" else []
+        other = start(h, q, "--sql-auth", method, *extra, log=f"serve-{method}.log")
+        viewer = f"postgresql://viewer:{VIEWER_PASSWORD}@127.0.0.1:{q}/cube"
         try:
-            with psycopg.connect(f"postgresql://viewer:{VIEWER_PASSWORD}@127.0.0.1:{q}/cube", autocommit=True) as c:
+            with psycopg.connect(viewer, autocommit=True) as c:
                 check(c.execute("SELECT COUNT(*) FROM users").fetchone()[0] > 0, f"{method} login")
             try:
                 psycopg.connect(f"postgresql://viewer:wrong@127.0.0.1:{q}/cube").close()
                 check(False, f"{method}: a wrong password was accepted")
             except psycopg.OperationalError as e:
                 check("password authentication failed" in str(e).lower(), f"{method} wrong password: {e}")
+            if method == "cleartext":
+                first, second = psycopg.connect(viewer, autocommit=True), psycopg.connect(viewer, autocommit=True)
+                try:
+                    psycopg.connect(viewer).close()
+                    check(False, "a third session over --sql-max-sessions 2 was accepted")
+                except psycopg.OperationalError as e:
+                    check("too many sessions" in str(e), f"session cap: {e}")
+                # A query on the session's DuckDB too big to finish is interrupted at the query
+                # timeout, one too big to return is refused at the row maximum; the session goes on.
+                t = time.time()
+                try:
+                    first.execute("SELECT sum(hash(i)) FROM generate_series(1, 100000000000) AS t(i)").fetchall()
+                    check(False, "a query over 10^11 rows finished")
+                except psycopg.Error as e:
+                    check(e.sqlstate == "57014" and time.time() - t < 20, f"catalog query timeout: {e.sqlstate} {e}")
+                try:
+                    first.execute("SELECT a.attname FROM pg_attribute a, pg_attribute b").fetchall()
+                    check(False, "a result over the row maximum was returned")
+                except psycopg.Error as e:
+                    check(e.sqlstate == "54000", f"catalog row maximum: {e.sqlstate} {e}")
+                check(first.execute("SELECT 1").fetchone()[0] == 1, "the session works after its refused queries")
+                first.close()
+                time.sleep(0.2)
+                with psycopg.connect(viewer, autocommit=True) as c:
+                    check(c.execute("SELECT 1").fetchone()[0] == 1, "a session once one is free again")
+                second.close()
         finally:
             other.terminate()
             other.wait(10)
-    print("== TLS (sslmode=require and disable), SCRAM-SHA-256, MD5 and cleartext passwords")
+    print("== TLS (sslmode=require and disable), SCRAM-SHA-256, MD5 and cleartext passwords, the session cap, "
+          "catalog queries past the timeout and the row maximum")
 
     # --- bad input under a small concurrent load ---
     stop = threading.Event()

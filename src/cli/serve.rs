@@ -74,6 +74,10 @@ pub(crate) struct ServeArgs {
     /// PEM private key for the SQL API's TLS.
     #[arg(long, env = "CUBEC_SQL_TLS_KEY", requires = "sql_tls_cert")]
     sql_tls_key: Option<PathBuf>,
+    /// SQL API connections served at once (each has its own small catalog database); more are
+    /// refused with SQLSTATE 53300.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536), env = "CUBEC_SQL_MAX_SESSIONS")]
+    sql_max_sessions: u32,
     /// Print the effective settings (secrets masked) and where each came from, then exit.
     #[arg(long)]
     pub print_config: bool,
@@ -100,7 +104,15 @@ impl ServeArgs {
             (Some(c), Some(k)) => Some((c.clone(), k.clone())),
             _ => None,
         };
-        Ok(Some((port, cubec::sqlapi::SqlApiConfig { users, auth: self.sql_auth, tls })))
+        Ok(Some((
+            port,
+            cubec::sqlapi::SqlApiConfig {
+                users,
+                auth: self.sql_auth,
+                tls,
+                max_sessions: self.sql_max_sessions as usize,
+            },
+        )))
     }
 
     pub(crate) fn log_format(&self) -> cubec::server::telemetry::LogFormat {

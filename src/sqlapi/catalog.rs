@@ -64,8 +64,12 @@ pub const DEFAULT_SETTINGS: &[(&str, &str)] = &[
 /// Opens a session's catalog database.
 pub fn open(schema: &Schema, session: &SessionInfo, settings: &[(String, String)]) -> Result<DuckDb, ExecError> {
     let db = DuckDb::open(None)?;
+    // One per session: small and single-threaded, so many sessions cannot take the machine.
+    db.execute_batch("SET threads = 1; SET memory_limit = '256MB';")?;
     db.execute_batch(include_str!("catalog.sql"))?;
     db.execute_batch(&session_sql(schema, session, settings))?;
+    // SQL from the network runs here: no files, no extensions, and no way to turn them back on.
+    db.execute_batch("SET enable_external_access = false; SET lock_configuration = true;")?;
     Ok(db)
 }
 
@@ -203,4 +207,21 @@ pub fn catalog_tables(db: &DuckDb) -> Result<Vec<(String, String)>, ExecError> {
     let rs =
         db.query("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN ('pgc', 'pgi')", &[])?;
     Ok(rs.rows.iter().map(|r| (r[0].to_text(), r[1].to_text())).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The session database reads no files even when a query reaches it directly, and its
+    /// configuration cannot be changed back.
+    #[test]
+    fn the_session_database_has_no_file_access() {
+        let info = SessionInfo { database: "db", user: "u", pid: 1 };
+        let db = open(&Schema::default(), &info, &[]).expect("the catalog opens");
+        assert!(db.query("SELECT * FROM read_csv('/etc/passwd')", &[]).is_err());
+        assert!(db.execute_batch("SET enable_external_access = true").is_err());
+        let rs = db.query("SELECT typname FROM pgc.pg_type WHERE oid = 1700", &[]).expect("catalog rows");
+        assert_eq!(rs.rows.first().map(|r| r[0].to_text()), Some("numeric".to_string()));
+    }
 }

@@ -392,23 +392,17 @@ impl Engine {
             loaded.push((name.clone(), rows));
         }
         let cte_names = cte_names(&q);
-        let (db, tables) = self.catalog(session)?;
-        for (name, rows) in &loaded {
-            let table = crate::exec::tables::Table {
-                name: name.clone(),
-                columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
-                rows: rows.rows.clone(),
-            };
-            db.execute_batch(&crate::exec::tables::standard_sql(&table, false))
-                .map_err(|e| SqlError::internal(format!("loading a semantic result for post-processing: {e}")))?;
-        }
+        let tables = self.catalog(session)?.1.clone();
         let mut stmt = Statement::Query(Box::new(q));
-        let others = super::pgsql::rewrite(&mut stmt, tables)?;
+        let others = super::pgsql::rewrite(&mut stmt, &tables)?;
         for name in others {
             let parts = semantic::ident_parts(&name);
             let last = parts.last().cloned().unwrap_or_default();
             let is_loaded = loaded.iter().any(|(n, _)| *n == last);
-            if !is_loaded && !cte_names.contains(&last.to_lowercase()) {
+            // Set-returning functions PostgreSQL clients call in FROM, which DuckDB has too.
+            let table_function =
+                ["generate_series", "generate_subscripts", "unnest"].contains(&last.to_lowercase().as_str());
+            if !is_loaded && !table_function && !cte_names.contains(&last.to_lowercase()) {
                 if semantic::cube_table(&schema, &name).is_some() {
                     return Err(SqlError::unsupported(format!(
                         "table \"{last}\" is used in a query cubec cannot rewrite into a semantic query (joined with \
@@ -419,9 +413,55 @@ impl Engine {
                 return Err(SqlError::no_table(&name.to_string()));
             }
         }
-        let result = run_duckdb(db, &stmt.to_string());
-        for (name, _) in &loaded {
-            let _ = db.execute_batch(&format!("DROP TABLE IF EXISTS \"{}\"", name.replace('"', "\"\"")));
+        self.on_duckdb(session, loaded, stmt.to_string()).await
+    }
+
+    /// Loads the semantic results and runs `sql` on the session's DuckDB, on a blocking thread
+    /// (a heavy catalog join must not hold an async worker), interrupted after the query
+    /// timeout, and refused past the row maximum.
+    async fn on_duckdb(
+        &self,
+        session: &mut Session,
+        loaded: Vec<(String, ResultTable)>,
+        sql: String,
+    ) -> SqlResult<ResultTable> {
+        let (db, tables) = session.catalog.take().ok_or_else(|| SqlError::internal("the session has no catalog"))?;
+        let interrupt = db.interrupt_handle();
+        let max = self.state.limits.max_limit;
+        let mut task = tokio::task::spawn_blocking(move || {
+            let mut result = Ok(());
+            for (name, rows) in &loaded {
+                let table = crate::exec::tables::Table {
+                    name: name.clone(),
+                    columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
+                    rows: rows.rows.clone(),
+                };
+                if let Err(e) = db.execute_batch(&crate::exec::tables::standard_sql(&table, false)) {
+                    result = Err(SqlError::internal(format!("loading a semantic result for post-processing: {e}")));
+                    break;
+                }
+            }
+            let result = result.and_then(|_| run_duckdb(&db, &sql, max));
+            for (name, _) in &loaded {
+                let _ = db.execute_batch(&format!("DROP TABLE IF EXISTS \"{}\"", name.replace('"', "\"\"")));
+            }
+            (db, result)
+        });
+        let timeout = self.state.limits.query_timeout;
+        let (joined, timed_out) = match tokio::time::timeout(timeout, &mut task).await {
+            Ok(j) => (j, false),
+            Err(_) => {
+                interrupt.interrupt();
+                (task.await, true)
+            }
+        };
+        let (db, result) = joined.map_err(|e| SqlError::internal(format!("the post-processing task failed: {e}")))?;
+        session.catalog = Some((db, tables));
+        if timed_out {
+            return Err(SqlError::new(
+                "57014",
+                format!("canceling statement due to statement timeout ({} s)", timeout.as_secs_f64()),
+            ));
         }
         result
     }
@@ -469,15 +509,7 @@ impl Engine {
             if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
                 return SqlError::new("42501", d.message.clone());
             }
-            let message = diags
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| match &d.help {
-                    Some(h) => format!("{} ({h})", d.message),
-                    None => d.message.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
+            let message = crate::server::api::error_messages(&diags, "; ");
             let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
             SqlError::new(code, message)
         })?;
@@ -564,7 +596,7 @@ fn pg_type_of(duck: &str) -> PgType {
 
 /// Runs SQL on the session's DuckDB: its column types first (`DESCRIBE`), lists rendered as
 /// PostgreSQL array text.
-fn run_duckdb(db: &DuckDb, sql: &str) -> SqlResult<ResultTable> {
+fn run_duckdb(db: &DuckDb, sql: &str, max_rows: u64) -> SqlResult<ResultTable> {
     let described = db.query(&format!("DESCRIBE {sql}"), &[]).map_err(duck_error)?;
     let mut columns = Vec::new();
     let mut replace = Vec::new();
@@ -579,12 +611,19 @@ fn run_duckdb(db: &DuckDb, sql: &str) -> SqlResult<ResultTable> {
             columns.push((name, pg_type_of(&ty)));
         }
     }
-    let sql = if replace.is_empty() {
-        sql.to_string()
+    // One row over the maximum tells a result is too big, without reading all of it.
+    let capped = if replace.is_empty() {
+        format!("SELECT * FROM ({sql}) AS __cubec_q LIMIT {}", max_rows + 1)
     } else {
-        format!("SELECT * REPLACE ({}) FROM ({sql}) AS __cubec_q", replace.join(", "))
+        format!("SELECT * REPLACE ({}) FROM ({sql}) AS __cubec_q LIMIT {}", replace.join(", "), max_rows + 1)
     };
-    let rs = db.query(&sql, &[]).map_err(duck_error)?;
+    let rs = db.query(&capped, &[]).map_err(duck_error)?;
+    if rs.rows.len() as u64 > max_rows {
+        return Err(SqlError::new(
+            "54000",
+            format!("the result has more than {max_rows} rows, the configured maximum; add a LIMIT (or filters)"),
+        ));
+    }
     Ok(ResultTable { columns, rows: rs.rows })
 }
 

@@ -56,6 +56,8 @@ pub struct SqlApiConfig {
     pub auth: AuthMethod,
     /// PEM certificate chain and private key: TLS for clients that ask (`sslmode=require`).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// Connections served at once; more are refused with SQLSTATE 53300.
+    pub max_sessions: usize,
 }
 
 const SCRAM_ITERATIONS: usize = 4096;
@@ -73,12 +75,12 @@ impl AuthSource for UserSource {
         let user = self.users.find(name).ok_or_else(|| PgWireError::InvalidPassword(name.to_string()))?;
         Ok(match self.method {
             AuthMethod::Scram => {
-                let salt: Vec<u8> = (0..16).map(|_| rand_byte()).collect();
+                let salt = random_bytes::<16>()?.to_vec();
                 let salted = gen_salted_password(&user.password, &salt, SCRAM_ITERATIONS);
                 Password::new(Some(salt), salted)
             }
             AuthMethod::Md5 => {
-                let salt: Vec<u8> = (0..4).map(|_| rand_byte()).collect();
+                let salt = random_bytes::<4>()?.to_vec();
                 Password::new(Some(salt.clone()), hash_md5_password(name, &user.password, &salt).into_bytes())
             }
             AuthMethod::Cleartext => Password::new(None, user.password.as_bytes().to_vec()),
@@ -101,14 +103,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Salt bytes from the OS's randomness (through the standard library's hasher keys).
-fn rand_byte() -> u8 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0),
-    );
-    h.finish() as u8
+/// Salt from the operating system's secure random source (ring's, as rustls uses).
+fn random_bytes<const N: usize>() -> PgWireResult<[u8; N]> {
+    use ring::rand::SecureRandom;
+    let mut out = [0u8; N];
+    ring::rand::SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| PgWireError::ApiError("no secure random source for a password salt".into()))?;
+    Ok(out)
 }
 
 fn parameters() -> DefaultServerParameterProvider {
@@ -297,9 +299,11 @@ impl ExtendedQueryHandler for Backend {
         let params = portal_params(portal)?;
         match self.run_bound(&mut state, &portal.statement.statement, &params).await {
             Ok(o) => wire::response(&o, &portal.result_column_format),
+            // As an Err, so that pgwire discards the pipelined messages up to Sync, as
+            // PostgreSQL does (Npgsql pipelines several statements before one Sync).
             Err(e) => {
                 log_error(&e);
-                Ok(Response::Error(Box::new(wire::error_info(&e))))
+                Err(wire::to_pgwire_error(&e))
             }
         }
     }
@@ -399,6 +403,53 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> Result<pgwire:
 pub struct SqlServer {
     handlers: Arc<Handlers>,
     tls: Option<pgwire::tokio::TlsAcceptor>,
+    sessions: Arc<tokio::sync::Semaphore>,
+    max_sessions: usize,
+}
+
+/// Refuses a connection as PostgreSQL does when it is full: reads the startup packet (answering
+/// an SSL or GSS request with `N` first), then sends a FATAL error, so that the client shows
+/// the message.
+async fn refuse(mut socket: tokio::net::TcpStream, message: String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const SSL_OR_GSS_REQUEST: [u32; 2] = [80_877_103, 80_877_104];
+    let exchange = async {
+        for _ in 0..3 {
+            let mut len = [0u8; 4];
+            socket.read_exact(&mut len).await?;
+            let len = u32::from_be_bytes(len) as usize;
+            if !(8..=10_000).contains(&len) {
+                break;
+            }
+            let mut body = vec![0u8; len - 4];
+            socket.read_exact(&mut body).await?;
+            let code = u32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+            if SSL_OR_GSS_REQUEST.contains(&code) {
+                socket.write_all(b"N").await?;
+                continue;
+            }
+            break;
+        }
+        socket.write_all(&fatal_error_message("53300", &message)).await?;
+        socket.shutdown().await
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), exchange).await;
+}
+
+/// A FATAL ErrorResponse, sent before the startup exchange (libpq reports it as the server's
+/// answer to its first message).
+fn fatal_error_message(code: &str, message: &str) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', code), (b'M', message)] {
+        body.push(field);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut out = vec![b'E'];
+    out.extend_from_slice(&((body.len() + 4) as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
 }
 
 impl SqlServer {
@@ -432,7 +483,13 @@ impl SqlServer {
         };
         let engine = Arc::new(Engine { state, users: config.users });
         let backend = Backend { engine, startup: Arc::new(startup), parser: Arc::new(StatementParser), connections };
-        Ok(SqlServer { handlers: Arc::new(Handlers(Arc::new(backend))), tls })
+        let max_sessions = config.max_sessions.max(1);
+        Ok(SqlServer {
+            handlers: Arc::new(Handlers(Arc::new(backend))),
+            tls,
+            sessions: Arc::new(tokio::sync::Semaphore::new(max_sessions)),
+            max_sessions,
+        })
     }
 
     /// Accepts connections until the listener fails; each runs on its own task, and a broken
@@ -447,12 +504,19 @@ impl SqlServer {
                     continue;
                 }
             };
+            let Ok(permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
+                tracing::warn!(peer = %peer, max = self.max_sessions, "SQL API: too many sessions, connection refused");
+                let message = format!("too many sessions, limit reached: {}", self.max_sessions);
+                tokio::spawn(refuse(socket, message));
+                continue;
+            };
             let handlers = Arc::clone(&self.handlers);
             let tls = self.tls.clone();
             tokio::spawn(async move {
                 if let Err(e) = pgwire::tokio::process_socket(socket, tls, handlers).await {
                     tracing::debug!(peer = %peer, error = %e, "SQL API connection ended with an error");
                 }
+                drop(permit);
             });
         }
     }

@@ -143,14 +143,7 @@ impl Table {
     /// A column by name: exact first, then case-insensitively when that is unambiguous (Cube's
     /// models use camelCase names, which unquoted SQL identifiers fold to lower case).
     pub fn column(&self, name: &str) -> Option<&Column> {
-        if let Some(c) = self.columns.iter().find(|c| c.name == name) {
-            return Some(c);
-        }
-        let mut found = self.columns.iter().filter(|c| c.name.eq_ignore_ascii_case(name));
-        match (found.next(), found.next()) {
-            (Some(c), None) => Some(c),
-            _ => None,
-        }
+        by_name(&self.columns, name, |c| &c.name)
     }
 }
 
@@ -207,14 +200,19 @@ impl Schema {
 
     /// A table by name, exact first, then case-insensitively when unambiguous.
     pub fn table(&self, name: &str) -> Option<&Table> {
-        if let Some(t) = self.tables.iter().find(|t| t.name == name) {
-            return Some(t);
-        }
-        let mut found = self.tables.iter().filter(|t| t.name.eq_ignore_ascii_case(name));
-        match (found.next(), found.next()) {
-            (Some(t), None) => Some(t),
-            _ => None,
-        }
+        by_name(&self.tables, name, |t| &t.name)
+    }
+}
+
+/// The item named `name`: exactly, else case-insensitively when only one matches.
+fn by_name<'a, T>(items: &'a [T], name: &str, name_of: impl Fn(&T) -> &String) -> Option<&'a T> {
+    if let Some(x) = items.iter().find(|x| name_of(x) == name) {
+        return Some(x);
+    }
+    let mut found = items.iter().filter(|x| name_of(x).eq_ignore_ascii_case(name));
+    match (found.next(), found.next()) {
+        (Some(x), None) => Some(x),
+        _ => None,
     }
 }
 

@@ -103,3 +103,15 @@ SELECT current_setting('server_encoding')
 -- name: pg_type_base_types
 -- expect: [["int8", "20"], ["numeric", "1700"], ["timestamp", "1114"]]
 SELECT typname, oid FROM pg_catalog.pg_type WHERE typname IN ('int8', 'numeric', 'timestamp') ORDER BY oid = 1114, oid
+--
+-- name: generate_series_in_from
+-- expect: [["6"]]
+SELECT sum(i) FROM generate_series(1, 3) AS t(i)
+--
+-- name: no_file_access_from_sql
+-- error: 42P01
+SELECT * FROM read_csv('/etc/passwd')
+--
+-- name: no_file_access_in_a_subquery
+-- error: 42P01
+SELECT (SELECT count(*) FROM read_text('/etc/hostname')) AS n
