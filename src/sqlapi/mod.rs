@@ -3,7 +3,8 @@
 //! Every public cube and view the user may see is a table in schema `public`, every member a
 //! column. Input: PostgreSQL wire protocol sessions (through the `pgwire` crate). Output: rows.
 //! [`semantic`] and [`filters`] turn a SELECT into the query `/v1/load` takes (run by the same
-//! compiler and pool); [`engine`] routes statements and post-processes on the embedded DuckDB;
+//! compiler and pool, [`flatten`] reads projection subqueries top-down); [`engine`] routes
+//! statements; [`postprocess`] runs the rest of a statement on the session's embedded DuckDB;
 //! [`catalog`] and [`pgsql`] answer introspection; [`wire`] encodes; [`users`] authenticates.
 
 pub mod catalog;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod filters;
 pub mod flatten;
 pub mod pgsql;
+pub mod postprocess;
 pub mod schema;
 pub mod semantic;
 pub mod users;
