@@ -11,9 +11,10 @@
 use crate::diag::{Code, Diagnostic};
 use crate::resolve::{Cube, CubeKind, DimensionType, Model};
 use crate::sql::{Dialect, RenderOptions};
+use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const GRANULARITIES: &[&str] = &["second", "minute", "hour", "day", "week", "month", "quarter", "year"];
@@ -117,12 +118,12 @@ fn time_member(model: &Model, cube: &Cube, c: crate::resolve::CubeId, d: usize) 
     Some(format!("{}.{}", cube.name, dim.name))
 }
 
-/// Runs the queries of [`matrix`] on `threads` threads; `progress` counts finished queries.
+/// Runs the queries of [`matrix`] on every core (rayon's pool); `progress` counts finished
+/// queries.
 pub fn check(
     model: &Model,
     queries: &[(Value, Vec<String>)],
     dialects: &[Arc<Dialect>],
-    threads: usize,
     progress: &AtomicUsize,
 ) -> DeepReport {
     let started = Instant::now();
@@ -131,48 +132,43 @@ pub fn check(
             .map(|d| d.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now()),
         // A model check compiles every member as the model's author, whoever may query it.
-        access: crate::access::AccessOptions::off(),
+        access: crate::query::AccessOptions::off(),
         ..crate::query::QueryOptions::default()
     };
-    let report = Mutex::new(DeepReport { queries: queries.len(), ..DeepReport::default() });
-    let chunk = queries.len().div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|scope| {
-        for part in queries.chunks(chunk) {
-            let (report, opts) = (&report, &opts);
-            scope.spawn(move || {
-                let mut local = DeepReport::default();
-                for (q, members) in part {
-                    for d in dialects {
-                        match crate::compile(model, q, d, opts, RenderOptions::default()) {
-                            Ok(c) => {
-                                local.statements += 1;
-                                if let Err(e) = crate::sql::check_parses(d, &c.sql) {
-                                    local.failures.push(DeepFailure {
-                                        dialect: d.name.clone(),
-                                        members: members.clone(),
-                                        message: format!("the SQL does not parse: {e}"),
-                                    });
-                                }
-                            }
-                            Err(diags) if diags.iter().all(|x| x.code == Code::QueryJoinPath) => local.unreachable += 1,
-                            Err(diags) => local.failures.push(DeepFailure {
-                                dialect: d.name.clone(),
-                                members: members.clone(),
-                                message: messages(&diags),
-                            }),
-                        }
+    // Each rayon worker folds the queries it takes into its own report; the reports are then
+    // summed. Work stealing keeps both cores busy when some queries compile slower than others.
+    let check_one = |mut local: DeepReport, (q, members): &(Value, Vec<String>)| {
+        for d in dialects {
+            match crate::compile(model, q, d, &opts, RenderOptions::default()) {
+                Ok(c) => {
+                    local.statements += 1;
+                    if let Err(e) = crate::sql::check_parses(d, &c.sql) {
+                        local.failures.push(DeepFailure {
+                            dialect: d.name.clone(),
+                            members: members.clone(),
+                            message: format!("the SQL does not parse: {e}"),
+                        });
                     }
-                    progress.fetch_add(1, Ordering::Relaxed);
                 }
-                if let Ok(mut r) = report.lock() {
-                    r.statements += local.statements;
-                    r.unreachable += local.unreachable;
-                    r.failures.extend(local.failures);
-                }
-            });
+                Err(diags) if diags.iter().all(|x| x.code == Code::QueryJoinPath) => local.unreachable += 1,
+                Err(diags) => local.failures.push(DeepFailure {
+                    dialect: d.name.clone(),
+                    members: members.clone(),
+                    message: messages(&diags),
+                }),
+            }
         }
-    });
-    let mut report = report.into_inner().unwrap_or_else(|p| p.into_inner());
+        progress.fetch_add(1, Ordering::Relaxed);
+        local
+    };
+    let sum = |mut a: DeepReport, b: DeepReport| {
+        a.statements += b.statements;
+        a.unreachable += b.unreachable;
+        a.failures.extend(b.failures);
+        a
+    };
+    let mut report = queries.par_iter().fold(DeepReport::default, check_one).reduce(DeepReport::default, sum);
+    report.queries = queries.len();
     report.failures.sort_by(|a, b| (&a.members, &a.dialect).cmp(&(&b.members, &b.dialect)));
     report.elapsed = started.elapsed();
     report

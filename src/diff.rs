@@ -42,7 +42,7 @@ pub fn at_revision(model_dir: &Path, rev: &str) -> Result<Version, String> {
     let mut files = Vec::new();
     for path in String::from_utf8_lossy(&listing).lines() {
         let Some(rel) = path.strip_prefix(&prefix) else { continue };
-        if !is_model_file(Path::new(rel)) {
+        if !crate::load::is_model_path(Path::new(rel)) {
             continue;
         }
         let bytes = git(&["show", &format!("{commit}:{path}")])?;
@@ -53,24 +53,13 @@ pub fn at_revision(model_dir: &Path, rev: &str) -> Result<Version, String> {
 
 /// The model folder as it is on disk.
 pub fn work_tree(model_dir: &Path) -> Result<Version, String> {
-    let paths =
-        crate::load::model_files(model_dir).map_err(|e| format!("cannot read `{}`: {e}", model_dir.display()))?;
+    let paths = crate::load::model_files(model_dir).map_err(|e| e.to_string())?;
     let mut files = Vec::new();
     for p in paths {
         let bytes = std::fs::read(&p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?;
         files.push((p.strip_prefix(model_dir).unwrap_or(&p).to_path_buf(), bytes));
     }
     Ok(Version { label: "work tree".to_string(), files })
-}
-
-/// The same rule as the loader: YAML files, not under the top-level data/tests/queries/macros.
-fn is_model_file(rel: &Path) -> bool {
-    let name = rel.to_string_lossy();
-    let top = rel.components().next().map(|c| c.as_os_str().to_string_lossy().to_string()).unwrap_or_default();
-    let nested = rel.components().count() > 1;
-    (name.ends_with(".yml") || name.ends_with(".yaml") || name.ends_with(".js") || crate::load::jinja::is_template(rel))
-        && !(nested && matches!(top.as_str(), "data" | "tests" | "queries" | "macros"))
-        && !rel.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -219,7 +208,7 @@ pub fn diff(
             .map(|t| t.with_timezone(&chrono::Utc))
             .unwrap_or_else(|_| chrono::Utc::now()),
         // A model check compiles every member as the model's author, whoever may query it.
-        access: crate::access::AccessOptions::off(),
+        access: crate::query::AccessOptions::off(),
         ..crate::query::QueryOptions::default()
     };
     for (name, q) in &corpus {
@@ -280,10 +269,10 @@ fn generated_queries(model: &crate::resolve::Model) -> Vec<(String, Value)> {
 /// The saved queries under `<model>/queries/*.json` of the head version (on disk).
 pub fn saved_queries(model_dir: &Path) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(model_dir.join("queries")) else { return out };
-    let mut paths: Vec<PathBuf> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths.into_iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+    let dir = model_dir.join("queries");
+    let paths =
+        if dir.is_dir() { crate::files::Walk::flat(&["json"]).files(&dir).unwrap_or_default() } else { Vec::new() };
+    for p in paths {
         if let Some(q) = std::fs::read_to_string(&p).ok().and_then(|t| serde_json::from_str(&t).ok()) {
             let name =
                 format!("queries/{}", p.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_default());

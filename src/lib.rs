@@ -12,6 +12,7 @@ pub mod diag;
 pub mod diff;
 pub mod docs;
 pub mod exec;
+pub mod files;
 pub mod import_js;
 pub mod load;
 pub mod plan;
@@ -24,6 +25,7 @@ pub mod sql;
 pub mod sqlapi;
 pub mod testing;
 pub mod util;
+pub mod vocab;
 
 use diag::{Diagnostic, SourceMap};
 use std::path::Path;

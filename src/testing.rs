@@ -41,23 +41,13 @@ pub struct Outcome {
     pub millis: f64,
 }
 
-/// Test files under `dir`, sorted.
-pub fn test_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.filter_map(Result::ok) {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yml" || x == "yaml") {
-                out.push(p);
-            }
-        }
+/// Test files (`*.yml`, `*.yaml`) under `dir` at any depth, sorted; none when `dir` does not
+/// exist.
+pub fn test_files(dir: &Path) -> Result<Vec<PathBuf>, crate::files::WalkError> {
+    if !dir.is_dir() {
+        return Ok(Vec::new());
     }
-    out.sort();
-    out
+    crate::files::Walk::deep(&["yml", "yaml"]).files(dir)
 }
 
 /// Runs every test of `file` whose name contains `filter`.
@@ -309,28 +299,53 @@ fn diff(want: &[Vec<(String, String)>], got: &[Vec<(String, String)>]) -> String
     out
 }
 
-/// JUnit XML for CI systems.
+/// JUnit XML for CI systems (quick-junit: one `cubec` suite, a test case per metric test with
+/// its file as the class name, the failure's text as its description).
 pub fn junit(outcomes: &[Outcome]) -> String {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
-    let failures = outcomes.iter().filter(|o| o.failure.is_some()).count();
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuite name=\"cubec\" tests=\"{}\" failures=\"{failures}\">\n",
-        outcomes.len()
-    );
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new("cubec");
     for o in outcomes {
-        out.push_str(&format!(
-            "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-            esc(&o.file),
-            esc(&o.name),
-            o.millis / 1000.0
-        ));
-        match &o.failure {
-            Some(f) => {
-                out.push_str(&format!(">\n    <failure message=\"failed\">{}</failure>\n  </testcase>\n", esc(f)))
+        let status = match &o.failure {
+            None => TestCaseStatus::success(),
+            Some(why) => {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message("failed").set_description(why.as_str());
+                s
             }
-            None => out.push_str("/>\n"),
-        }
+        };
+        let mut case = TestCase::new(o.name.as_str(), status);
+        case.set_classname(o.file.as_str())
+            .set_time(std::time::Duration::try_from_secs_f64(o.millis / 1000.0).unwrap_or_default());
+        suite.add_test_case(case);
     }
-    out.push_str("</testsuite>\n");
-    out
+    let mut report = Report::new("cubec");
+    report.add_test_suite(suite);
+    report.to_string().unwrap_or_else(|e| format!("<!-- cubec could not write JUnit XML: {e} -->\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junit_reads_back_whatever_a_failure_says() {
+        // Markup, quotes and a terminal escape (invalid in XML 1.0) in a failure's text.
+        let why = "rows differ: <a & \"b\"> \u{1b}[31mred\u{1b}[0m";
+        let outcomes = vec![
+            Outcome { file: "tests/a.yml".into(), name: "ok".into(), failure: None, millis: 1.5 },
+            Outcome {
+                file: "tests/a.yml".into(),
+                name: "bad <one>".into(),
+                failure: Some(why.into()),
+                millis: f64::NAN,
+            },
+        ];
+        let xml = junit(&outcomes);
+        let report = quick_junit::Report::deserialize_from_str(&xml).expect("valid JUnit XML");
+        let suite = &report.test_suites[0];
+        assert_eq!((suite.tests, suite.failures), (2, 1));
+        assert_eq!(suite.test_cases[1].name.as_str(), "bad <one>");
+        let text = format!("{:?}", suite.test_cases[1].status);
+        assert!(text.contains("rows differ: <a & \\\"b\\\">"), "{text}");
+    }
 }

@@ -5,8 +5,9 @@
 //! see appears in a result, in `/v1/meta` or in an error message.
 #![cfg(feature = "engine")]
 
-use cubec::access::{AccessOptions, Caller};
+use cubec::access::Caller;
 use cubec::exec::{fixtures, shape, Database};
+use cubec::query::AccessOptions;
 use cubec::query::QueryOptions;
 use cubec::sql::{Dialects, RenderOptions};
 use proptest::prelude::*;

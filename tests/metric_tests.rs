@@ -53,6 +53,9 @@ fn a_failing_metric_test_exits_1_with_a_diff() {
     );
     let junit = cubec(&["test", "--model", dir.to_str().unwrap(), "--format", "junit", "--filter", "wrong"]);
     let xml = String::from_utf8_lossy(&junit.stdout);
-    assert!(xml.contains("tests=\"1\" failures=\"1\"") && xml.contains("<failure"), "{xml}");
+    let suite = xml.lines().find(|l| l.trim_start().starts_with("<testsuite ")).unwrap_or_default();
+    assert!(suite.contains("tests=\"1\"") && suite.contains("failures=\"1\""), "{xml}");
+    assert!(xml.contains("<testcase name=\"wrong\"") && xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("- {t.k: b, t.total: 6}"), "the failure's text is in the report: {xml}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -3,37 +3,11 @@
 //! and query enforcement all ask the same object, so what meta shows and what a query may name
 //! cannot drift apart.
 
-use super::Policy;
 use crate::diag::{Code, Diagnostic};
+use crate::query::{AccessOptions, Visibility};
+use crate::resolve::policy::Policy;
 use crate::resolve::{CubeId, MemberRef, Model};
 use serde_json::Value;
-
-/// How access control runs for a request or command.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AccessOptions {
-    /// Access policies apply. Off only under `cubec serve --dev`, which serves every member
-    /// and row as before policies existed.
-    pub enforce: bool,
-    /// Where the caller's groups are in the security context: a dotted path, `groups` by
-    /// default (`--context-to-groups`).
-    pub groups_claim: String,
-    /// `public: false` cubes and members cannot be queried (the REST API; the CLI, a model
-    /// author's tool, may query them).
-    pub hide_non_public: bool,
-}
-
-impl AccessOptions {
-    /// No policies, every member: for model authors' tools (docs, deep checks, diffs).
-    pub fn off() -> AccessOptions {
-        AccessOptions { enforce: false, ..AccessOptions::default() }
-    }
-}
-
-impl Default for AccessOptions {
-    fn default() -> Self {
-        AccessOptions { enforce: true, groups_claim: "groups".to_string(), hide_non_public: false }
-    }
-}
 
 pub struct Caller<'m> {
     model: &'m Model,
@@ -119,6 +93,17 @@ impl<'m> Caller<'m> {
     pub fn cube_visible(&self, cube: CubeId) -> bool {
         let c = self.model.cube(cube);
         (!self.hide_non_public || c.public) && c.member_refs().any(|m| self.member_visible(cube, m))
+    }
+}
+
+/// The query parser's suggestions ask the same questions as meta and enforcement.
+impl Visibility for Caller<'_> {
+    fn cube_visible(&self, cube: CubeId) -> bool {
+        Caller::cube_visible(self, cube)
+    }
+
+    fn member_visible(&self, cube: CubeId, m: MemberRef) -> bool {
+        Caller::member_visible(self, cube, m)
     }
 }
 

@@ -10,11 +10,11 @@
 //! as parameters like any user filter; a missing value denies the query.
 
 use super::caller::{denied, Caller};
-use super::*;
 use crate::diag::Diagnostic;
 use crate::plan::Plan;
 use crate::query::{FilterNode, Query, QueryMember};
-use crate::resolve::{CubeId, Model};
+use crate::resolve::policy::*;
+use crate::resolve::{CubeId, MemberRef, Model};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 

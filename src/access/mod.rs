@@ -1,8 +1,8 @@
 //! Data access control: Cube's `access_policy` on cubes and views, enforced for every query.
 //!
-//! Three steps, each its own module:
-//! - [`policy`] reads a cube's `access_policy` items into [`Policy`] values at resolve time,
-//!   with located diagnostics (members resolved, operators and templates checked).
+//! Policies are part of the model: the resolve stage reads and checks them
+//! ([`crate::resolve::policy`]); this stage takes the resolved model, a query and a caller, and
+//! enforces, in two steps:
 //! - [`caller`] decides, for one security context, which policies apply to each cube and so
 //!   which members the caller may see ([`Caller`]); `/v1/meta` and the query parser use it.
 //! - [`enforce`] turns a parsed query into the row filters the caller's policies demand, for
@@ -12,131 +12,6 @@
 //! or a condition that cannot be evaluated never lets rows through (see the README).
 
 pub mod caller;
-pub mod condition;
 pub mod enforce;
-pub mod policy;
 
-use crate::diag::Span;
-use crate::query::Operator;
-use crate::resolve::MemberRef;
-pub use caller::{AccessOptions, Caller};
-pub use condition::Condition;
-
-/// One resolved `access_policy` item.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Policy {
-    pub span: Span,
-    pub groups: Groups,
-    /// Every condition must hold for the policy to apply.
-    pub conditions: Vec<Condition>,
-    /// `member_level`: `None` grants every member.
-    pub members: Option<MemberGrant>,
-    pub rows: RowLevel,
-}
-
-/// Who a policy is for.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Groups {
-    /// `"*"`, alone or in a list.
-    Any,
-    Names(Vec<String>),
-}
-
-impl Groups {
-    pub fn matches(&self, caller_groups: &[String]) -> bool {
-        match self {
-            Groups::Any => true,
-            Groups::Names(names) => names.iter().any(|n| caller_groups.contains(n)),
-        }
-    }
-}
-
-/// `member_level`: a member is granted when it is included and not excluded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MemberGrant {
-    pub includes: MemberSet,
-    pub excludes: MemberSet,
-}
-
-impl MemberGrant {
-    pub fn grants(&self, m: MemberRef) -> bool {
-        self.includes.contains(m) && !self.excludes.contains(m)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum MemberSet {
-    All,
-    Some(Vec<MemberRef>),
-}
-
-impl MemberSet {
-    pub fn contains(&self, m: MemberRef) -> bool {
-        match self {
-            MemberSet::All => true,
-            MemberSet::Some(list) => list.contains(&m),
-        }
-    }
-}
-
-/// `row_level`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RowLevel {
-    /// No `row_level`, or `allow_all: true`.
-    AllRows,
-    /// `filters`: all must hold.
-    Filters(Vec<RowFilter>),
-}
-
-/// A row filter in the REST filter shape, its member resolved in the policy's cube or view.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RowFilter {
-    Leaf { member: MemberRef, operator: Operator, values: FilterValues },
-    And(Vec<RowFilter>),
-    Or(Vec<RowFilter>),
-}
-
-/// Where a row filter's values come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum FilterValues {
-    /// `set` / `notSet`.
-    None,
-    /// `values: [...]`: literals and `"{ securityContext.x }"` templates.
-    List(Vec<ValueItem>),
-    /// `values: "{ securityContext.xs }"`: the context value itself, a list or a scalar.
-    Context(ContextPath),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ValueItem {
-    /// A literal; `None` for YAML null.
-    Literal(Option<String>),
-    /// Text with `{ securityContext.x }` parts.
-    Template(Vec<TemplatePart>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TemplatePart {
-    Text(String),
-    Value(ContextPath),
-}
-
-/// A path into the security context (`securityContext.tenant.id` is `["tenant", "id"]`).
-/// Cube Cloud's `userAttributes.x` and `groups` read `cubeCloud.userAttributes.x` and
-/// `cubeCloud.groups`, as Cube rewrites them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextPath {
-    pub segments: Vec<String>,
-}
-
-impl ContextPath {
-    /// The value at this path, if every step exists.
-    pub fn lookup<'a>(&self, context: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        self.segments.iter().try_fold(context, |v, k| v.get(k))
-    }
-
-    /// As written in messages: `securityContext.tenant.id`.
-    pub fn display(&self) -> String {
-        format!("securityContext.{}", self.segments.join("."))
-    }
-}
+pub use caller::Caller;

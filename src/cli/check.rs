@@ -3,7 +3,6 @@
 use super::common::*;
 use crate::{DiffFormat, TestFormat};
 use cubec::diag::render::{self, DiagFormat};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,20 +48,21 @@ pub(crate) fn deep_validate(model: Option<PathBuf>, format: DiagFormat, dialect:
     let queries = cubec::deep::matrix(&checked.model);
     let total = queries.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let show = std::io::stderr().is_terminal() && format == DiagFormat::Human;
+    // indicatif draws only on a terminal; JSON output gets no bar at all.
+    let bar = if format == DiagFormat::Human {
+        indicatif::ProgressBar::new(total as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let style = indicatif::ProgressStyle::with_template("[{bar:30}] {pos}/{len} queries ({eta} left)");
+    bar.set_style(style.map(|s| s.progress_chars("#>-")).unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
     let report = std::thread::scope(|scope| {
-        let worker = scope.spawn(|| cubec::deep::check(&checked.model, &queries, &chosen, threads, &done));
-        while show && !worker.is_finished() {
-            let n = done.load(std::sync::atomic::Ordering::Relaxed);
-            let width = 30;
-            let filled = if total == 0 { width } else { n * width / total };
-            eprint!("\r[{}{}] {n}/{total} queries", "#".repeat(filled), " ".repeat(width - filled));
+        let worker = scope.spawn(|| cubec::deep::check(&checked.model, &queries, &chosen, &done));
+        while !worker.is_finished() {
+            bar.set_position(done.load(std::sync::atomic::Ordering::Relaxed) as u64);
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        if show {
-            eprint!("\r\x1b[2K");
-        }
+        bar.finish_and_clear();
         worker.join()
     });
     let Ok(report) = report else {
@@ -184,7 +184,13 @@ pub(crate) fn run_tests(
         Err(code) => return code,
     };
     let url = db.or_else(|| std::env::var("CUBEC_DB_URL").ok().filter(|u| !u.is_empty()));
-    let files = cubec::testing::test_files(&dir.join("tests"));
+    let files = match cubec::testing::test_files(&dir.join("tests")) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
     if files.is_empty() {
         eprintln!("error: no test files under `{}`", dir.join("tests").display());
         return ExitCode::from(1);
@@ -253,24 +259,13 @@ pub(crate) fn import_js(input: &std::path::Path, out: &std::path::Path) -> ExitC
     let files: Vec<PathBuf> = if input.is_file() {
         vec![input.to_path_buf()]
     } else {
-        let mut found = Vec::new();
-        let mut stack = vec![input.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                eprintln!("error: cannot read `{}`", d.display());
+        match cubec::files::Walk::deep(&["js"]).files(input) {
+            Ok(found) => found,
+            Err(e) => {
+                eprintln!("error: {e}");
                 return ExitCode::from(1);
-            };
-            for e in entries.filter_map(Result::ok) {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "js") {
-                    found.push(p);
-                }
             }
         }
-        found.sort();
-        found
     };
     if files.is_empty() {
         eprintln!("error: no .js files under `{}`", input.display());

@@ -92,38 +92,29 @@ pub(crate) struct Prepared {
     pub checked: cubec::Checked,
 }
 
-/// A spinner on stderr while a query runs, shown only on a terminal and only after a moment.
+/// A spinner on stderr while a query runs (indicatif: drawn only on a terminal). It appears
+/// after half a second, so a fast query does not flicker, and is cleared when dropped.
 pub(crate) struct Spinner {
+    bar: indicatif::ProgressBar,
     done: Option<std::sync::mpsc::Sender<()>>,
-    handle: Option<std::thread::JoinHandle<()>>,
+    delay: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Spinner {
-    pub(crate) fn start(enabled: bool) -> Spinner {
-        if !enabled {
-            return Spinner { done: None, handle: None };
-        }
+    pub(crate) fn start() -> Spinner {
+        let bar = indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        let style = indicatif::ProgressStyle::with_template("{spinner} running query ({elapsed})");
+        bar.set_style(style.unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()));
         let (tx, rx) = std::sync::mpsc::channel::<()>();
-        let handle = std::thread::spawn(move || {
-            let frames = ['|', '/', '-', '\\'];
-            let started = std::time::Instant::now();
-            let mut shown = false;
-            for i in 0.. {
-                if rx.recv_timeout(std::time::Duration::from_millis(120)).is_ok()
-                    || matches!(rx.try_recv(), Err(std::sync::mpsc::TryRecvError::Disconnected))
-                {
-                    break;
-                }
-                if started.elapsed() > std::time::Duration::from_millis(500) {
-                    eprint!("\r{} running query ({:.0}s)", frames[i % frames.len()], started.elapsed().as_secs_f64());
-                    shown = true;
-                }
-            }
-            if shown {
-                eprint!("\r\x1b[2K");
+        let shown = bar.clone();
+        let delay = std::thread::spawn(move || {
+            if rx.recv_timeout(std::time::Duration::from_millis(500)) == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(std::time::Duration::from_millis(120));
             }
         });
-        Spinner { done: Some(tx), handle: Some(handle) }
+        Spinner { bar, done: Some(tx), delay: Some(delay) }
     }
 }
 
@@ -132,9 +123,10 @@ impl Drop for Spinner {
         if let Some(tx) = self.done.take() {
             let _ = tx.send(());
         }
-        if let Some(h) = self.handle.take() {
+        if let Some(h) = self.delay.take() {
             let _ = h.join();
         }
+        self.bar.finish_and_clear();
     }
 }
 

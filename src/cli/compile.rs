@@ -2,7 +2,6 @@
 
 use super::common::*;
 use crate::{RowsFormat, SqlFormat};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -141,7 +140,7 @@ pub(crate) fn run_query(
         if explain {
             println!("{};\n-- params: {}\n", c.sql, serde_json::to_string(&c.params).unwrap_or_default());
         }
-        let spinner = Spinner::start(std::io::stderr().is_terminal());
+        let spinner = Spinner::start();
         let outcome = database.run(c);
         drop(spinner);
         let result = match outcome {
@@ -172,7 +171,7 @@ pub(crate) fn run_query(
                 "annotation": cubec::exec::shape::annotation(&checked.model, c),
             })),
             RowsFormat::Csv => print!("{}", cubec::exec::shape::to_csv(&rows)),
-            RowsFormat::Table => print!("{}", cubec::exec::shape::to_table(&rows)),
+            RowsFormat::Table => print!("{}", super::table::render(&rows)),
         }
     }
     if format == RowsFormat::Json {

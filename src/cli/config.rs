@@ -161,7 +161,7 @@ pub(crate) fn shown(key: &str, value: &str) -> String {
     if key.contains("secret") || key.contains("password") {
         return if value.is_empty() { String::new() } else { "***".to_string() };
     }
-    cubec::exec::http::redact(value)
+    cubec::exec::url::redact(value)
 }
 
 #[cfg(test)]

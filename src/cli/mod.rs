@@ -7,3 +7,4 @@ pub mod compile;
 pub mod config;
 pub mod init;
 pub mod serve;
+pub mod table;

@@ -58,41 +58,25 @@ impl DuckDb {
         if !dir.is_dir() {
             return Ok(0);
         }
-        let mut loaded = 0;
-        let mut stack = vec![(dir.to_path_buf(), None::<String>)];
-        while let Some((d, schema)) = stack.pop() {
-            let mut entries: Vec<_> = std::fs::read_dir(&d)
-                .map_err(|e| err(&format!("reading {}", d.display()), e))?
-                .filter_map(Result::ok)
-                .collect();
-            entries.sort_by_key(|e| e.file_name());
-            for e in entries {
-                let path = e.path();
-                if path.is_dir() {
-                    if schema.is_none() {
-                        let name = e.file_name().to_string_lossy().to_string();
-                        self.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {};", ident(&name)))?;
-                        stack.push((path, Some(name)));
-                    }
-                    continue;
+        let walk = crate::files::Walk { max_depth: 2, ..crate::files::Walk::deep(&["csv", "parquet"]) };
+        let files = walk.files(dir).map_err(|e| ExecError(e.to_string()))?;
+        for path in &files {
+            let reader = if path.extension().is_some_and(|x| x == "csv") { "read_csv" } else { "read_parquet" };
+            let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            // A file in a subfolder is a table in the schema named after the folder.
+            let table = match path.parent().filter(|p| *p != dir).and_then(|p| p.file_name()) {
+                Some(folder) => {
+                    let schema = ident(&folder.to_string_lossy());
+                    self.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema};"))?;
+                    format!("{schema}.{}", ident(&stem))
                 }
-                let reader = match path.extension().and_then(|x| x.to_str()) {
-                    Some("csv") => "read_csv",
-                    Some("parquet") => "read_parquet",
-                    _ => continue,
-                };
-                let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-                let table = match &schema {
-                    Some(s) => format!("{}.{}", ident(s), ident(&stem)),
-                    None => ident(&stem),
-                };
-                let file = path.to_string_lossy().replace('\'', "''");
-                self.execute_batch(&format!("CREATE OR REPLACE TABLE {table} AS SELECT * FROM {reader}('{file}');"))
-                    .map_err(|e| ExecError(format!("loading {}: {}", path.display(), e.0)))?;
-                loaded += 1;
-            }
+                None => ident(&stem),
+            };
+            let file = path.to_string_lossy().replace('\'', "''");
+            self.execute_batch(&format!("CREATE OR REPLACE TABLE {table} AS SELECT * FROM {reader}('{file}');"))
+                .map_err(|e| ExecError(format!("loading {}: {}", path.display(), e.0)))?;
         }
-        Ok(loaded)
+        Ok(files.len())
     }
 
     pub fn execute_batch(&self, sql: &str) -> Result<(), ExecError> {
@@ -334,7 +318,7 @@ mod tests {
     #[test]
     fn time_zones_work_without_icu_and_respect_dst() {
         let db = DuckDb::open(None).unwrap();
-        let ts = |s: &str| Cell::Timestamp(crate::query::dates::parse_local_datetime(s).unwrap());
+        let ts = |s: &str| Cell::Timestamp(crate::vocab::time::parse_local_datetime(s).unwrap());
         assert_eq!(
             one(&db, "SELECT timezone('America/Los_Angeles', TIMESTAMP '2024-01-01 08:00:00'::timestamptz)"),
             ts("2024-01-01T00:00:00")

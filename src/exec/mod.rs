@@ -20,6 +20,7 @@ pub mod snowflake;
 pub(crate) mod stub;
 pub mod tables;
 pub mod tls;
+pub mod url;
 
 use crate::sql::CompiledSql;
 use chrono::NaiveDateTime;
@@ -49,7 +50,7 @@ impl Cell {
             Cell::Float(f) => J::String(format_float(*f)),
             Cell::Decimal(d) => J::String(d.clone()),
             Cell::Text(s) => J::String(s.clone()),
-            Cell::Timestamp(t) => J::String(crate::query::dates::format_local(*t)),
+            Cell::Timestamp(t) => J::String(crate::vocab::time::format_local(*t)),
         }
     }
 
@@ -152,7 +153,7 @@ pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
         Some("bigquery") => {
             self::bigquery::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
         }
-        _ => Err(ExecError(format!("`{}` is not a remote database URL", self::http::redact(url)))),
+        _ => Err(ExecError(format!("`{}` is not a remote database URL", self::url::redact(url)))),
     }
 }
 
@@ -213,7 +214,7 @@ impl Database {
             Some(u) => Err(ExecError(format!(
                 "unsupported database URL `{}`: use postgres://user@host:5432/db, snowflake://USER@ACCOUNT/DB/SCHEMA, \
                  bigquery://PROJECT/DATASET or duckdb:PATH",
-                self::http::redact(u)
+                self::url::redact(u)
             ))),
         }
     }

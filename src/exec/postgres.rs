@@ -2,6 +2,7 @@
 //! prepared, and each parameter (a string, as in Cube) is converted to the type the server
 //! inferred for it.
 
+use super::url::redact;
 use super::{Cell, ExecError, ResultSet};
 use postgres::types::{ToSql, Type};
 use postgres::Client;
@@ -11,20 +12,6 @@ pub struct Postgres {
     client: Client,
     /// For cancel requests, which open a connection of their own.
     tls: MakeRustlsConnect,
-}
-
-/// The URL with any password replaced, for messages.
-pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 impl Postgres {
@@ -130,10 +117,8 @@ fn bind(value: &str, ty: &Type) -> Result<Box<dyn ToSql + Sync>, String> {
                 .map(|d| d.with_timezone(&chrono::Utc))
                 .map_err(|_| bad("a timestamp"))?,
         ),
-        Type::TIMESTAMP => {
-            Box::new(crate::query::dates::parse_local_datetime(value).ok_or_else(|| bad("a timestamp"))?)
-        }
-        Type::DATE => Box::new(crate::query::dates::parse_local_datetime(value).ok_or_else(|| bad("a date"))?.date()),
+        Type::TIMESTAMP => Box::new(crate::vocab::time::parse_local_datetime(value).ok_or_else(|| bad("a timestamp"))?),
+        Type::DATE => Box::new(crate::vocab::time::parse_local_datetime(value).ok_or_else(|| bad("a date"))?.date()),
         _ => Box::new(value.to_string()),
     })
 }
@@ -175,13 +160,4 @@ fn cell(row: &postgres::Row, i: usize, ty: &Type) -> Result<Cell, ExecError> {
             .map(Cell::Text),
     }
     .unwrap_or(Cell::Null))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_hidden() {
-        assert_eq!(super::redact("postgres://me:secret@db:5432/x"), "postgres://me:***@db:5432/x");
-        assert_eq!(super::redact("postgres://me@db/x"), "postgres://me@db/x");
-    }
 }

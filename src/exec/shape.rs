@@ -53,7 +53,8 @@ pub fn normalize_decimal(s: &str) -> String {
     }
 }
 
-fn text(v: &Value) -> String {
+/// A value as a table or CSV cell shows it: strings without quotes, null as nothing.
+pub fn cell_text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -77,57 +78,9 @@ pub fn to_csv(rows: &[CubeRow]) -> String {
     let cols = headers(rows);
     let mut out = cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(",") + "\r\n";
     for r in rows {
-        out.push_str(&r.values().map(|v| field(&text(v))).collect::<Vec<_>>().join(","));
+        out.push_str(&r.values().map(|v| field(&cell_text(v))).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    out
-}
-
-/// A readable table: headers, a rule, aligned columns (numbers to the right).
-pub fn to_table(rows: &[CubeRow]) -> String {
-    let cols = headers(rows);
-    if cols.is_empty() {
-        return "(no rows)\n".to_string();
-    }
-    let cells: Vec<Vec<String>> = rows.iter().map(|r| r.values().map(text).collect()).collect();
-    let widths: Vec<usize> = (0..cols.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|r| r[i].chars().count())
-                .chain(std::iter::once(cols[i].chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let numeric: Vec<bool> =
-        (0..cols.len()).map(|i| cells.iter().all(|r| r[i].is_empty() || r[i].parse::<f64>().is_ok())).collect();
-    let pad = |s: &str, w: usize, right: bool| {
-        let n = w.saturating_sub(s.chars().count());
-        if right {
-            format!("{}{s}", " ".repeat(n))
-        } else {
-            format!("{s}{}", " ".repeat(n))
-        }
-    };
-    let mut out = String::new();
-    out.push_str(&cols.iter().enumerate().map(|(i, c)| pad(c, widths[i], false)).collect::<Vec<_>>().join("  "));
-    out.push('\n');
-    out.push_str(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
-    out.push('\n');
-    for r in &cells {
-        out.push_str(
-            &r.iter()
-                .enumerate()
-                .map(|(i, c)| pad(c, widths[i], numeric[i]))
-                .collect::<Vec<_>>()
-                .join("  ")
-                .trim_end()
-                .to_string(),
-        );
-        out.push('\n');
-    }
-    out.push_str(&format!("({} row{})\n", rows.len(), if rows.len() == 1 { "" } else { "s" }));
     out
 }
 

@@ -56,7 +56,7 @@ pub struct Target {
 
 /// Reads `url` (`postgres://` or `postgresql://`), with `sslmode` and `sslrootcert`.
 pub fn target(url: &str) -> Result<Target, ExecError> {
-    let shown = super::postgres::redact(url);
+    let shown = super::url::redact(url);
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut mode = SslMode::Prefer;
     let mut root_cert: Option<String> = None;

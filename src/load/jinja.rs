@@ -33,14 +33,10 @@ pub fn render(path: &Path, text: &str, macros_dir: Option<&Path>) -> Result<(Str
     // Bounded work: a template cannot loop forever or render gigabytes.
     env.set_fuel(Some(50_000_000));
     if let Some(dir) = macros_dir.filter(|d| d.is_dir()) {
-        let mut entries: Vec<_> =
-            std::fs::read_dir(dir).into_iter().flatten().filter_map(Result::ok).map(|e| e.path()).collect();
-        entries.sort();
-        for p in entries {
-            let ext = p.extension().and_then(|x| x.to_str()).unwrap_or("");
-            if !MACRO_EXTENSIONS.contains(&ext) {
-                continue;
-            }
+        let macros = crate::files::Walk::flat(MACRO_EXTENSIONS)
+            .files(dir)
+            .map_err(|e| RenderError { message: format!("macro folder: {e}"), line: None })?;
+        for p in macros {
             let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             let source = std::fs::read_to_string(&p).map_err(|e| RenderError {
                 message: format!("cannot read macro file `{}`: {e}", p.display()),

@@ -5,6 +5,8 @@
 //! skipped; the others are still read, so one run shows every problem.
 
 pub mod jinja;
+pub mod keys;
+mod obj;
 pub mod raw;
 pub mod read;
 pub mod yaml;
@@ -34,38 +36,24 @@ pub fn default_model_dir() -> PathBuf {
     PathBuf::from("metrics")
 }
 
-/// Model files under `dir`, recursively, in a stable order. `data/`, `tests/`, `queries/` and
-/// hidden folders hold other things and are skipped.
-pub fn model_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&d)?.filter_map(Result::ok).collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            let path = e.path();
-            let name = e.file_name().to_string_lossy().to_string();
-            let ft = match e.file_type() {
-                Ok(ft) => ft,
-                Err(_) => continue,
-            };
-            if ft.is_dir() {
-                let skip = name.starts_with('.')
-                    || (d == dir && matches!(name.as_str(), "data" | "tests" | "queries" | "macros"));
-                if !skip {
-                    stack.push(path);
-                }
-            } else if name.ends_with(".yml")
-                || name.ends_with(".yaml")
-                || name.ends_with(".js")
-                || jinja::is_template(&path)
-            {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+/// The folders directly under a model directory that hold something other than model files.
+pub const NON_MODEL_FOLDERS: &[&str] = &["data", "tests", "queries", "macros"];
+
+/// Model files under `dir` (`*.yml`, `*.yaml`, Cube's `*.js`, `*.yml.jinja` templates), at any
+/// depth, sorted, by the walk every command shares ([`crate::files`]); the folders of
+/// [`NON_MODEL_FOLDERS`] are skipped.
+pub fn model_files(dir: &Path) -> Result<Vec<PathBuf>, crate::files::WalkError> {
+    crate::files::Walk { skip_top: NON_MODEL_FOLDERS, ..crate::files::Walk::deep(MODEL_EXTENSIONS) }.files(dir)
+}
+
+const MODEL_EXTENSIONS: &[&str] = &["yml", "yaml", "js", "yml.jinja", "yaml.jinja"];
+
+/// Whether a path relative to the model directory (a file in a git tree, which is not walked)
+/// is a model file by the same rules as [`model_files`].
+pub fn is_model_path(rel: &Path) -> bool {
+    let parts: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let skipped_top = parts.len() > 1 && NON_MODEL_FOLDERS.contains(&parts[0].as_str());
+    crate::files::Walk::deep(MODEL_EXTENSIONS).wants(rel) && !skipped_top && !parts.iter().any(|p| p.starts_with('.'))
 }
 
 /// Loads every model file under `dir`.
@@ -81,7 +69,7 @@ pub fn load_dir(dir: &Path) -> Loaded {
     let files = match model_files(dir) {
         Ok(f) => f,
         Err(e) => {
-            loaded.diagnostics.push(Diagnostic::error(Code::Io, format!("cannot read `{}`: {e}", dir.display())));
+            loaded.diagnostics.push(Diagnostic::error(Code::Io, e.to_string()));
             return loaded;
         }
     };
@@ -147,30 +135,12 @@ pub struct FileOutcome {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads and parses files on every available core. File `i` gets `FileId(i)`, so the results
-/// are the same as a sequential run, in the same order.
+/// Reads and parses files on every available core (rayon's pool; see BENCHMARKS.md). File `i`
+/// gets `FileId(i)` and the outcomes come back in file order, so the result is the same as a
+/// sequential run.
 fn load_files_parallel(files: &[PathBuf], macros: &Path) -> Vec<FileOutcome> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    if threads == 1 || files.len() < 8 {
-        return files.iter().enumerate().map(|(i, p)| load_one(p, FileId(i as u32), macros)).collect();
-    }
-    let chunk = files.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, paths)| {
-                scope.spawn(move || {
-                    paths
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| load_one(p, FileId((c * chunk + i) as u32), macros))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-    })
+    use rayon::prelude::*;
+    files.par_iter().enumerate().map(|(i, p)| load_one(p, FileId(i as u32), macros)).collect()
 }
 
 /// Reads one file: size limit, bytes, decoding, YAML, raw model.

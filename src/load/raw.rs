@@ -44,7 +44,7 @@ pub struct RawCube {
     pub pre_aggregations: Vec<RawPreAggregation>,
     pub hierarchies: Vec<RawHierarchy>,
     pub refresh_key: Option<RawRefreshKey>,
-    /// `access_policy` items as written; read and checked by [`crate::access::policy`], which
+    /// `access_policy` items as written; read and checked by [`crate::resolve::policy`], which
     /// needs the resolved members.
     pub access_policy: Vec<crate::load::yaml::Node>,
 }

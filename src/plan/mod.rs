@@ -10,9 +10,8 @@ pub mod stages;
 
 use crate::diag::{Code, Diagnostic};
 use crate::query::{dates, FilterNode, Query, QueryMember};
-use crate::resolve::{
-    CubeId, MeasureType, MemberRef, Model, Ref, Relationship, RollingWindow, SqlPart, SqlTemplate, TimeUnit,
-};
+use crate::resolve::{CubeId, MeasureType, MemberRef, Model, Ref, Relationship, RollingWindow, SqlPart, SqlTemplate};
+use crate::vocab::TimeUnit;
 use chrono::NaiveDateTime;
 pub use groups::{GroupKind, GroupMeasure, MeasureGroup};
 pub use joins::{JoinStep, JoinTree};
@@ -49,7 +48,7 @@ pub struct RollingTime {
     pub cube: CubeId,
     pub dimension: usize,
     /// A built-in unit; `None` (and no `custom`) means one window over the whole date range.
-    pub granularity: Option<crate::resolve::TimeUnit>,
+    pub granularity: Option<TimeUnit>,
     /// A custom interval granularity of the time dimension, by name (its buckets are listed
     /// from the date range).
     pub custom: Option<String>,
@@ -144,16 +143,9 @@ pub fn plan(model: &Model, query: &Query) -> Result<Plan, Vec<Diagnostic>> {
         if let stages::StageKind::Leaf(p) = &node.kind {
             for c in &p.columns {
                 if let ColumnKind::Measure { cube, measure } = c.kind {
-                    let name = format!("{}.{}", model.cube(cube).name, model.cube(cube).measures[measure].name);
-                    if !flat.measures.iter().any(|m| m.name == name) {
-                        flat.measures.push(QueryMember {
-                            name,
-                            cube,
-                            member: MemberRef::Measure(measure),
-                            source_cube: cube,
-                            source_member: MemberRef::Measure(measure),
-                            join_path: Vec::new(),
-                        });
+                    let m = QueryMember::of_cube(model, cube, MemberRef::Measure(measure));
+                    if !flat.measures.iter().any(|x| x.name == m.name) {
+                        flat.measures.push(m);
                     }
                 }
             }

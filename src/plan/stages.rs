@@ -467,22 +467,7 @@ impl Builder<'_> {
 
     fn leaf_query(&self, grain: &[Column], measures: &[(CubeId, usize)]) -> Query {
         let q = self.query;
-        let member = |cube: CubeId, r: MemberRef| {
-            let c = self.model.cube(cube);
-            let name = match r {
-                MemberRef::Measure(i) => &c.measures[i].name,
-                MemberRef::Dimension(i) => &c.dimensions[i].name,
-                MemberRef::Segment(i) => &c.segments[i].name,
-            };
-            QueryMember {
-                name: format!("{}.{name}", c.name),
-                cube,
-                member: r,
-                source_cube: cube,
-                source_member: r,
-                join_path: Vec::new(),
-            }
-        };
+        let member = |cube: CubeId, r: MemberRef| QueryMember::of_cube(self.model, cube, r);
         let mut dimensions = Vec::new();
         let mut time_dimensions = q.time_dimensions.clone();
         for td in &mut time_dimensions {

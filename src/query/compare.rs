@@ -70,7 +70,7 @@ pub fn label(model: &Model, part: &Value, opts: &QueryOptions) -> Result<String,
         )
         .with_help("the first time dimension must be the one whose ranges are compared")]);
     };
-    Ok(format!("{} - {}", super::dates::format_local(from), super::dates::format_local(to)))
+    Ok(format!("{} - {}", crate::vocab::time::format_local(from), crate::vocab::time::format_local(to)))
 }
 
 #[cfg(test)]

@@ -1,64 +1,9 @@
 //! Dates and times of queries: parsing absolute and relative date ranges in the query timezone
 //! and turning local bounds into UTC instants.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-
-/// Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, or an ISO date-time (a `Z` or offset is dropped, as
-/// Cube does: the value is read as local time in the query timezone). Returns the local
-/// date-time and whether a time part was given.
-pub fn parse_local(s: &str) -> Option<(NaiveDateTime, bool)> {
-    let s = s.trim();
-    let midnight = NaiveTime::MIN;
-    if s.len() == 4 && s.bytes().all(|b| b.is_ascii_digit()) {
-        let y: i32 = s.parse().ok()?;
-        return Some((NaiveDate::from_ymd_opt(y, 1, 1)?.and_time(midnight), false));
-    }
-    if s.len() == 7 && s.as_bytes()[4] == b'-' {
-        let y: i32 = s[..4].parse().ok()?;
-        let m: u32 = s[5..].parse().ok()?;
-        return Some((NaiveDate::from_ymd_opt(y, m, 1)?.and_time(midnight), false));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some((d.and_time(midnight), false));
-    }
-    let body = strip_zone(s);
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(body, fmt) {
-            return Some((dt, true));
-        }
-    }
-    None
-}
-
-/// Like [`parse_local`], the date-time only.
-/// A local date-time as Cube writes one in results and labels: `2024-01-31T23:59:59.999`.
-pub fn format_local(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
-}
-
-pub fn parse_local_datetime(s: &str) -> Option<NaiveDateTime> {
-    parse_local(s).map(|(d, _)| d)
-}
-
-/// Drops a trailing `Z` or `+hh:mm` / `-hh:mm` offset from an ISO date-time.
-fn strip_zone(s: &str) -> &str {
-    if let Some(b) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
-        return b;
-    }
-    // Bytes, not a string slice: the input is user text, and `len - 6` may fall inside a
-    // multi-byte character. An ASCII sign at that byte is a character boundary.
-    let b = s.as_bytes();
-    if b.len() > 6 {
-        let at = b.len() - 6;
-        if (b[at] == b'+' || b[at] == b'-') && b[at + 3] == b':' && s.contains('T') {
-            return s.get(..at).unwrap_or(s);
-        }
-    }
-    s
-}
-
-use crate::resolve::TimeUnit;
-use chrono::{Datelike, Duration, Months, Timelike};
+use crate::vocab::time::{add_units, parse_local, parse_local_datetime, period_end, period_start};
+use crate::vocab::TimeUnit;
+use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 /// Inclusive local bounds in the query timezone.
 pub type DateRange = (NaiveDateTime, NaiveDateTime);
@@ -81,53 +26,6 @@ pub fn absolute_range(from: &str, to: &str) -> Result<DateRange, String> {
 
 fn short(s: &str) -> String {
     s.chars().take(60).collect()
-}
-
-/// The start of the `unit` period containing `dt` (weeks start on Monday).
-pub fn period_start(dt: NaiveDateTime, unit: TimeUnit) -> NaiveDateTime {
-    let d = dt.date();
-    let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN);
-    match unit {
-        TimeUnit::Second => dt.with_nanosecond(0).unwrap_or(dt),
-        TimeUnit::Minute => dt.with_nanosecond(0).and_then(|x| x.with_second(0)).unwrap_or(dt),
-        TimeUnit::Hour => {
-            dt.with_nanosecond(0).and_then(|x| x.with_second(0)).and_then(|x| x.with_minute(0)).unwrap_or(dt)
-        }
-        TimeUnit::Day => midnight(d),
-        TimeUnit::Week => midnight(d - Duration::days(d.weekday().num_days_from_monday() as i64)),
-        TimeUnit::Month => midnight(d.with_day(1).unwrap_or(d)),
-        TimeUnit::Quarter => {
-            let m = (d.month0() / 3) * 3 + 1;
-            midnight(NaiveDate::from_ymd_opt(d.year(), m, 1).unwrap_or(d))
-        }
-        TimeUnit::Year => midnight(NaiveDate::from_ymd_opt(d.year(), 1, 1).unwrap_or(d)),
-    }
-}
-
-/// `dt` moved by `n` units (calendar-aware for months, quarters and years).
-pub fn add_units(dt: NaiveDateTime, n: i64, unit: TimeUnit) -> Option<NaiveDateTime> {
-    let months = |m: i64| {
-        if m >= 0 {
-            dt.checked_add_months(Months::new(u32::try_from(m).ok()?))
-        } else {
-            dt.checked_sub_months(Months::new(u32::try_from(-m).ok()?))
-        }
-    };
-    match unit {
-        TimeUnit::Second => dt.checked_add_signed(Duration::try_seconds(n)?),
-        TimeUnit::Minute => dt.checked_add_signed(Duration::try_minutes(n)?),
-        TimeUnit::Hour => dt.checked_add_signed(Duration::try_hours(n)?),
-        TimeUnit::Day => dt.checked_add_signed(Duration::try_days(n)?),
-        TimeUnit::Week => dt.checked_add_signed(Duration::try_weeks(n)?),
-        TimeUnit::Month => months(n),
-        TimeUnit::Quarter => months(n.checked_mul(3)?),
-        TimeUnit::Year => months(n.checked_mul(12)?),
-    }
-}
-
-/// The last millisecond of the `unit` period that starts at `start`.
-pub fn period_end(start: NaiveDateTime, unit: TimeUnit) -> Option<NaiveDateTime> {
-    add_units(start, 1, unit).map(|next| next - Duration::milliseconds(1))
 }
 
 /// Relative ranges as Cube reads them, in local time: `today`, `yesterday`, `tomorrow`,
@@ -211,6 +109,7 @@ pub fn local_to_utc(local: NaiveDateTime, tz: chrono_tz::Tz, is_end: bool) -> Na
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::time::format_local;
 
     fn dt(s: &str) -> NaiveDateTime {
         parse_local_datetime(s).unwrap()

@@ -3,15 +3,20 @@
 //! Input: the query JSON and the resolved [`Model`]. Output: a [`Query`] whose members are
 //! looked up (view members resolved to the cube members they stand for), three-part dimensions
 //! split into time dimensions, date ranges made absolute in the query timezone, and limits
-//! applied; or diagnostics naming the field at fault.
+//! applied; or diagnostics naming the field at fault. The parser knows the caller only through
+//! [`Visibility`] (so its hints never name a hidden member); enforcing policies is the `access`
+//! stage's work, after this one.
 
 pub mod compare;
 pub mod dates;
+mod options;
 mod parse;
 
-use crate::resolve::{CubeId, MemberRef};
+use crate::resolve::{CubeId, MemberRef, Model};
+use crate::vocab::Operator;
 use chrono::NaiveDateTime;
-pub use parse::{parse_filter, parse_query, parse_query_as, QueryOptions};
+pub use options::{AccessOptions, QueryOptions, Visibility};
+pub use parse::{parse_filter, parse_query, parse_query_as};
 
 /// Cube's defaults: 10,000 rows unless asked, 50,000 at most.
 pub const DEFAULT_LIMIT: u64 = 10_000;
@@ -32,95 +37,29 @@ pub struct QueryMember {
     pub join_path: Vec<CubeId>,
 }
 
+impl QueryMember {
+    /// A cube's own member, named as a query names it (`cube.member`): what the planner asks
+    /// for when it adds members the query did not name (a calculated measure's inputs, a
+    /// multi-stage leaf's members).
+    pub fn of_cube(model: &Model, cube: CubeId, member: MemberRef) -> QueryMember {
+        let c = model.cube(cube);
+        QueryMember {
+            name: format!("{}.{}", c.name, c.member_name(member)),
+            cube,
+            member,
+            source_cube: cube,
+            source_member: member,
+            join_path: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeDimension {
     pub member: QueryMember,
     pub granularity: Option<String>,
     /// Local date-times in the query timezone, inclusive.
     pub date_range: Option<(NaiveDateTime, NaiveDateTime)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operator {
-    Equals,
-    NotEquals,
-    Contains,
-    NotContains,
-    StartsWith,
-    NotStartsWith,
-    EndsWith,
-    NotEndsWith,
-    In,
-    NotIn,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    Set,
-    NotSet,
-    InDateRange,
-    NotInDateRange,
-    OnTheDate,
-    BeforeDate,
-    BeforeOrOnDate,
-    AfterDate,
-    AfterOrOnDate,
-    MeasureFilter,
-}
-
-impl Operator {
-    pub const ALL: &'static [(&'static str, Operator)] = &[
-        ("equals", Operator::Equals),
-        ("notEquals", Operator::NotEquals),
-        ("contains", Operator::Contains),
-        ("notContains", Operator::NotContains),
-        ("startsWith", Operator::StartsWith),
-        ("notStartsWith", Operator::NotStartsWith),
-        ("endsWith", Operator::EndsWith),
-        ("notEndsWith", Operator::NotEndsWith),
-        ("in", Operator::In),
-        ("notIn", Operator::NotIn),
-        ("gt", Operator::Gt),
-        ("gte", Operator::Gte),
-        ("lt", Operator::Lt),
-        ("lte", Operator::Lte),
-        ("set", Operator::Set),
-        ("notSet", Operator::NotSet),
-        ("inDateRange", Operator::InDateRange),
-        ("notInDateRange", Operator::NotInDateRange),
-        ("onTheDate", Operator::OnTheDate),
-        ("beforeDate", Operator::BeforeDate),
-        ("beforeOrOnDate", Operator::BeforeOrOnDate),
-        ("afterDate", Operator::AfterDate),
-        ("afterOrOnDate", Operator::AfterOrOnDate),
-        ("measureFilter", Operator::MeasureFilter),
-    ];
-
-    pub fn parse(s: &str) -> Option<Operator> {
-        Operator::ALL.iter().find(|(n, _)| *n == s).map(|(_, o)| *o)
-    }
-
-    pub fn name(&self) -> &'static str {
-        Operator::ALL.iter().find(|(_, o)| o == self).map(|(n, _)| *n).unwrap_or("")
-    }
-
-    /// Operators whose values are dates compared as UTC instants.
-    pub fn is_date(&self) -> bool {
-        matches!(
-            self,
-            Operator::InDateRange
-                | Operator::NotInDateRange
-                | Operator::OnTheDate
-                | Operator::BeforeDate
-                | Operator::BeforeOrOnDate
-                | Operator::AfterDate
-                | Operator::AfterOrOnDate
-        )
-    }
-
-    pub fn needs_values(&self) -> bool {
-        !matches!(self, Operator::Set | Operator::NotSet | Operator::MeasureFilter)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +80,18 @@ pub enum FilterNode {
 }
 
 impl FilterNode {
+    /// Every leaf filter under `nodes`, in order, whatever and/or groups hold them.
+    pub fn leaves(nodes: &[FilterNode]) -> Vec<&Filter> {
+        let mut out = Vec::new();
+        for n in nodes {
+            match n {
+                FilterNode::Leaf(f) => out.push(f),
+                FilterNode::And(v) | FilterNode::Or(v) => out.extend(FilterNode::leaves(v)),
+            }
+        }
+        out
+    }
+
     /// The member of the first leaf, as the query names it.
     pub fn first_member_name(&self) -> Option<&str> {
         match self {

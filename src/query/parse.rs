@@ -3,42 +3,11 @@
 
 use super::dates::{self, DateRange};
 use super::*;
-use crate::access::{AccessOptions, Caller};
 use crate::diag::{Code, Diagnostic};
 use crate::resolve::{DimensionType, Model};
 use crate::util::did_you_mean;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use serde_json::Value;
-
-/// Knobs that are not part of the query JSON.
-#[derive(Debug, Clone)]
-pub struct QueryOptions {
-    /// "Now" for relative date ranges; tests fix it.
-    pub now: DateTime<Utc>,
-    /// The largest `limit` a query may ask for (Cube's `CUBEJS_DB_QUERY_LIMIT`).
-    pub max_limit: u64,
-    /// Who is asking: the verified JWT payload under `cubec serve`, `{}` elsewhere. Model SQL
-    /// reads it as `SECURITY_CONTEXT` and `COMPILE_CONTEXT.security_context`.
-    pub security_context: Value,
-    /// Access control: policies enforced (by default), the groups claim, `public` checks.
-    pub access: AccessOptions,
-    /// Ungrouped queries without the primary keys among their dimensions (Cube's
-    /// `allowUngroupedWithoutPrimaryKey`, which its SQL API turns on): rows are then the
-    /// source rows of the selected members, not one per record.
-    pub ungrouped_without_primary_key: bool,
-}
-
-impl Default for QueryOptions {
-    fn default() -> Self {
-        QueryOptions {
-            now: Utc::now(),
-            max_limit: MAX_LIMIT,
-            security_context: Value::Object(Default::default()),
-            access: AccessOptions::default(),
-            ungrouped_without_primary_key: false,
-        }
-    }
-}
 
 const FIELDS: &[&str] = &[
     "measures",
@@ -82,7 +51,7 @@ pub fn parse_query_as(
     json: &Value,
     model: &Model,
     opts: &QueryOptions,
-    caller: Option<&Caller>,
+    caller: Option<&dyn Visibility>,
 ) -> Result<Query, Vec<Diagnostic>> {
     let mut p = Parser { model, diags: Vec::new(), filters: 0, values: 0, caller };
     let q = p.query(json, opts);
@@ -110,7 +79,7 @@ pub fn parse_filter(
 }
 
 struct Parser<'a> {
-    caller: Option<&'a Caller<'a>>,
+    caller: Option<&'a dyn Visibility>,
     model: &'a Model,
     diags: Vec<Diagnostic>,
     /// Filters and groups read so far, and their values, against the limits.

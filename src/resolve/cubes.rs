@@ -7,6 +7,7 @@ use super::templates::{Resolver, SqlRole};
 use crate::diag::{Code, Diagnostic, Span};
 use crate::load::raw::*;
 use crate::util::did_you_mean;
+use crate::vocab::TimeUnit;
 use std::collections::HashMap;
 
 fn text(s: &Option<SpStr>) -> Option<String> {
@@ -559,7 +560,7 @@ fn granularity(name: &SpStr, g: &RawGranularity, diags: &mut Vec<Diagnostic>) ->
         );
     }
     if let Some(origin) = &g.origin {
-        if crate::query::dates::parse_local_datetime(&origin.value).is_none() {
+        if crate::vocab::time::parse_local_datetime(&origin.value).is_none() {
             diags.push(
                 Diagnostic::error(Code::Granularity, format!("granularity origin `{}` is not a date", origin.value))
                     .at(origin.span, "invalid origin")

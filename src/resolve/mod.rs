@@ -3,12 +3,14 @@
 //! Input: the raw model and its sources. Output: a [`Model`] with typed members, resolved SQL
 //! references, joins and views, plus every diagnostic found. Phases: names and `extends`;
 //! a skeleton of each cube (members and types); the SQL of each cube against the complete
-//! skeleton; views; then whole-model checks (cycles, primary keys, member lists).
+//! skeleton; views; each cube's and view's `access_policy` against its members ([`policy`]);
+//! then whole-model checks (cycles, primary keys, member lists).
 
 pub mod checks;
 pub mod cubes;
 pub mod extends;
 pub mod model;
+pub mod policy;
 pub mod refs;
 pub mod stages;
 pub mod templates;
@@ -52,13 +54,11 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
         model.cubes[id] = built;
     }
     for (id, raw) in flat.cubes.iter().enumerate() {
-        model.cubes[id].access_policy =
-            crate::access::policy::read_policies(&model.cubes[id], &raw.access_policy, &mut diags);
+        model.cubes[id].access_policy = policy::read_policies(&model.cubes[id], &raw.access_policy, &mut diags);
     }
     for (i, raw) in flat.views.iter().enumerate() {
         let id = first_view + i;
-        model.cubes[id].access_policy =
-            crate::access::policy::read_policies(&model.cubes[id], &raw.access_policy, &mut diags);
+        model.cubes[id].access_policy = policy::read_policies(&model.cubes[id], &raw.access_policy, &mut diags);
     }
     checks::reference_cycles(&model, &mut diags);
     checks::primary_keys(&model, &mut diags);

@@ -2,6 +2,7 @@
 //! members and cubes they name, views know which cube member each of their members stands for.
 
 use crate::diag::Span;
+use crate::vocab::TimeUnit;
 use std::collections::HashMap;
 
 pub type CubeId = usize;
@@ -73,7 +74,7 @@ pub struct Cube {
     pub pre_aggregations: Vec<String>,
     pub folders: Vec<Folder>,
     /// `access_policy`, resolved; empty means no restriction.
-    pub access_policy: Vec<crate::access::Policy>,
+    pub access_policy: Vec<super::policy::Policy>,
     pub(crate) members: HashMap<String, MemberRef>,
 }
 
@@ -357,59 +358,6 @@ pub enum WindowSize {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Interval {
     pub parts: Vec<(i64, TimeUnit)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TimeUnit {
-    Second,
-    Minute,
-    Hour,
-    Day,
-    Week,
-    Month,
-    Quarter,
-    Year,
-}
-
-impl TimeUnit {
-    pub fn parse(s: &str) -> Option<TimeUnit> {
-        let s = s.strip_suffix('s').unwrap_or(s);
-        Some(match s {
-            "second" => TimeUnit::Second,
-            "minute" => TimeUnit::Minute,
-            "hour" => TimeUnit::Hour,
-            "day" => TimeUnit::Day,
-            "week" => TimeUnit::Week,
-            "month" => TimeUnit::Month,
-            "quarter" => TimeUnit::Quarter,
-            "year" => TimeUnit::Year,
-            _ => return None,
-        })
-    }
-
-    pub fn name(&self) -> &'static str {
-        match self {
-            TimeUnit::Second => "second",
-            TimeUnit::Minute => "minute",
-            TimeUnit::Hour => "hour",
-            TimeUnit::Day => "day",
-            TimeUnit::Week => "week",
-            TimeUnit::Month => "month",
-            TimeUnit::Quarter => "quarter",
-            TimeUnit::Year => "year",
-        }
-    }
-
-    pub const ALL: [TimeUnit; 8] = [
-        TimeUnit::Second,
-        TimeUnit::Minute,
-        TimeUnit::Hour,
-        TimeUnit::Day,
-        TimeUnit::Week,
-        TimeUnit::Month,
-        TimeUnit::Quarter,
-        TimeUnit::Year,
-    ];
 }
 
 impl Interval {

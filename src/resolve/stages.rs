@@ -5,6 +5,7 @@ use super::model::*;
 use crate::diag::{Code, Diagnostic, Span};
 use crate::load::raw::{RawCube, RawMeasure, RawStage, SpStr};
 use crate::util::did_you_mean;
+use crate::vocab::TimeUnit;
 
 fn err(message: impl Into<String>, span: Span, label: &str) -> Diagnostic {
     Diagnostic::error(Code::MultiStage, message).at(span, label)

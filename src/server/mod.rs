@@ -71,7 +71,7 @@ pub struct AppState {
     pub auth: auth::Auth,
     pub limits: Limits,
     /// Access policies and `public` enforced (off under `--dev`), and the groups claim.
-    pub access: crate::access::AccessOptions,
+    pub access: crate::query::AccessOptions,
     pub cors_origins: Vec<String>,
     pub metrics: Arc<telemetry::Metrics>,
     requests: AtomicU64,
@@ -112,7 +112,7 @@ impl AppState {
             pool,
             auth,
             limits: config.limits,
-            access: crate::access::AccessOptions {
+            access: crate::query::AccessOptions {
                 enforce: !config.dev,
                 groups_claim: config.context_to_groups.clone(),
                 hide_non_public: !config.dev,

@@ -16,8 +16,9 @@
 
 use super::render::{Renderer, R};
 use crate::diag::{Code, Diagnostic};
-use crate::query::dates;
-use crate::resolve::{Interval, TimeUnit};
+use crate::resolve::Interval;
+use crate::vocab::time as dates;
+use crate::vocab::TimeUnit;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use minijinja::context;
 
@@ -49,7 +50,7 @@ impl BucketRule {
         if let (Some((1, unit)), None) = (single, origin) {
             return Ok(BucketRule::Natural { unit, offset: offset.cloned() });
         }
-        let parsed_origin = origin.and_then(crate::query::dates::parse_local_datetime);
+        let parsed_origin = origin.and_then(crate::vocab::time::parse_local_datetime);
         // `1 month` (quarter, year) with an origin: the unit's calendar buckets shifted by the
         // origin's distance from its period start, as Cube's Tesseract does (#11742), so a
         // fiscal year starting on April 1 is April to March.
@@ -179,7 +180,7 @@ impl Renderer<'_> {
 
     pub(super) fn rule_bucket(&mut self, local: &str, rule: &BucketRule) -> R<String> {
         let literal = |r: &Self, t: NaiveDateTime| {
-            r.tpl("local_timestamp", context! { value => r.d.literal(&crate::query::dates::format_local(t)) })
+            r.tpl("local_timestamp", context! { value => r.d.literal(&crate::vocab::time::format_local(t)) })
         };
         match rule {
             BucketRule::Natural { unit, offset: None } => {

@@ -197,15 +197,10 @@ impl Dialects {
             }
         }
         if let Some(dir) = extra {
-            let entries = std::fs::read_dir(dir).map_err(|e| {
-                vec![Diagnostic::error(
-                    Code::DialectFile,
-                    format!("cannot read dialect directory `{}`: {e}", dir.display()),
-                )]
-            })?;
-            let mut paths: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
-            paths.sort();
-            for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml")) {
+            let paths = crate::files::Walk::flat(&["yml", "yaml"])
+                .files(dir)
+                .map_err(|e| vec![Diagnostic::error(Code::DialectFile, format!("dialect directory: {e}"))])?;
+            for path in paths {
                 let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
                 match std::fs::read_to_string(&path).map_err(|e| e.to_string()) {
                     Ok(text) => match parse_file(&path.display().to_string(), &text) {

@@ -6,13 +6,10 @@
 //! dimension combination; joining the cube back on its key and aggregating then counts each row
 //! once, however many rows the other joins produced for it.
 
-use super::render::{JoinClause, Renderer, Select};
-use crate::diag::Diagnostic;
+use super::render::{JoinClause, Renderer, Select, R};
 use crate::plan::{ColumnKind, GroupKind, MeasureGroup, Plan};
 use crate::resolve::{CubeId, MemberRef};
 use minijinja::context;
-
-type R<T> = Result<T, Diagnostic>;
 
 impl Renderer<'_> {
     pub(super) fn grouped_statement(&mut self, plan: &Plan) -> R<String> {

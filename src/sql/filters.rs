@@ -1,13 +1,12 @@
 //! Filters as SQL: every REST operator on a member's raw SQL (WHERE) or aggregate (HAVING),
 //! values always as typed parameters, `%` and `_` escaped for the LIKE family.
 
-use super::render::Renderer;
+use super::render::{Renderer, R};
 use crate::diag::{Code, Diagnostic};
-use crate::query::{Filter, FilterNode, Operator};
+use crate::query::{Filter, FilterNode};
 use crate::resolve::*;
+use crate::vocab::Operator;
 use minijinja::context;
-
-type R<T> = Result<T, Diagnostic>;
 
 impl Renderer<'_> {
     /// `(column >= from AND column <= to)` with UTC instants as timestamp parameters: the one
@@ -224,17 +223,6 @@ impl Renderer<'_> {
             self.tpl(if negate { "not_in" } else { "in" }, context! { column => col, values => ps })
         }
     }
-}
-
-pub(super) fn leaves(nodes: &[FilterNode]) -> Vec<&Filter> {
-    let mut out = Vec::new();
-    for n in nodes {
-        match n {
-            FilterNode::Leaf(f) => out.push(f),
-            FilterNode::And(v) | FilterNode::Or(v) => out.extend(leaves(v)),
-        }
-    }
-    out
 }
 
 /// LIKE patterns: `%`, `_` and the escape character itself match literally.

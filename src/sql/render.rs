@@ -2,11 +2,11 @@
 //! references inlined, measures, time buckets, filters, and the statement.
 
 use super::dialect::Dialect;
-use super::filters::leaves;
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{ColumnKind, Plan};
-use crate::query::{Filter, Query};
+use crate::query::{Filter, FilterNode, Query};
 use crate::resolve::*;
+use crate::vocab::TimeUnit;
 use chrono::NaiveDateTime;
 use minijinja::context;
 
@@ -130,8 +130,11 @@ impl<'a> Renderer<'a> {
                     .with_help("pass the column as a string: FILTER_PARAMS.cube.member.filter('column')"));
                 };
                 let name = format!("{}.{}", path[0], path[1]);
-                let filters: Vec<Filter> =
-                    leaves(&self.query.filters).into_iter().filter(|f| f.member.name == name).cloned().collect();
+                let filters: Vec<Filter> = FilterNode::leaves(&self.query.filters)
+                    .into_iter()
+                    .filter(|f| f.member.name == name)
+                    .cloned()
+                    .collect();
                 if filters.is_empty() {
                     return Ok("1 = 1".to_string());
                 }
@@ -686,10 +689,10 @@ mod tests {
 
     #[test]
     fn utc_formatting() {
-        let t = crate::query::dates::parse_local_datetime("2024-01-31T23:59:59.999").unwrap();
+        let t = crate::vocab::time::parse_local_datetime("2024-01-31T23:59:59.999").unwrap();
         assert_eq!(format_utc(t, 3), "2024-01-31T23:59:59.999Z");
         assert_eq!(format_utc(t, 6), "2024-01-31T23:59:59.999999Z");
-        let t = crate::query::dates::parse_local_datetime("2024-01-31T23:59:59.998").unwrap();
+        let t = crate::vocab::time::parse_local_datetime("2024-01-31T23:59:59.998").unwrap();
         assert_eq!(format_utc(t, 6), "2024-01-31T23:59:59.998000Z");
     }
 }

@@ -10,15 +10,14 @@
 //! their base stays one row per record.
 
 use super::calendar::BucketRule;
-use super::render::{JoinClause, Renderer, Select};
+use super::render::{JoinClause, Renderer, Select, R};
 use crate::diag::{Code, Diagnostic};
 use crate::plan::{MeasureGroup, Plan, RollingTime};
-use crate::query::dates;
-use crate::resolve::{GranularityKind, Interval, MeasureType, RollingWindow, TimeUnit, WindowSize};
+use crate::resolve::{GranularityKind, Interval, MeasureType, RollingWindow, WindowSize};
+use crate::vocab::time as dates;
+use crate::vocab::TimeUnit;
 use chrono::NaiveDateTime;
 use minijinja::context;
-
-type R<T> = Result<T, Diagnostic>;
 
 /// More buckets than this in one series is almost certainly a mistake (minutes over years).
 const MAX_SERIES_ROWS: usize = 100_000;
@@ -456,7 +455,7 @@ mod tests {
     use super::*;
 
     fn t(s: &str) -> NaiveDateTime {
-        crate::query::dates::parse_local_datetime(s).expect("a date-time")
+        crate::vocab::time::parse_local_datetime(s).expect("a date-time")
     }
 
     fn window(trailing: &str) -> RollingWindow {

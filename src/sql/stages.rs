@@ -1,13 +1,11 @@
 //! Rendering a plan of stages ([`crate::plan::stages`]): one CTE per node, then the final query
 //! over the result's keys with every node LEFT JOINed on its own dimensions.
 
-use super::render::{JoinClause, Renderer, Select};
+use super::render::{JoinClause, Renderer, Select, R};
 use crate::diag::{Code, Diagnostic};
 use crate::plan::stages::{Calc, CalcKind, StageKind, StageNode, Stages};
 use crate::plan::{Column, ColumnKind, Plan};
 use minijinja::context;
-
-type R<T> = Result<T, Diagnostic>;
 
 /// Where a set of nodes is read from: FROM, JOINs, and the grain's columns.
 pub(super) struct Combined {

@@ -9,7 +9,8 @@
 use super::catalog::{self, SessionInfo};
 use super::error::{SqlError, SqlResult};
 use super::postprocess::{collect_semantic, cte_names, duck_type, run_duckdb, semantic_or_flattened};
-use super::schema::{PgType, Schema};
+use super::schema::{PgType, ResultTable, Schema};
+use super::scope;
 use super::semantic::{self, SemanticQuery};
 use super::users::Users;
 use crate::diag::Code;
@@ -26,13 +27,6 @@ use sqlparser::parser::Parser;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
-
-/// Rows with their column names and types.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResultTable {
-    pub columns: Vec<(String, PgType)>,
-    pub rows: Vec<Vec<Cell>>,
-}
 
 /// What one statement produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -395,14 +389,14 @@ impl Engine {
         let mut stmt = Statement::Query(Box::new(q));
         let others = super::pgsql::rewrite(&mut stmt, &tables)?;
         for name in others {
-            let parts = semantic::ident_parts(&name);
+            let parts = scope::ident_parts(&name);
             let last = parts.last().cloned().unwrap_or_default();
             let is_loaded = loaded.iter().any(|(n, _)| *n == last);
             // Set-returning functions PostgreSQL clients call in FROM, which DuckDB has too.
             let table_function =
                 ["generate_series", "generate_subscripts", "unnest"].contains(&last.to_lowercase().as_str());
             if !is_loaded && !table_function && !cte_names.contains(&last.to_lowercase()) {
-                if semantic::cube_table(&schema, &name).is_some() {
+                if scope::cube_table(&schema, &name).is_some() {
                     return Err(SqlError::unsupported(format!(
                         "table \"{last}\" is used in a query cubec cannot rewrite into a semantic query (joined with \
                          something other than a cube table through __cubeJoinField, or under a set operation); select \

@@ -7,7 +7,7 @@
 
 use super::error::{SqlError, SqlResult};
 use super::schema::{Column, ColumnKind};
-use super::semantic::{column_parts, Item, Scope};
+use super::scope::{column_parts, Item, Scope};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value as SqlValue};
@@ -374,11 +374,11 @@ fn like_filter(pattern: &str, negated: bool) -> Option<(&'static str, String)> {
 
 /// `DATE_TRUNC('g', t) <op> v`: the periods of `t` compared with v's period.
 fn period_filter(c: &Column, g: &str, v: &str, op: &BinaryOperator) -> SqlResult<Value> {
-    let unit = crate::resolve::TimeUnit::parse(g)
+    let unit = crate::vocab::TimeUnit::parse(g)
         .ok_or_else(|| SqlError::unsupported(format!("a filter on DATE_TRUNC('{g}', ...)")))?;
     let t = parse_time(v)?;
-    let start = crate::query::dates::period_start(t, unit);
-    let next = crate::query::dates::add_units(start, 1, unit)
+    let start = crate::vocab::time::period_start(t, unit);
+    let next = crate::vocab::time::add_units(start, 1, unit)
         .ok_or_else(|| SqlError::bad_value(format!("the date {v} is out of range")))?;
     let end = next - Duration::milliseconds(MS);
     // A value that is not a period start equals no truncated value.

@@ -7,7 +7,7 @@
 //! model, not re-aggregated over per-row values. Anything else is left alone.
 
 use super::schema::Schema;
-use super::semantic::{column_parts, scope_of};
+use super::scope::{column_parts, scope_of};
 use sqlparser::ast::{
     BinaryOperator, Expr, GroupByExpr, Ident, Query, SelectItem, SetExpr, TableFactor, VisitMut, VisitorMut,
 };

@@ -15,6 +15,7 @@ pub mod flatten;
 pub mod pgsql;
 pub mod postprocess;
 pub mod schema;
+pub mod scope;
 pub mod semantic;
 pub mod users;
 pub mod wire;

@@ -2,9 +2,8 @@
 //! become tables (their rows loaded), and the rest of the statement runs on the session's
 //! embedded DuckDB, beside the catalog. Also the DuckDB-to-PostgreSQL type and error mapping.
 
-use super::engine::ResultTable;
 use super::error::{SqlError, SqlResult};
-use super::schema::{PgType, Schema};
+use super::schema::{PgType, ResultTable, Schema};
 use super::semantic::{self, SemanticQuery};
 use crate::exec::duckdb::DuckDb;
 use crate::exec::Cell;

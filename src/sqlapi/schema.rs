@@ -1,8 +1,17 @@
 //! The data model as the SQL API shows it: one table per public cube and view, one column per
 //! member the caller may see. Built from the caller's `/v1/meta` body, so access policies and
-//! `public: false` hide exactly what they hide from the REST API.
+//! `public: false` hide exactly what they hide from the REST API. Also the PostgreSQL types
+//! columns and results carry, and [`ResultTable`], rows typed by them.
 
+use crate::exec::Cell;
 use serde_json::Value;
+
+/// Rows with their column names and types.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultTable {
+    pub columns: Vec<(String, PgType)>,
+    pub rows: Vec<Vec<Cell>>,
+}
 
 /// PostgreSQL types a column or a result value can have: the catalog and the wire agree.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,9 +1,10 @@
 //! Results and errors as pgwire messages: column descriptions with real type OIDs, values
 //! encoded per column (text or binary, as the client asked), SQLSTATE errors.
 
-use super::engine::{Outcome, Param, ResultTable};
+use super::engine::{Outcome, Param};
 use super::error::SqlError;
 use super::schema::PgType;
+use super::schema::ResultTable;
 use crate::exec::Cell;
 use chrono::{NaiveDate, NaiveDateTime};
 use futures::stream;

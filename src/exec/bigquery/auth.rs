@@ -7,8 +7,9 @@
 //! Access tokens are cached and shared by every connection, and renewed a minute before they
 //! expire.
 
-use super::super::http::{self, Http, Method};
+use super::super::http::{Http, Method};
 use super::super::keys::KeyPair;
+use super::super::url;
 use super::super::ExecError;
 use serde_json::Value;
 use std::sync::Mutex;
@@ -82,7 +83,7 @@ impl Credentials {
                     token_uri.clone(),
                     format!(
                         "grant_type={}&assertion={jwt}",
-                        http::encode("urn:ietf:params:oauth:grant-type:jwt-bearer")
+                        url::encode("urn:ietf:params:oauth:grant-type:jwt-bearer")
                     ),
                 )
             }
@@ -90,9 +91,9 @@ impl Credentials {
                 token_uri.clone(),
                 format!(
                     "grant_type=refresh_token&client_id={}&client_secret={}&refresh_token={}",
-                    http::encode(client_id),
-                    http::encode(client_secret),
-                    http::encode(refresh_token)
+                    url::encode(client_id),
+                    url::encode(client_secret),
+                    url::encode(refresh_token)
                 ),
             ),
         })
@@ -130,7 +131,7 @@ impl TokenSource {
             return Err(ExecError::unavailable(format!(
                 "Google refused the {:?} credentials at {}: {why}",
                 self.credentials,
-                http::host_of(&uri)
+                url::host_of(&uri)
             )));
         };
         let lifetime = v["expires_in"].as_u64().unwrap_or(3600).saturating_sub(60).max(1);
@@ -156,7 +157,7 @@ mod tests {
 
     fn form_value(form: &str, key: &str) -> String {
         let raw = form.split('&').find_map(|p| p.strip_prefix(&format!("{key}="))).unwrap_or("");
-        http::decode(raw)
+        url::decode(raw)
     }
 
     #[test]

@@ -15,8 +15,9 @@
 pub mod auth;
 pub mod values;
 
-use super::http::{self, Http, Method, Reply, WarehouseUrl};
+use super::http::{self, Http, Method, Reply};
 use super::tables::{inserts, parse_type, Literals, Table};
+use super::url::{self, WarehouseUrl};
 use super::{ExecError, ResultSet};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,7 +43,7 @@ pub struct Settings {
 
 impl Settings {
     pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ExecError> {
-        let bad = |why: String| ExecError(format!("BigQuery URL `{}`: {why}", http::redact(url)));
+        let bad = |why: String| ExecError(format!("BigQuery URL `{}`: {why}", url::redact(url)));
         let u = WarehouseUrl::parse_known(url, "bigquery", KNOWN_PARAMS).map_err(bad)?;
         if u.host.is_empty() {
             return Err(bad("the project is missing: bigquery://PROJECT/DATASET".into()));
@@ -171,7 +172,7 @@ impl BigQuery {
     /// project's datasets list head, which runs no job.
     pub fn ping(&mut self) -> Result<(), ExecError> {
         let url =
-            format!("{}/projects/{}/datasets?maxResults=1", self.settings.base, http::encode(&self.settings.project));
+            format!("{}/projects/{}/datasets?maxResults=1", self.settings.base, url::encode(&self.settings.project));
         // Once and briefly: a failed check makes the pool open a new connection.
         let headers = self.headers()?;
         let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -221,7 +222,7 @@ impl BigQuery {
         if let Ok(mut j) = self.running.job.lock() {
             *j = Some((job.clone(), s.location.clone()));
         }
-        let url = format!("{}/projects/{}/jobs", s.base, http::encode(&s.project));
+        let url = format!("{}/projects/{}/jobs", s.base, url::encode(&s.project));
         let inserted = match self.call(Method::Post(Some(&body)), &url) {
             Err(e) if e.0.contains("(duplicate)") => Value::Null,
             other => other?,
@@ -238,14 +239,14 @@ impl BigQuery {
             let mut u = format!(
                 "{}/projects/{}/queries/{}?timeoutMs=10000&maxResults={PAGE_ROWS}&formatOptions.useInt64Timestamp=true",
                 s.base,
-                http::encode(&s.project),
-                http::encode(&job)
+                url::encode(&s.project),
+                url::encode(&job)
             );
             if let Some(l) = &location {
-                u.push_str(&format!("&location={}", http::encode(l)));
+                u.push_str(&format!("&location={}", url::encode(l)));
             }
             if let Some(t) = token {
-                u.push_str(&format!("&pageToken={}", http::encode(t)));
+                u.push_str(&format!("&pageToken={}", url::encode(t)));
             }
             u
         };
@@ -307,7 +308,7 @@ impl BigQuery {
         if let Some(l) = &self.settings.location {
             body["location"] = json!(l);
         }
-        let url = format!("{}/projects/{}/datasets", self.settings.base, http::encode(&self.settings.project));
+        let url = format!("{}/projects/{}/datasets", self.settings.base, url::encode(&self.settings.project));
         self.call(Method::Post(Some(&body)), &url)?;
         self.dataset = Some(name.clone());
         self.scratch = Some(name);
@@ -318,7 +319,7 @@ impl BigQuery {
     /// reading an existing dataset does not).
     fn ensure_dataset(&mut self, dataset: &str) -> Result<(), ExecError> {
         let s = Arc::clone(&self.settings);
-        let url = format!("{}/projects/{}/datasets/{}", s.base, http::encode(&s.project), http::encode(dataset));
+        let url = format!("{}/projects/{}/datasets/{}", s.base, url::encode(&s.project), url::encode(dataset));
         match self.call(Method::Get, &url) {
             Ok(_) => return Ok(()),
             Err(e) if e.0.contains("(notFound)") => {}
@@ -328,7 +329,7 @@ impl BigQuery {
         if let Some(l) = &s.location {
             body["location"] = json!(l);
         }
-        let url = format!("{}/projects/{}/datasets", s.base, http::encode(&s.project));
+        let url = format!("{}/projects/{}/datasets", s.base, url::encode(&s.project));
         self.call(Method::Post(Some(&body)), &url).map(|_| ())
     }
 
@@ -408,8 +409,8 @@ impl Drop for BigQuery {
             let url = format!(
                 "{}/projects/{}/datasets/{}?deleteContents=true",
                 self.settings.base,
-                http::encode(&self.settings.project),
-                http::encode(&name)
+                url::encode(&self.settings.project),
+                url::encode(&name)
             );
             let _ = self.call(Method::Delete, &url);
         }
@@ -424,9 +425,9 @@ pub fn cancel(running: &Running) -> Result<(), ExecError> {
     let settings = running.settings.lock().ok().and_then(|s| s.clone());
     let (Some((id, location)), Some(s)) = (job, settings) else { return Ok(()) };
     let http = Http::new(Duration::from_secs(5), Duration::from_secs(10));
-    let mut url = format!("{}/projects/{}/jobs/{}/cancel", s.base, http::encode(&s.project), http::encode(&id));
+    let mut url = format!("{}/projects/{}/jobs/{}/cancel", s.base, url::encode(&s.project), url::encode(&id));
     if let Some(l) = location {
-        url.push_str(&format!("?location={}", http::encode(&l)));
+        url.push_str(&format!("?location={}", url::encode(&l)));
     }
     let mut headers = Vec::new();
     if let Some(t) = &s.tokens {

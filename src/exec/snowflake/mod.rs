@@ -15,8 +15,9 @@
 pub mod auth;
 pub mod rowset;
 
-use super::http::{self, Http, Method, WarehouseUrl};
+use super::http::{self, Http, Method};
 use super::tables::{inserts, parse_type, Literals, Table};
+use super::url::{self, WarehouseUrl};
 use super::{ExecError, ResultSet};
 use rowset::Column;
 use serde_json::{json, Value};
@@ -73,7 +74,7 @@ impl std::fmt::Debug for Secret {
 impl Settings {
     /// Reads the URL; `env` looks up variables (the process environment, or a test's map).
     pub fn parse(url: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, ExecError> {
-        let bad = |why: String| ExecError(format!("Snowflake URL `{}`: {why}", http::redact(url)));
+        let bad = |why: String| ExecError(format!("Snowflake URL `{}`: {why}", url::redact(url)));
         let u = WarehouseUrl::parse_known(url, "snowflake", KNOWN_PARAMS).map_err(bad)?;
         if u.host.is_empty() {
             return Err(bad("the account is missing: snowflake://USER@ACCOUNT/DATABASE/SCHEMA".into()));
@@ -442,7 +443,7 @@ fn login(http: &Http, s: &Settings) -> Result<String, ExecError> {
         [("databaseName", &s.database), ("schemaName", &s.schema), ("warehouse", &s.warehouse), ("roleName", &s.role)]
     {
         if let Some(v) = value {
-            query.push(format!("{key}={}", http::encode(v)));
+            query.push(format!("{key}={}", url::encode(v)));
         }
     }
     let url = format!("{}/session/v1/login-request?{}", s.base, query.join("&"));
@@ -467,12 +468,12 @@ fn login(http: &Http, s: &Settings) -> Result<String, ExecError> {
     let reply = http.retrying(Method::Post(Some(&body)), &url, &[("Accept", "application/json")])?;
     let v = reply
         .json()
-        .map_err(|e| ExecError::unavailable(format!("Snowflake login at {}: {e}", http::host_of(&s.base))))?;
+        .map_err(|e| ExecError::unavailable(format!("Snowflake login at {}: {e}", url::host_of(&s.base))))?;
     match v["data"]["token"].as_str() {
         Some(t) if v["success"].as_bool() == Some(true) => Ok(t.to_string()),
         _ => Err(ExecError::unavailable(format!(
             "cannot log in to {}: {}",
-            http::host_of(&s.base),
+            url::host_of(&s.base),
             answer_error(&v, "login")
         ))),
     }

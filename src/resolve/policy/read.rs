@@ -7,7 +7,7 @@ use super::condition::{self, context_path};
 use super::*;
 use crate::diag::{Code, Diagnostic};
 use crate::load::yaml::{Node, Value};
-use crate::resolve::{Cube, MemberRef};
+use crate::resolve::Cube;
 use crate::util::{did_you_mean, snake_case};
 
 pub(crate) const POLICY_KEYS: &[&str] =
