@@ -83,6 +83,20 @@ def main():
     check(rows.get("port") == ("4000", "default"), "the default when nothing is set", str(rows.get("port")))
     r, _ = print_config(work, {"CUBEJS_DB_TYPE": "mysql"})
     check(r.returncode == 2 and "mysql" in r.stderr, "an unsupported CUBEJS_DB_TYPE is refused", r.stderr)
+    # The query cache and queue: Cube's timeout (`10m` is its own default's spelling), our size.
+    _, rows = print_config(work, {"CUBEJS_DB_QUERY_TIMEOUT": "2m", "CUBEC_CACHE_SIZE": "64MB"})
+    check(rows.get("query_timeout") == ("120s", "Cube's env CUBEJS_DB_QUERY_TIMEOUT"), "CUBEJS_DB_QUERY_TIMEOUT is read",
+          str(rows.get("query_timeout")))
+    check(rows.get("cache_size") == ("64000000", "env CUBEC_CACHE_SIZE"), "the cache's size from the environment",
+          str(rows.get("cache_size")))
+    _, rows = print_config(work, {})
+    check(rows.get("query_timeout") == ("600s", "default") and rows.get("continue_wait") == ("5s", "default"),
+          "Cube's defaults: a 10 minute query timeout, Continue wait after 5 s",
+          f"{rows.get('query_timeout')} {rows.get('continue_wait')}")
+    r, _ = print_config(work, {"CUBEJS_CACHE_AND_QUEUE_DRIVER": "redis"})
+    check(r.returncode == 2 and "memory" in r.stderr, "a cache driver other than memory is refused", r.stderr)
+    r, _ = print_config(work, {}, "--cache-size", "lots")
+    check(r.returncode == 2 and "256MiB" in r.stderr, "a bad cache size is refused with an example", r.stderr)
 
     # Deployments: only Cube's variables; only a .env file.
     cube_env = {"CUBEJS_DB_TYPE": "postgres", "CUBEJS_DB_HOST": PG.hostname, "CUBEJS_DB_PORT": str(PG.port or 5432),

@@ -22,7 +22,7 @@ message. Exits 1 on the first failed check, printing the server log.
 import json, os, shutil, subprocess, sys, tempfile, threading, time
 import urllib.error, urllib.request
 
-from serve_helpers import free_port, token
+from serve_helpers import LoggedProcess, free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,14 +110,15 @@ AUTH = token(SECRET, {"sub": "fault"})
 QUERY = json.dumps({"measures": ["users.count"], "dimensions": ["users.acquisition_channel"]})
 
 
-class Server:
+class Server(LoggedProcess):
     def __init__(self, db_url):
         self.port = free_port()
-        self.log = open(os.path.join(WORK, f"serve-{self.port}.log"), "w+")
         env = dict(os.environ, CUBEC_API_SECRET=SECRET)
-        self.proc = subprocess.Popen([BIN, "serve", "--model", "metrics", "--db", db_url, "--port", str(self.port),
-                                      "--query-timeout", str(TIMEOUT), "--watch-interval", "0"],
-                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        super().__init__([BIN, "serve", "--model", "metrics", "--db", db_url, "--port", str(self.port),
+                          "--query-timeout", str(TIMEOUT), "--watch-interval", "0",
+                          # The database path under faults: no cached answers, no Continue wait.
+                          "--cache-size", "0", "--continue-wait", "0"],
+                         open(os.path.join(WORK, f"serve-{self.port}.log"), "w+"), cwd=ROOT, env=env)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -142,17 +143,6 @@ class Server:
     def load(self):
         return self.get("/cubejs-api/v1/load?query=" + urllib.request.quote(QUERY))
 
-    def text(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
 
 
 class Load:

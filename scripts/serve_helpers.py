@@ -1,5 +1,6 @@
-"""What the scripts that start `cubec serve` share: a free loopback port and an HS256 token."""
-import base64, hashlib, hmac, json, socket
+"""What the scripts that start `cubec serve` share: a free loopback port, an HS256 token, and a
+server process with its log."""
+import base64, hashlib, hmac, json, socket, subprocess
 
 
 def free_port():
@@ -18,3 +19,24 @@ def token(secret, claims):
     body = enc(json.dumps(claims).encode())
     sig = enc(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
     return f"{head}.{body}.{sig}"
+
+
+class LoggedProcess:
+    """A `cubec serve` process writing to `self.log` (a file opened w+): its log as text, and a
+    stop that does not hang on a stuck server."""
+
+    def __init__(self, args, log, **popen):
+        self.log = log
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, **popen)
+
+    def text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()

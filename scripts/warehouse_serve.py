@@ -133,7 +133,9 @@ def run(kind, work, expected):
     load_data(db)
     serve_log = open(os.path.join(work, f"{kind}-serve.log"), "w")
     server = subprocess.Popen([BIN, "serve", "--model", os.path.join(ROOT, "metrics"), "--db", db, "--host", "127.0.0.1",
-                               "--port", str(port), "--query-timeout", str(TIMEOUT)],
+                               "--port", str(port), "--query-timeout", str(TIMEOUT),
+                               # The warehouse path under faults: no cached answers, no Continue wait.
+                               "--cache-size", "0", "--continue-wait", "0"],
                               env={**os.environ, "CUBEC_API_SECRET": SECRET}, stdout=serve_log, stderr=subprocess.STDOUT)
     try:
         ok, body = wait_for(port, 200, 30)

@@ -6,6 +6,7 @@
 //! access policies between query and plan.
 
 pub mod access;
+pub mod cache;
 pub mod deep;
 pub mod demo;
 pub mod diag;

@@ -92,7 +92,7 @@ fn sql_object() -> Value {
 /// `access_policy`: the keys `cubec validate` accepts (not `role`, removed in Cube 1.7, nor
 /// `member_masking`, which cubec refuses).
 fn access_policy_schema() -> Value {
-    use crate::resolve::policy::read::{CONDITION_KEYS, FILTER_KEYS, MEMBER_LEVEL_KEYS, POLICY_KEYS, ROW_LEVEL_KEYS};
+    use crate::resolve::policy::{CONDITION_KEYS, FILTER_KEYS, MEMBER_LEVEL_KEYS, POLICY_KEYS, ROW_LEVEL_KEYS};
     let members = json!({ "oneOf": [{ "const": "*" }, { "type": "array", "items": { "type": "string" } }] });
     let filter = object(
         FILTER_KEYS,

@@ -186,27 +186,59 @@ impl Crate {
         (file, &segs[i..])
     }
 
-    /// `pub use` re-exports of a `mod.rs`/`lib.rs`: item name to the file defining it.
-    fn reexports(&self, file: &str) -> HashMap<String, String> {
+    /// `pub use` re-exports of a `mod.rs`/`lib.rs`: named items to the file they come from,
+    /// and the files re-exported whole (`pub use model::*`).
+    fn reexports(&self, file: &str) -> (HashMap<String, String>, Vec<String>) {
         let me = Crate::module_of(file);
-        let mut out = HashMap::new();
+        let (mut named, mut globs) = (HashMap::new(), Vec::new());
         let text = strip(&self.files[file]);
         for stmt in statements(&text, true) {
             for path in expand_use(&stmt.1) {
                 let Some(abs) = absolute(&me, file, &path) else { continue };
-                let (target, _) = self.resolve(&abs);
-                if let Some(name) = path.last() {
-                    out.insert(name.clone(), target);
+                match path.last().map(String::as_str) {
+                    Some("*") => globs.push(self.resolve(&abs[..abs.len() - 1]).0),
+                    Some(name) => {
+                        named.insert(name.to_string(), self.resolve(&abs).0);
+                    }
+                    None => {}
                 }
             }
         }
-        out
+        (named, globs)
+    }
+
+    /// The file that defines `name` as seen through `file`: followed through named and glob
+    /// re-exports of faces (`mod.rs`, `lib.rs`), down to the file with its definition.
+    fn defining_file(&self, file: &str, name: &str, depth: usize) -> Option<String> {
+        let is_face = file.ends_with("mod.rs") || file == "lib.rs";
+        if !is_face || depth > 8 {
+            return Some(file.to_string());
+        }
+        if defines(&self.files[file], name) {
+            return Some(file.to_string());
+        }
+        let (named, globs) = self.reexports(file);
+        if let Some(target) = named.get(name) {
+            return self.defining_file(target, name, depth + 1);
+        }
+        for target in globs.iter().filter(|g| *g != file) {
+            let is_face = target.ends_with("mod.rs") || target == "lib.rs";
+            if is_face {
+                if let Some(found) = self.defining_file(target, name, depth + 1).filter(|f| f != target) {
+                    return Some(found);
+                }
+            }
+            if defines(&self.files[target], name) {
+                return Some(target.clone());
+            }
+        }
+        None
     }
 
     /// Every (importing file, imported file, line) edge.
     fn edges(&self) -> Vec<(String, String, usize)> {
         let mut out = Vec::new();
-        let mut reexports: HashMap<String, HashMap<String, String>> = HashMap::new();
+        let mut through_faces: HashMap<(String, String), Option<String>> = HashMap::new();
         for (file, text) in &self.files {
             let me = Crate::module_of(file);
             let text = strip(text);
@@ -221,8 +253,9 @@ impl Crate {
                 let Some(abs) = absolute(&me, file, &path) else { continue };
                 let (mut target, rest) = self.resolve(&abs);
                 if (target.ends_with("mod.rs") || target == "lib.rs") && !rest.is_empty() {
-                    let map = reexports.entry(target.clone()).or_insert_with(|| self.reexports(&target));
-                    if let Some(real) = map.get(&rest[0]) {
+                    let key = (target.clone(), rest[0].clone());
+                    let found = through_faces.entry(key).or_insert_with(|| self.defining_file(&target, &rest[0], 0));
+                    if let Some(real) = found {
                         target = real.clone();
                     }
                 }
@@ -233,6 +266,20 @@ impl Crate {
         }
         out
     }
+}
+
+/// Whether stripped source `text` defines an item called `name` at any nesting.
+fn defines(text: &str, name: &str) -> bool {
+    let text = strip(text);
+    ["struct", "enum", "fn", "type", "const", "static", "trait", "mod", "union"].iter().any(|kw| {
+        let pattern = format!("{kw} {name}");
+        text.match_indices(&pattern).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + pattern.len()..].chars().next();
+            !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    })
 }
 
 /// `use` statements (`pub use` only when `public_only`), with their line.
@@ -427,7 +474,10 @@ fn modules_import_without_circles() {
     // The reader itself: it must see the edges that matter, or an empty report means nothing.
     let has = |from: &str, to: &str| edges.iter().any(|(a, b, _)| a == from && b == to);
     assert!(has("plan/mod.rs", "query/mod.rs"), "the reader lost `use crate::query::...`");
-    assert!(has("access/enforce.rs", "resolve/policy/mod.rs"), "the reader lost `use crate::resolve::policy::*`");
+    assert!(
+        has("access/caller.rs", "resolve/model/policy.rs"),
+        "the reader lost a glob re-export (`pub use model::*`)"
+    );
     assert!(has("sql/filters.rs", "sql/render.rs"), "the reader lost `use super::render::...`");
 }
 

@@ -5,7 +5,7 @@
 
 use crate::diag::{Code, Diagnostic};
 use crate::query::{AccessOptions, Visibility};
-use crate::resolve::policy::Policy;
+use crate::resolve::Policy;
 use crate::resolve::{CubeId, MemberRef, Model};
 use serde_json::Value;
 

@@ -13,8 +13,9 @@ use super::caller::{denied, Caller};
 use crate::diag::Diagnostic;
 use crate::plan::Plan;
 use crate::query::{FilterNode, Query, QueryMember};
-use crate::resolve::policy::*;
-use crate::resolve::{CubeId, MemberRef, Model};
+use crate::resolve::{
+    ContextPath, CubeId, FilterValues, MemberRef, Model, Policy, RowFilter, RowLevel, TemplatePart, ValueItem,
+};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 

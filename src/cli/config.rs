@@ -49,6 +49,19 @@ pub(crate) fn load_environment() -> Result<Sources, String> {
         var("CUBEJS_DB_MAX_POOL").or_else(|| var("CUBEJS_CONCURRENCY")),
     );
     map("CUBEC_DB_URL", "CUBEJS_DB_*", cube_db_url()?);
+    let timeout = var("CUBEJS_DB_QUERY_TIMEOUT").map(|t| cube_duration(&t)).transpose()?;
+    map("CUBEC_QUERY_TIMEOUT", "CUBEJS_DB_QUERY_TIMEOUT", timeout.map(|s| s.to_string()));
+    // Cube keeps its cache and queue in Cube Store in production and in memory otherwise;
+    // cubec always keeps them in memory (see the README on several replicas).
+    match var("CUBEJS_CACHE_AND_QUEUE_DRIVER").as_deref() {
+        None | Some("memory") => {}
+        Some("cubestore") => eprintln!(
+            "note: CUBEJS_CACHE_AND_QUEUE_DRIVER=cubestore: cubec keeps its cache and queue in memory (there is no Cube Store)"
+        ),
+        Some(other) => {
+            return Err(format!("CUBEJS_CACHE_AND_QUEUE_DRIVER={other}: cubec's cache and queue are in memory (`memory`)"))
+        }
+    }
     // The SQL API: Cube's port variables (`false` turns Cube's off) and its single SQL user.
     let pg_port = var("CUBEJS_PG_SQL_PORT").filter(|v| v != "false");
     match pg_port {
@@ -58,6 +71,24 @@ pub(crate) fn load_environment() -> Result<Sources, String> {
     map("CUBEC_SQL_USER", "CUBEJS_SQL_USER", var("CUBEJS_SQL_USER"));
     map("CUBEC_SQL_PASSWORD", "CUBEJS_SQL_PASSWORD", var("CUBEJS_SQL_PASSWORD"));
     Ok(sources)
+}
+
+/// Seconds of a Cube duration setting: `600`, `30s`, `10m`, `1h` (Cube reads `10m` by default).
+fn cube_duration(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, factor) = match t.char_indices().last() {
+        Some((i, 's')) => (&t[..i], 1.0),
+        Some((i, 'm')) => (&t[..i], 60.0),
+        Some((i, 'h')) => (&t[..i], 3600.0),
+        _ => (t, 1.0),
+    };
+    number
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n > 0.0)
+        .map(|n| n * factor)
+        .ok_or_else(|| format!("CUBEJS_DB_QUERY_TIMEOUT `{text}` is not a duration such as 600, 30s or 10m"))
 }
 
 /// A database URL from `CUBEJS_DB_TYPE`, `_HOST`, `_PORT`, `_NAME`, `_USER`, `_PASS`, `_SSL`.

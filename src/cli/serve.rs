@@ -31,9 +31,17 @@ pub(crate) struct ServeArgs {
     /// Largest `limit` a query may ask for.
     #[arg(long, default_value_t = cubec::query::MAX_LIMIT, env = "CUBEC_MAX_LIMIT")]
     max_limit: u64,
-    /// Seconds a query may run (waiting for a connection included) before it is cancelled.
-    #[arg(long, default_value_t = 30.0, env = "CUBEC_QUERY_TIMEOUT")]
+    /// Seconds a query may run on the database (waiting for a connection included) before it
+    /// is cancelled there (Cube's CUBEJS_DB_QUERY_TIMEOUT, 10 minutes).
+    #[arg(long, default_value_t = 600.0, env = "CUBEC_QUERY_TIMEOUT")]
     query_timeout: f64,
+    /// Seconds /v1/load waits for a query before answering `{"error": "Continue wait"}` (the
+    /// query keeps running; Cube's clients ask again); 0 waits until the query is done.
+    #[arg(long, default_value_t = 5.0, env = "CUBEC_CONTINUE_WAIT")]
+    continue_wait: f64,
+    /// The result cache's size: bytes, or with a unit (500MB, 1GiB); 0 turns the cache off.
+    #[arg(long, default_value = "256MiB", env = "CUBEC_CACHE_SIZE", value_parser = parse_size)]
+    cache_size: usize,
     /// Queries run on the database at once: the connection pool's size.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256), env = "CUBEC_MAX_CONCURRENT_QUERIES")]
     max_concurrent_queries: u16,
@@ -83,6 +91,31 @@ pub(crate) struct ServeArgs {
     pub print_config: bool,
 }
 
+/// A size in bytes: `1048576`, `500MB`, `1GiB` (KB, MB, GB are powers of 1000; KiB, MiB, GiB
+/// of 1024).
+fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ if number.is_empty() => return Err(format!("`{s}` is not a size such as 256MiB, 1GB or 0 (off)")),
+        other => return Err(format!("unknown unit `{other}` in `{s}` (use B, KB, MB, GB, KiB, MiB or GiB)")),
+    };
+    let n: f64 = number.parse().map_err(|_| format!("`{s}` is not a size such as 256MiB, 1GB or 0 (off)"))?;
+    let bytes = n * factor;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > 1e15 {
+        return Err(format!("`{s}` is not a size cubec can hold in memory"));
+    }
+    Ok(bytes as usize)
+}
+
 fn seconds(name: &str, v: f64, zero_ok: bool) -> Result<std::time::Duration, String> {
     if v.is_finite() && v <= 86_400.0 && (v > 0.0 || (zero_ok && v == 0.0)) {
         Ok(std::time::Duration::from_secs_f64(v))
@@ -122,6 +155,7 @@ impl ServeArgs {
     /// The server's configuration, the host and the port; `Err` names the bad setting.
     pub(crate) fn config(&self) -> Result<(cubec::server::ServeConfig, String, u16), String> {
         let timeout = seconds("query-timeout", self.query_timeout, false)?;
+        let continue_wait = seconds("continue-wait", self.continue_wait, true)?;
         let watch = seconds("watch-interval", self.watch_interval, true)?;
         let shutdown = seconds("shutdown-timeout", self.shutdown_timeout, true)?;
         for origin in &self.cors_origins {
@@ -146,6 +180,8 @@ impl ServeArgs {
                 max_limit: self.max_limit,
                 query_timeout: timeout,
                 max_concurrent_queries: self.max_concurrent_queries.into(),
+                continue_wait: (!continue_wait.is_zero()).then_some(continue_wait),
+                cache_bytes: self.cache_size,
             },
             watch: (!watch.is_zero()).then_some(watch),
             context_to_groups: self.context_to_groups.clone(),
@@ -195,6 +231,12 @@ impl ServeArgs {
                 c.limits.max_concurrent_queries.to_string(),
                 source("max_concurrent_queries", "CUBEC_MAX_CONCURRENT_QUERIES"),
             ),
+            (
+                "continue_wait",
+                format!("{:?}", c.limits.continue_wait.unwrap_or_default()),
+                source("continue_wait", "CUBEC_CONTINUE_WAIT"),
+            ),
+            ("cache_size", c.limits.cache_bytes.to_string(), source("cache_size", "CUBEC_CACHE_SIZE")),
             (
                 "watch_interval",
                 format!("{:?}", c.watch.unwrap_or_default()),

@@ -201,6 +201,10 @@ pub struct RawRefreshKey {
     pub span: Span,
     pub every: Option<SpStr>,
     pub sql: Option<SpStr>,
+    pub timezone: Option<SpStr>,
+    pub immutable: Option<Sp<bool>>,
+    pub incremental: Option<Sp<bool>>,
+    pub update_window: Option<SpStr>,
 }
 
 #[derive(Debug, Clone)]

@@ -397,7 +397,15 @@ fn read_pre_agg(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawPreAggreg
 
 fn read_refresh_key(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawRefreshKey> {
     let o = Obj::new(node, "refresh key", REFRESH_KEYS, diags)?;
-    Some(RawRefreshKey { span: node.span, every: o.str("every", diags), sql: o.str("sql", diags) })
+    Some(RawRefreshKey {
+        span: node.span,
+        every: o.str("every", diags),
+        sql: o.str("sql", diags),
+        timezone: o.str("timezone", diags),
+        immutable: o.bool("immutable", diags),
+        incremental: o.bool("incremental", diags),
+        update_window: o.str("update_window", diags),
+    })
 }
 
 fn read_hierarchy(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawHierarchy> {

@@ -104,6 +104,25 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Every cube the plan reads, in order of first appearance: its join tree, the cubes of
+    /// its `sub_query` dimensions and of every stage. Their refresh keys are the query's.
+    pub fn cubes_read(&self) -> Vec<CubeId> {
+        let mut out: Vec<CubeId> = Vec::new();
+        let mut add = |c: CubeId| {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        };
+        self.joins.cubes().for_each(&mut add);
+        self.sub_queries.iter().flat_map(|s| s.joins.cubes()).for_each(&mut add);
+        for node in self.stages.iter().flat_map(|s| s.nodes.iter()) {
+            if let stages::StageKind::Leaf(leaf) = &node.kind {
+                leaf.cubes_read().into_iter().for_each(&mut add);
+            }
+        }
+        out
+    }
+
     /// Whether the measures need subqueries joined by an outer query.
     pub fn needs_subqueries(&self) -> bool {
         !self.ungrouped && self.groups.iter().any(|g| g.kind != GroupKind::Main)

@@ -326,32 +326,8 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
                 }
             }
             if let Some(rk) = &p.refresh_key {
-                refresh_every(rk.every.as_ref(), diags);
+                super::refresh::read_every(rk, diags);
             }
         }
-        if let Some(rk) = &raw.refresh_key {
-            refresh_every(rk.every.as_ref(), diags);
-        }
-    }
-}
-
-/// `every: N unit` (second to week) or a cron string.
-fn refresh_every(every: Option<&crate::load::raw::SpStr>, diags: &mut Vec<Diagnostic>) {
-    let Some(e) = every else { return };
-    let words: Vec<&str> = e.value.split_whitespace().collect();
-    let interval_ok = words.len() == 2
-        && words[0].parse::<u64>().is_ok()
-        && matches!(words[1].trim_end_matches('s'), "second" | "minute" | "hour" | "day" | "week");
-    let cron_ok = (5..=6).contains(&words.len())
-        && words.iter().all(|w| w.chars().all(|c| c.is_ascii_alphanumeric() || "*/,-?LW#".contains(c)));
-    if !interval_ok && !cron_ok {
-        diags.push(
-            Diagnostic::error(
-                Code::RefreshKey,
-                format!("refresh_key every `{}` is neither an interval nor a cron expression", e.value),
-            )
-            .at(e.span, "invalid `every`")
-            .with_help("write e.g. `1 hour`, `30 minutes` or a cron string such as `0 * * * *`"),
-        );
     }
 }

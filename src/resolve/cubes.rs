@@ -65,6 +65,7 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
         hierarchies: Vec::new(),
         pre_aggregations: Vec::new(),
         folders: Vec::new(),
+        refresh_key: None,
         access_policy: Vec::new(),
         members: HashMap::new(),
     };
@@ -605,6 +606,7 @@ pub fn fill_sql(res: &Resolver, id: CubeId, raw: &RawCube, diags: &mut Vec<Diagn
         }),
         (None, None) => None,
     };
+    out.refresh_key = raw.refresh_key.as_ref().and_then(|rk| super::refresh::read(res, id, rk, false, diags));
     for m in &raw.measures {
         let Some(name) = &m.name else { continue };
         let Some(MemberRef::Measure(i)) = cube.member(&name.value) else {
@@ -736,6 +738,7 @@ fn select_all_table(sql: &str) -> Option<String> {
 #[derive(Default)]
 pub struct FilledSql {
     pub source: Option<CubeSource>,
+    pub refresh_key: Option<RefreshKey>,
     pub measures: Vec<(usize, Option<SqlTemplate>, Vec<SqlTemplate>)>,
     #[allow(clippy::type_complexity)]
     pub dimensions:
@@ -747,6 +750,7 @@ pub struct FilledSql {
 impl FilledSql {
     pub fn apply(self, cube: &mut Cube) {
         cube.source = self.source;
+        cube.refresh_key = self.refresh_key;
         for (i, sql, filters) in self.measures {
             cube.measures[i].sql = sql;
             cube.measures[i].filters = filters;

@@ -11,6 +11,7 @@ pub mod cubes;
 pub mod extends;
 pub mod model;
 pub mod policy;
+pub mod refresh;
 pub mod refs;
 pub mod stages;
 pub mod templates;

@@ -28,6 +28,7 @@ pub fn skeleton(raw: &RawView) -> Cube {
         hierarchies: Vec::new(),
         pre_aggregations: Vec::new(),
         folders: Vec::new(),
+        refresh_key: None,
         access_policy: Vec::new(),
         members: HashMap::new(),
     }

@@ -6,9 +6,10 @@
 //! or a connection is lost; 504 when a query passes the timeout (it is cancelled on the
 //! database); 500 only for faults of cubec itself, logged with the request id.
 
-use super::pool::RunError;
 use super::reload::Snapshot;
 use super::AppState;
+use crate::cache::pool::RunError;
+use crate::cache::{CacheMode, LoadError};
 use crate::diag::{Code, Diagnostic};
 use crate::exec::shape;
 use crate::query::QueryOptions;
@@ -111,8 +112,11 @@ pub fn error_messages(diags: &[Diagnostic], sep: &str) -> String {
 pub struct RequestStats {
     pub query_hash: Option<String>,
     pub rows: usize,
-    /// Milliseconds spent on the database (waiting for a connection included).
+    /// Milliseconds spent getting rows (the cache, the queue and the database).
     pub db_ms: f64,
+    /// How the cache answered: `hit`, `stale`, `miss` or `wait` (`Continue wait`); for several
+    /// queries, the least cached of them.
+    pub cache: Option<&'static str>,
 }
 
 /// What a request asks: the query (one, or a list) and its options.
@@ -121,6 +125,9 @@ pub struct ApiRequest {
     pub multi: bool,
     /// `/v1/sql?dialect=...`: SQL for another warehouse than the one the server runs on.
     pub dialect: Option<String>,
+    /// Cube's `cache` request parameter (`stale-if-slow` by default); a query's
+    /// `renewQuery: true` makes it `no-cache`.
+    pub cache: CacheMode,
 }
 
 /// Reads `query` (and `queryType`, `dialect`) from the URL, or from a JSON body for POST.
@@ -131,6 +138,7 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
     let mut query = url.get("query").map(|q| Value::String(q.clone()));
     let mut query_type = url.get("queryType").cloned();
     let dialect = url.get("dialect").cloned();
+    let mut cache = url.get("cache").map(|c| Value::String(c.clone()));
     if !body.is_empty() {
         let body = body.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(body);
         let parsed: Value = serde_json::from_slice(body)
@@ -144,6 +152,9 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
         if let Some(Value::String(t)) = obj.remove("queryType") {
             query_type = Some(t);
         }
+        if let Some(c) = obj.remove("cache") {
+            cache = Some(c);
+        }
     }
     let query = match query {
         None => return Err(ApiError::user("Query param is required")),
@@ -152,7 +163,23 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
         }
         Some(v) => v,
     };
-    Ok(ApiRequest { query, multi: query_type.as_deref() == Some("multi"), dialect })
+    let cache = match cache {
+        None => CacheMode::default(),
+        Some(Value::String(c)) => CacheMode::parse(&c).ok_or_else(|| {
+            ApiError::user(format!(
+                "`cache` must be stale-if-slow, stale-while-revalidate, must-revalidate or no-cache, got `{c}`"
+            ))
+        })?,
+        Some(other) => return Err(ApiError::user(format!("`cache` must be a string, got {other}"))),
+    };
+    // `renewQuery: true` in the query (each query of a list) always goes to the database.
+    let renew = |q: &Value| q.get("renewQuery") == Some(&Value::Bool(true));
+    let renew = match &query {
+        Value::Array(items) => items.iter().any(renew),
+        one => renew(one),
+    };
+    let cache = if renew { CacheMode::NoCache } else { cache };
+    Ok(ApiRequest { query, multi: query_type.as_deref() == Some("multi"), dialect, cache })
 }
 
 /// The queries of a request and how Cube names the request's type. A list needs
@@ -290,6 +317,7 @@ pub async fn load(
     snapshot: &Snapshot,
     req: ApiRequest,
     context: Value,
+    request_id: &str,
     stats: &mut RequestStats,
 ) -> Result<Value, ApiError> {
     if req.dialect.is_some() {
@@ -297,15 +325,38 @@ pub async fn load(
     }
     // One model for the whole request: a reload meanwhile does not split compile and annotation.
     let compiled = compile_all(state, snapshot, &req, context)?;
+    // Every query of the request goes into the queue at once; a request whose queries are not
+    // all done within the wait answers `Continue wait`, and those still running carry on.
+    let db_started = std::time::Instant::now();
+    let answers =
+        futures::future::join_all(compiled.parts.iter().map(|(_, sql, _)| {
+            state.cache.load(Arc::clone(sql), req.cache, state.limits.continue_wait, Some(request_id))
+        }))
+        .await;
+    stats.db_ms += db_started.elapsed().as_secs_f64() * 1e3;
+    let mut served = Vec::with_capacity(answers.len());
+    for answer in answers {
+        match answer {
+            Ok(a) => served.push(a),
+            Err(LoadError::ContinueWait) => {
+                stats.cache = Some("wait");
+                return Ok(json!({ "error": "Continue wait" }));
+            }
+            Err(LoadError::Run(e)) => return Err(ApiError::from_run(e)),
+        }
+    }
+    let least_cached = served.iter().map(|a| a.served).max_by_key(|s| match s {
+        crate::cache::Served::Hit => 0,
+        crate::cache::Served::Stale => 1,
+        crate::cache::Served::Miss => 2,
+    });
+    stats.cache = least_cached.map(crate::cache::Served::as_str);
     let mut results = Vec::with_capacity(compiled.parts.len());
-    for (query, sql, label) in &compiled.parts {
+    for ((query, sql, label), answer) in compiled.parts.iter().zip(&served) {
         let (query, sql) = (query.clone(), Arc::clone(sql));
-        let db_started = std::time::Instant::now();
-        let ran = state.pool.run(Arc::clone(&sql), state.limits.query_timeout).await;
-        stats.db_ms += db_started.elapsed().as_secs_f64() * 1e3;
-        let (rows, total) = ran.map_err(ApiError::from_run)?;
+        let (rows, total) = (&answer.fetched.rows, &answer.fetched.total);
         stats.rows += rows.rows.len();
-        let mut data = shape::cube_rows(&rows, &sql);
+        let mut data = shape::cube_rows(rows, &sql);
         if let Some(label) = label {
             for row in &mut data {
                 row.insert("compareDateRange".into(), json!(label));
@@ -325,23 +376,30 @@ pub async fn load(
         }
         let compact = query.get("responseFormat").and_then(Value::as_str) == Some("compact");
         let data = if compact { compact_rows(&data, &sql, label.is_some()) } else { json!(data) };
-        let total = total.and_then(|t| t.rows.first().and_then(|r| r.first()).map(|c| c.to_cube_json()));
-        results.push(json!({
+        let total = total.as_ref().and_then(|t| t.rows.first().and_then(|r| r.first()).map(|c| c.to_cube_json()));
+        let mut body = json!({
             "query": query,
             "data": data,
-            "lastRefreshTime": super::now_utc(),
+            "lastRefreshTime": super::utc_text(answer.fetched.at),
             "annotation": shape::annotation(&snapshot.checked.model, &sql),
             "dataSource": "default",
             "dbType": state.pool.dialect_name(),
             "extDbType": "cubestore",
             "external": false,
-            "slowQuery": false,
+            "slowQuery": answer.slow(),
             "total": total.map(|t| t.as_str().and_then(|s| s.parse::<u64>().ok()).map(Value::from).unwrap_or(t)),
-        }));
+        });
+        // Cube shows the key values in dev mode only: a `sql` key is computed over every row of
+        // the source, not the caller's.
+        if state.dev {
+            body["refreshKeyValues"] = json!(answer.key_values);
+        }
+        results.push(body);
     }
     if req.multi {
+        let slow = served.iter().any(crate::cache::Answer::slow);
         Ok(
-            json!({ "queryType": compiled.kind, "results": results, "pivotQuery": pivot_of(&compiled), "slowQuery": false }),
+            json!({ "queryType": compiled.kind, "results": results, "pivotQuery": pivot_of(&compiled), "slowQuery": slow }),
         )
     } else {
         Ok(results.pop().unwrap_or(Value::Null))

@@ -3,13 +3,13 @@
 //! Input: requests under `/cubejs-api/v1` (`load`, `sql`, `dry-run`, `meta`; GET with `query=`
 //! or POST with a JSON body) and `/livez`, `/readyz`. Output: Cube's response bodies.
 //! [`auth`] turns the token into the security context, [`reload`] keeps the current model,
-//! [`pool`] runs queries with bounded concurrency and timeouts, [`api`] and [`meta`] build the
-//! bodies. Each request is logged on one line with its id, status and time.
+//! [`crate::cache`] answers queries (the result cache, the queue, the connection pool with its
+//! bounded concurrency and timeouts), [`api`] and [`meta`] build the bodies. Each request is
+//! logged on one line with its id, status, time and whether the cache answered.
 
 pub mod api;
 pub mod auth;
 pub mod meta;
-pub mod pool;
 pub mod reload;
 pub mod telemetry;
 
@@ -49,17 +49,28 @@ pub struct ServeConfig {
 pub struct Limits {
     pub max_body_bytes: usize,
     pub max_limit: u64,
+    /// How long a query may run on the database (Cube's `CUBEJS_DB_QUERY_TIMEOUT`).
     pub query_timeout: Duration,
     pub max_concurrent_queries: usize,
+    /// How long `/v1/load` waits for a query before answering `Continue wait` (the query keeps
+    /// running); `None`: until the query is done.
+    pub continue_wait: Option<Duration>,
+    /// The result cache's bound in bytes; 0 turns it off.
+    pub cache_bytes: usize,
 }
+
+/// The result cache's size unless configured.
+pub const DEFAULT_CACHE_BYTES: usize = 256 * 1024 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_body_bytes: 1024 * 1024,
             max_limit: crate::query::MAX_LIMIT,
-            query_timeout: Duration::from_secs(30),
+            query_timeout: Duration::from_secs(600),
             max_concurrent_queries: 4,
+            continue_wait: Some(Duration::from_secs(5)),
+            cache_bytes: DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -67,12 +78,16 @@ impl Default for Limits {
 pub struct AppState {
     pub models: Arc<reload::Models>,
     pub dialects: crate::sql::Dialects,
-    pub pool: pool::Pool,
+    pub pool: Arc<crate::cache::pool::Pool>,
+    /// Every query the API runs goes through it (`/readyz`'s probe excepted).
+    pub cache: Arc<crate::cache::QueryCache>,
     pub auth: auth::Auth,
     pub limits: Limits,
     /// Access policies and `public` enforced (off under `--dev`), and the groups claim.
     pub access: crate::query::AccessOptions,
     pub cors_origins: Vec<String>,
+    /// `--dev`: no auth or policies, and dev-only response fields (`refreshKeyValues`).
+    pub dev: bool,
     pub metrics: Arc<telemetry::Metrics>,
     requests: AtomicU64,
     /// Distinguishes this process's request ids from another's.
@@ -97,19 +112,30 @@ impl AppState {
             format!("{diags}the model under `{}` has errors; fix them first", config.model_dir.display())
         })?;
         let metrics = Arc::new(telemetry::Metrics::default());
-        let pool = pool::Pool::open(
-            config.db_url.as_deref(),
-            &config.model_dir,
-            config.limits.max_concurrent_queries,
-            Arc::clone(&metrics),
-        )
-        .map_err(|e| e.to_string())?;
+        let pool = Arc::new(
+            crate::cache::pool::Pool::open(
+                config.db_url.as_deref(),
+                &config.model_dir,
+                config.limits.max_concurrent_queries,
+                Arc::clone(&metrics.cache),
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        let cache = crate::cache::QueryCache::new(
+            Arc::clone(&pool),
+            crate::cache::CacheConfig {
+                max_bytes: config.limits.cache_bytes,
+                query_timeout: config.limits.query_timeout,
+            },
+            Arc::clone(&metrics.cache),
+        );
         dialects.get(pool.dialect_name()).map_err(|d| d.message)?;
         let instance = std::process::id() ^ (chrono::Utc::now().timestamp_subsec_nanos());
         Ok(AppState {
             models: Arc::new(models),
             dialects,
             pool,
+            cache,
             auth,
             limits: config.limits,
             access: crate::query::AccessOptions {
@@ -118,6 +144,7 @@ impl AppState {
                 hide_non_public: !config.dev,
             },
             cors_origins: config.cors_origins.clone(),
+            dev: config.dev,
             metrics,
             requests: AtomicU64::new(0),
             instance,
@@ -245,7 +272,7 @@ async fn api_call(
             }
         };
         match (endpoint, request) {
-            (Endpoint::Load, Some(r)) => api::load(&state, &snapshot, r, context, &mut stats).await,
+            (Endpoint::Load, Some(r)) => api::load(&state, &snapshot, r, context, &id, &mut stats).await,
             (Endpoint::Sql, Some(r)) => api::sql(&state, &snapshot, r, context),
             (Endpoint::DryRun, Some(r)) => api::dry_run(&state, &snapshot, r, context),
             _ => api::meta(&state, &snapshot, &context),
@@ -278,8 +305,8 @@ async fn metrics(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response
         return (StatusCode::FORBIDDEN, Json(json!({ "error": reason.0 }))).into_response();
     }
     let (size, in_use) = s.pool.usage();
-    s.metrics.pool_size.set(size.into());
-    s.metrics.pool_in_use.set(in_use.into());
+    s.metrics.cache.pool_size.set(size.into());
+    s.metrics.cache.pool_in_use.set(in_use.into());
     let mut response = s.metrics.encode().into_response();
     response.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
@@ -318,6 +345,7 @@ fn respond(
         status = status.as_u16(),
         ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
         query_hash = stats.query_hash.as_deref().unwrap_or(""),
+        cache = stats.cache.unwrap_or(""),
         rows = stats.rows,
         db_ms = (stats.db_ms * 10.0).round() / 10.0,
         "request"
@@ -329,9 +357,9 @@ fn respond(
     response
 }
 
-/// Now, as Cube writes times in responses (`lastRefreshTime`) and as the log shows them.
-fn now_utc() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+/// A time as Cube writes it in responses (`lastRefreshTime`): UTC, milliseconds, `Z`.
+fn utc_text(t: std::time::SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 async fn livez() -> Response {
@@ -340,13 +368,7 @@ async fn livez() -> Response {
 
 /// Ready when the database answers a trivial query within the timeout.
 async fn readyz(State(s): State<Arc<AppState>>) -> Response {
-    let probe = Arc::new(crate::sql::CompiledSql {
-        sql: "SELECT 1".to_string(),
-        params: Vec::new(),
-        alias_to_member: Default::default(),
-        warnings: Vec::new(),
-        total: None,
-    });
+    let probe = Arc::new(crate::sql::CompiledSql { sql: "SELECT 1".to_string(), ..Default::default() });
     match s.pool.run(probe, s.limits.query_timeout).await {
         Ok(_) => (StatusCode::OK, Json(json!({ "health": "HEALTH" }))).into_response(),
         Err(e) => {

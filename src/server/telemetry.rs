@@ -1,14 +1,13 @@
 //! What an operator sees: structured logs (`tracing`, text or JSON, filtered like `RUST_LOG`)
 //! with one event per request, and Prometheus metrics (`/metrics`, OpenMetrics text): requests
-//! by endpoint and status, latency histograms, the connection pool, reloads, database errors.
+//! by endpoint and status, latency histograms, reloads, and the database work of
+//! [`crate::cache`] (the pool, the queue, cache hits and misses, database errors).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::sync::atomic::AtomicI64;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -39,10 +38,8 @@ pub struct EndpointLabel {
     pub endpoint: String,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabel {
-    pub kind: String,
-}
+use crate::cache::metrics::{CacheMetrics, KindLabel};
+use std::sync::Arc;
 
 /// The server's metrics, registered once.
 pub struct Metrics {
@@ -50,10 +47,8 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<EndpointLabel, Histogram>,
     pub reloads: Family<KindLabel, Counter>,
-    pub database_errors: Family<KindLabel, Counter>,
-    pub pool_size: Gauge,
-    pub pool_in_use: Gauge,
-    pub pool_waiting: Gauge<i64, AtomicI64>,
+    /// The pool's, the queue's and the result cache's.
+    pub cache: Arc<CacheMetrics>,
 }
 
 impl Default for Metrics {
@@ -68,19 +63,9 @@ impl Default for Metrics {
         registry.register("request_duration_seconds", "API request latency", latency.clone());
         let reloads = Family::<KindLabel, Counter>::default();
         registry.register("model_reloads", "Model reloads (applied, refused)", reloads.clone());
-        let database_errors = Family::<KindLabel, Counter>::default();
-        registry.register(
-            "database_errors",
-            "Queries the database failed (rejected, unavailable, timeout)",
-            database_errors.clone(),
-        );
-        let pool_size = Gauge::default();
-        registry.register("pool_connections", "Open database connections", pool_size.clone());
-        let pool_in_use = Gauge::default();
-        registry.register("pool_connections_in_use", "Connections running a query", pool_in_use.clone());
-        let pool_waiting = Gauge::<i64, AtomicI64>::default();
-        registry.register("pool_waiting", "Requests waiting for a connection", pool_waiting.clone());
-        Metrics { registry, requests, latency, reloads, database_errors, pool_size, pool_in_use, pool_waiting }
+        let cache = Arc::new(CacheMetrics::default());
+        cache.register(&mut registry);
+        Metrics { registry, requests, latency, reloads, cache }
     }
 }
 
@@ -92,10 +77,6 @@ impl Metrics {
             out.clear();
         }
         out
-    }
-
-    pub fn database_error(&self, kind: &str) {
-        self.database_errors.get_or_create(&KindLabel { kind: kind.to_string() }).inc();
     }
 
     pub fn reload(&self, kind: &str) {

@@ -70,6 +70,8 @@ struct DialectFile {
     param: Option<String>,
     timestamp_precision: Option<u8>,
     literal_escape: Option<String>,
+    /// The refresh key of a cube without one (Cube: every 10 s, every 2 min on warehouses).
+    default_refresh_key: Option<String>,
     #[serde(default)]
     templates: BTreeMap<String, String>,
 }
@@ -87,6 +89,7 @@ impl DialectFile {
             quote_escape: self.quote_escape.or_else(|| parent.quote_escape.clone()),
             param: self.param.or_else(|| parent.param.clone()),
             timestamp_precision: self.timestamp_precision.or(parent.timestamp_precision),
+            default_refresh_key: self.default_refresh_key.or_else(|| parent.default_refresh_key.clone()),
             literal_escape: self.literal_escape.or_else(|| parent.literal_escape.clone()),
             templates,
         }
@@ -101,6 +104,8 @@ pub struct Dialect {
     pub timestamp_precision: u8,
     /// `$1, $2` (numbered, reusable) rather than positional `?`.
     pub numbered_params: bool,
+    /// The refresh-key interval of cubes without a `refresh_key`, in seconds.
+    pub default_refresh_seconds: u64,
     quote: String,
     quote_escape: String,
     backslash_literals: bool,
@@ -287,6 +292,13 @@ fn build(name: &str, f: DialectFile) -> Result<Dialect, Diagnostic> {
         }
     };
     let param = f.param.unwrap_or_else(|| "?".to_string());
+    let refresh = f.default_refresh_key.as_deref().unwrap_or("10 second");
+    let default_refresh_seconds = crate::resolve::interval_seconds(refresh).ok_or_else(|| {
+        Diagnostic::error(
+            Code::DialectFile,
+            format!("dialect `{name}`: default_refresh_key `{refresh}` is not an interval such as `10 second`"),
+        )
+    })?;
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
@@ -320,6 +332,7 @@ fn build(name: &str, f: DialectFile) -> Result<Dialect, Diagnostic> {
         sqlparser: f.sqlparser.unwrap_or_else(|| "generic".to_string()),
         timestamp_precision: f.timestamp_precision.unwrap_or(3).clamp(0, 9),
         numbered_params: param.contains("index"),
+        default_refresh_seconds,
         quote,
         quote_escape,
         backslash_literals: backslash,

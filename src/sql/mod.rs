@@ -9,6 +9,7 @@ mod calendar;
 pub mod dialect;
 mod fanout;
 mod filters;
+mod refresh;
 mod render;
 mod rolling;
 mod stages;
@@ -22,7 +23,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 
 /// The result of compiling one query for one dialect.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct CompiledSql {
     pub sql: String,
     pub params: Vec<String>,
@@ -35,6 +36,27 @@ pub struct CompiledSql {
     /// With `total: true`, the query counting all rows (no order, limit or offset).
     #[serde(rename = "totalQuery", skip_serializing_if = "Option::is_none")]
     pub total: Option<TotalQuery>,
+    /// The refresh keys of every cube the query reads: when a cached result of this SQL is out
+    /// of date (see [`crate::cache`]).
+    #[serde(skip)]
+    pub refresh_keys: Vec<RefreshKeyQuery>,
+}
+
+/// One cube's refresh key, as the query cache checks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshKeyQuery {
+    pub cube: String,
+    pub check: RefreshCheck,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefreshCheck {
+    /// Evaluated from the clock (no SQL runs): the bucket of the interval or cron schedule.
+    Every(crate::resolve::Every),
+    /// Run on the source; the rows it returns are the value, run again once `renewal` passed.
+    Sql { sql: String, params: Vec<String>, renewal: std::time::Duration },
+    /// `immutable: true`: never changes.
+    Immutable,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -67,7 +89,8 @@ pub fn render(
         TotalQuery { sql, params }
     });
     let alias_to_member = plan.columns.iter().map(|c| (c.alias.clone(), c.member.clone())).collect();
-    Ok(CompiledSql { sql, params, alias_to_member, warnings, total })
+    let refresh_keys = refresh::keys(model, query, plan, dialect, opts).map_err(|d| vec![d])?;
+    Ok(CompiledSql { sql, params, alias_to_member, warnings, total, refresh_keys })
 }
 
 /// Parameters are rendered as `\u{1}<n>\u{1}` tokens, in allocation order; here they become the

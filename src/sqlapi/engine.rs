@@ -13,11 +13,12 @@ use super::schema::{PgType, ResultTable, Schema};
 use super::scope;
 use super::semantic::{self, SemanticQuery};
 use super::users::Users;
+use crate::cache::pool::RunError;
+use crate::cache::{CacheMode, LoadError};
 use crate::diag::Code;
 use crate::exec::duckdb::DuckDb;
 use crate::exec::{Cell, ResultSet};
 use crate::query::QueryOptions;
-use crate::server::pool::RunError;
 use crate::server::AppState;
 use crate::sql::RenderOptions;
 use serde_json::{json, Value};
@@ -507,25 +508,29 @@ impl Engine {
             SqlError::new(code, message)
         })?;
         let compiled = Arc::new(compiled);
-        let (rows, _) =
-            self.state.pool.run(Arc::clone(&compiled), self.state.limits.query_timeout).await.map_err(|e| match e {
-                RunError::Database(m) => SqlError::new("22000", m),
-                RunError::Unavailable(m) => {
+        // Through the same cache and queue as `/v1/load`; a SQL session waits for its rows.
+        let answer = self.state.cache.load(Arc::clone(&compiled), CacheMode::default(), None, None).await.map_err(
+            |e| match e {
+                LoadError::Run(RunError::Database(m)) => SqlError::new("22000", m),
+                LoadError::Run(RunError::Unavailable(m)) => {
                     SqlError::new("57P03", format!("the database is unavailable, try again: {m}"))
                 }
-                RunError::Timeout(t) => SqlError::new(
+                LoadError::Run(RunError::Timeout(t)) => SqlError::new(
                     "57014",
                     format!("canceling statement due to statement timeout ({} s)", t.as_secs_f64()),
                 ),
-                RunError::Internal(m) => SqlError::internal(m),
-            })?;
+                LoadError::Run(RunError::Internal(m)) => SqlError::internal(m),
+                LoadError::ContinueWait => SqlError::internal("the query cache answered `continue wait` to a session"),
+            },
+        )?;
+        let rows = &answer.fetched.rows;
         if !sq.limited && rows.rows.len() as u64 > max {
             return Err(SqlError::new(
                 "54000",
                 format!("the result has more than {max} rows, the configured maximum; add a LIMIT (or filters)"),
             ));
         }
-        project(&rows, &compiled.alias_to_member, sq)
+        project(rows, &compiled.alias_to_member, sq)
     }
 }
 

@@ -1,17 +1,11 @@
-//! `access_policy` on cubes and views, as the model declares it: read from the model files at
-//! resolve time into [`Policy`] values with located diagnostics ([`read`]: members resolved in
-//! the policy's cube or view, operators and `{ securityContext.x }` templates checked), and the
-//! `conditions` language ([`condition`]). A policy is part of the [`Model`](super::Model);
-//! the `access` stage only evaluates and enforces these values for one caller and one query.
+//! `access_policy` items, resolved: who each is for, the conditions on the security context,
+//! the members it grants and the rows it lets through. Read from the model files by
+//! [`crate::resolve::policy`]; evaluated and enforced by the `access` stage.
 
-pub mod condition;
-pub mod read;
-
+use super::condition::{Condition, ContextPath};
 use super::MemberRef;
 use crate::diag::Span;
 use crate::vocab::Operator;
-pub use condition::Condition;
-pub use read::read_policies;
 
 /// One resolved `access_policy` item.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,24 +104,4 @@ pub enum ValueItem {
 pub enum TemplatePart {
     Text(String),
     Value(ContextPath),
-}
-
-/// A path into the security context (`securityContext.tenant.id` is `["tenant", "id"]`).
-/// Cube Cloud's `userAttributes.x` and `groups` read `cubeCloud.userAttributes.x` and
-/// `cubeCloud.groups`, as Cube rewrites them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextPath {
-    pub segments: Vec<String>,
-}
-
-impl ContextPath {
-    /// The value at this path, if every step exists.
-    pub fn lookup<'a>(&self, context: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        self.segments.iter().try_fold(context, |v, k| v.get(k))
-    }
-
-    /// As written in messages: `securityContext.tenant.id`.
-    pub fn display(&self) -> String {
-        format!("securityContext.{}", self.segments.join("."))
-    }
 }

@@ -1,14 +1,15 @@
 //! Reads `access_policy` items (YAML nodes kept by the loader) into [`Policy`] values once the
-//! cube's or view's members are known. Every problem is a located diagnostic: unknown keys,
+//! cube's or view's members are known: a policy is part of the model, resolved like its joins
+//! and views; the `access` stage only evaluates and enforces it. Every problem is a located diagnostic: unknown keys,
 //! `role` (removed in Cube 1.7), `group` with `groups`, unknown or foreign members, operators that
 //! do not exist, templates that name nothing, `allow_all` that is not `true`.
 
-use super::condition::{self, context_path};
-use super::*;
-use crate::diag::{Code, Diagnostic};
+use super::model::condition::{self, context_path};
+use super::model::*;
+use crate::diag::{Code, Diagnostic, Span};
 use crate::load::yaml::{Node, Value};
-use crate::resolve::Cube;
 use crate::util::{did_you_mean, snake_case};
+use crate::vocab::Operator;
 
 pub(crate) const POLICY_KEYS: &[&str] =
     &["group", "groups", "role", "conditions", "member_level", "row_level", "member_masking"];

@@ -4,8 +4,27 @@
 //! Conditions are evaluated without running SQL, and a condition must give a boolean: anything
 //! else (a missing key, a string) is an evaluation failure, which denies that policy only.
 
-use super::ContextPath;
 use serde_json::Value;
+
+/// A path into the security context (`securityContext.tenant.id` is `["tenant", "id"]`).
+/// Cube Cloud's `userAttributes.x` and `groups` read `cubeCloud.userAttributes.x` and
+/// `cubeCloud.groups`, as Cube rewrites them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextPath {
+    pub segments: Vec<String>,
+}
+
+impl ContextPath {
+    /// The value at this path, if every step exists.
+    pub fn lookup<'a>(&self, context: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
+        self.segments.iter().try_fold(context, |v, k| v.get(k))
+    }
+
+    /// As written in messages: `securityContext.tenant.id`.
+    pub fn display(&self) -> String {
+        format!("securityContext.{}", self.segments.join("."))
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {

@@ -1,4 +1,4 @@
-//! The server's database connections: an r2d2 pool over the blocking engines (the `postgres`
+//! The database connections behind the queue: an r2d2 pool over the blocking engines (the `postgres`
 //! client and DuckDB). r2d2 checks a connection (`SELECT 1`) before handing it out, drops
 //! broken ones and opens replacements in the background with backoff. On top of it:
 //!
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Why a pooled query gave no rows.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RunError {
     /// The database refused or failed the statement.
     Database(String),
@@ -82,7 +82,7 @@ pub struct Pool {
     pool: Option<r2d2::Pool<Manager>>,
     health: Arc<Health>,
     dialect: &'static str,
-    metrics: Arc<super::telemetry::Metrics>,
+    metrics: Arc<super::metrics::CacheMetrics>,
 }
 
 /// How long one attempt to get a connection waits before looking at why none came.
@@ -99,7 +99,7 @@ impl Pool {
         url: Option<&str>,
         model_dir: &Path,
         size: usize,
-        metrics: Arc<super::telemetry::Metrics>,
+        metrics: Arc<super::metrics::CacheMetrics>,
     ) -> Result<Pool, ExecError> {
         let (manager, dialect) = match url {
             Some(u) if crate::exec::is_remote_url(u) => {
