@@ -17,6 +17,7 @@ pub mod files;
 pub mod import_js;
 pub mod load;
 pub mod plan;
+pub mod preagg;
 pub mod query;
 pub mod resolve;
 pub mod schema;
@@ -71,14 +72,30 @@ pub fn sort_diagnostics(diags: &mut [Diagnostic]) {
     });
 }
 
-/// Compiles one query (JSON) against a valid model for one dialect: query, plan and render.
-pub fn compile(
+/// Pre-aggregations to route to: the model's catalog and what the stores hold.
+pub struct Rollups<'a> {
+    pub catalog: &'a preagg::Catalog,
+    pub available: &'a preagg::available::Available,
+}
+
+/// A query compiled for the source, or over the rollup that answers it.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub sql: sql::CompiledSql,
+    pub used: Option<preagg::route::Used>,
+    /// Why each rollup that could have answered did not.
+    pub misses: Vec<preagg::matcher::Miss>,
+}
+
+/// [`compile`], answered from a rollup when one gives the source's rows.
+pub fn compile_routed(
     model: &resolve::Model,
     query: &serde_json::Value,
     dialect: &sql::Dialect,
     opts: &query::QueryOptions,
     render: sql::RenderOptions,
-) -> Result<sql::CompiledSql, Vec<Diagnostic>> {
+    rollups: Option<&Rollups>,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let caller = access::Caller::new(model, &opts.security_context, &opts.access).map_err(|d| vec![d])?;
     let mut q = query::parse_query_as(query, model, opts, Some(&caller))?;
     let mut guard = access::enforce::guard_named(model, &mut q, &caller)?;
@@ -91,5 +108,25 @@ pub fn compile(
         }
         p = plan::plan(model, &q)?;
     }
-    sql::render(model, &q, &p, dialect, render)
+    let mut misses = Vec::new();
+    if let Some(r) = rollups {
+        match preagg::route::route(r.catalog, r.available, model, &q, render)? {
+            preagg::route::Routed::Rollup { sql, used, misses } => {
+                return Ok(Compiled { sql, used: Some(used), misses })
+            }
+            preagg::route::Routed::Source { misses: m } => misses = m,
+        }
+    }
+    Ok(Compiled { sql: sql::render(model, &q, &p, dialect, render)?, used: None, misses })
+}
+
+/// Compiles one query (JSON) against a valid model for one dialect: query, plan and render.
+pub fn compile(
+    model: &resolve::Model,
+    query: &serde_json::Value,
+    dialect: &sql::Dialect,
+    opts: &query::QueryOptions,
+    render: sql::RenderOptions,
+) -> Result<sql::CompiledSql, Vec<Diagnostic>> {
+    compile_routed(model, query, dialect, opts, render, None).map(|c| c.sql)
 }

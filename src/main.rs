@@ -152,6 +152,11 @@ enum Command {
     },
     /// Serve Cube's REST API (/cubejs-api/v1/load, sql, dry-run, meta) over HTTP.
     Serve(Box<cli::serve::ServeArgs>),
+    /// Pre-aggregations: list, plan, build, explain, gc.
+    Preagg {
+        #[command(subcommand)]
+        command: cli::preagg::PreaggCommand,
+    },
     /// Print a JSON Schema of the model file format (for the YAML language server).
     Schema,
     /// Convert Cube JavaScript model files (cube(...) / view(...) with plain objects) to YAML.
@@ -345,6 +350,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Preagg { command } => cli::preagg::preagg(command),
         Command::DemoData { out, scale, seed } => match cubec::demo::generate(&out, scale, seed) {
             Ok(files) => {
                 for (file, rows) in files {

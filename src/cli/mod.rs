@@ -6,5 +6,6 @@ pub mod common;
 pub mod compile;
 pub mod config;
 pub mod init;
+pub mod preagg;
 pub mod serve;
 pub mod table;

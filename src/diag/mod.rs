@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 pub use codes::Code;
 
 /// Index of a file in a [`SourceMap`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileId(pub u32);
 
 /// A byte range inside one source file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Span {
     pub file: FileId,
     pub start: u32,
@@ -242,4 +242,18 @@ impl SourceMap {
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
     }
+}
+
+/// The error diagnostics' messages, each with its help in parentheses, joined by `sep`: the
+/// text of a query's errors in REST error bodies and SQL API error responses alike.
+pub fn messages(diags: &[Diagnostic], sep: &str) -> String {
+    diags
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| match &d.help {
+            Some(h) => format!("{} ({h})", d.message),
+            None => d.message.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(sep)
 }

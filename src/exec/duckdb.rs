@@ -83,6 +83,66 @@ impl DuckDb {
         self.conn.execute_batch(sql).map_err(|e| err("DuckDB", e))
     }
 
+    /// Creates `schema.table` with a column per result column, typed from its values (or, for
+    /// a column without any, from `samples`: a cell of the type it holds), and appends the rows
+    /// with DuckDB's appender. Exact decimals keep their scale (up to 18 digits).
+    pub fn create_table_with_rows(
+        &self,
+        schema: &str,
+        table: &str,
+        rows: &ResultSet,
+        samples: &[Cell],
+    ) -> Result<(), ExecError> {
+        let types: Vec<String> = (0..rows.columns.len())
+            .map(|i| {
+                let sample = rows.rows.iter().map(|r| &r[i]).find(|c| !matches!(c, Cell::Null)).or(samples.get(i));
+                match sample {
+                    Some(Cell::Bool(_)) => "BOOLEAN".to_string(),
+                    Some(Cell::Int(_)) => "BIGINT".to_string(),
+                    Some(Cell::Float(_)) => "DOUBLE".to_string(),
+                    Some(Cell::Timestamp(_)) => "TIMESTAMP".to_string(),
+                    Some(Cell::Decimal(_)) => {
+                        let scale = rows
+                            .rows
+                            .iter()
+                            .filter_map(|r| match &r[i] {
+                                Cell::Decimal(d) => Some(d.split_once('.').map(|(_, f)| f.len()).unwrap_or(0)),
+                                _ => None,
+                            })
+                            .max()
+                            .unwrap_or(0)
+                            .min(18);
+                        format!("DECIMAL(38, {scale})")
+                    }
+                    _ => "VARCHAR".to_string(),
+                }
+            })
+            .collect();
+        let columns: Vec<String> = rows.columns.iter().zip(&types).map(|(c, t)| format!("{} {t}", ident(c))).collect();
+        self.execute_batch(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {s}; CREATE TABLE {s}.{t} ({});",
+            columns.join(", "),
+            s = ident(schema),
+            t = ident(table)
+        ))?;
+        let mut app = self.conn.appender_to_db(table, schema).map_err(|e| err("DuckDB appender", e))?;
+        for row in &rows.rows {
+            let values = row.iter().map(|c| match c {
+                Cell::Null => duckdb::types::Value::Null,
+                Cell::Bool(b) => duckdb::types::Value::Boolean(*b),
+                Cell::Int(i) => duckdb::types::Value::BigInt(*i),
+                Cell::Float(f) => duckdb::types::Value::Double(*f),
+                Cell::Decimal(d) | Cell::Text(d) => duckdb::types::Value::Text(d.clone()),
+                Cell::Timestamp(t) => duckdb::types::Value::Timestamp(
+                    duckdb::types::TimeUnit::Microsecond,
+                    t.and_utc().timestamp_micros(),
+                ),
+            });
+            app.append_row(duckdb::appender_params_from_iter(values)).map_err(|e| err("DuckDB append", e))?;
+        }
+        app.flush().map_err(|e| err("DuckDB append", e))
+    }
+
     pub fn query(&self, sql: &str, params: &[String]) -> Result<ResultSet, ExecError> {
         let mut stmt = self.conn.prepare(sql).map_err(|e| err("DuckDB could not prepare the query", e))?;
         let mut rows = stmt

@@ -308,6 +308,21 @@ impl Database {
         }
     }
 
+    /// Creates a table holding `rows` (the embedded store's tables: DuckDB only).
+    pub fn create_table_with_rows(
+        &mut self,
+        schema: &str,
+        table: &str,
+        rows: &ResultSet,
+        samples: &[Cell],
+    ) -> Result<(), ExecError> {
+        match self {
+            #[cfg(feature = "engine")]
+            Database::DuckDb(d) => d.create_table_with_rows(schema, table, rows, samples),
+            _ => Err(ExecError("only the embedded DuckDB holds tables copied row by row".into())),
+        }
+    }
+
     /// Runs statements without results (fixtures, setup). Snowflake takes one statement per
     /// request; BigQuery runs `;`-separated statements as one script.
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), ExecError> {

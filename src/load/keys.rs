@@ -108,6 +108,8 @@ pub(crate) const PRE_AGG_KEYS: &[&str] = &[
     "refresh_key",
     "build_range_start",
     "build_range_end",
+    "refresh_range_start",
+    "refresh_range_end",
     "scheduled_refresh",
     "external",
     "indexes",
@@ -127,6 +129,9 @@ pub(crate) const PRE_AGG_KEYS: &[&str] = &[
     "time_dimension_reference",
     "rollup_references",
 ];
+pub(crate) const PRE_AGG_INDEX_KEYS: &[&str] = &["name", "columns", "type", "sql"];
+pub(crate) const PRE_AGG_TIME_DIMENSION_KEYS: &[&str] = &["dimension", "granularity"];
+pub(crate) const BUILD_RANGE_KEYS: &[&str] = &["sql"];
 pub(crate) const HIERARCHY_KEYS: &[&str] = &["name", "title", "public", "levels"];
 pub(crate) const GRANULARITY_KEYS: &[&str] = &["name", "title", "interval", "offset", "origin", "sql"];
 pub(crate) const TIME_SHIFT_KEYS: &[&str] = &["interval", "type", "time_dimension", "name"];

@@ -9,6 +9,8 @@ pub mod keys;
 mod obj;
 pub mod raw;
 pub mod read;
+mod read_preagg;
+mod refresh_key;
 pub mod yaml;
 
 use crate::diag::{Code, Diagnostic, FileId, SourceMap, Span};

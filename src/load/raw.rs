@@ -192,8 +192,29 @@ pub struct RawPreAggregation {
     pub segments: Vec<SpStr>,
     pub time_dimension: Option<SpStr>,
     pub granularity: Option<SpStr>,
+    /// `time_dimensions: [{dimension, granularity}]`, several time dimensions.
+    pub time_dimensions: Vec<(SpStr, Option<SpStr>)>,
     pub partition_granularity: Option<SpStr>,
     pub refresh_key: Option<RawRefreshKey>,
+    pub build_range_start: Option<SpStr>,
+    pub build_range_end: Option<SpStr>,
+    pub scheduled_refresh: Option<Sp<bool>>,
+    pub external: Option<Sp<bool>>,
+    pub indexes: Vec<RawIndex>,
+    pub use_original_sql_pre_aggregations: Option<Sp<bool>>,
+    pub union_with_source_data: Option<Sp<bool>>,
+    pub allow_non_strict_date_range_match: Option<Sp<bool>>,
+    pub sql_alias: Option<SpStr>,
+    /// `rollup_join` and `rollup_lambda`: the rollups they read.
+    pub rollups: Vec<SpStr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawIndex {
+    pub span: Span,
+    pub name: Option<SpStr>,
+    pub columns: Vec<SpStr>,
+    pub type_: Option<SpStr>,
 }
 
 #[derive(Debug, Clone)]

@@ -110,9 +110,13 @@ fn read_cube(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawCube> {
         measures: o.list("measures", diags).iter().filter_map(|n| read_measure(n, diags)).collect(),
         dimensions: o.list("dimensions", diags).iter().filter_map(|n| read_dimension(n, diags)).collect(),
         segments: o.list("segments", diags).iter().filter_map(|n| read_segment(n, diags)).collect(),
-        pre_aggregations: o.list("pre_aggregations", diags).iter().filter_map(|n| read_pre_agg(n, diags)).collect(),
+        pre_aggregations: o
+            .list("pre_aggregations", diags)
+            .iter()
+            .filter_map(|n| super::read_preagg::read_pre_agg(n, diags))
+            .collect(),
         hierarchies: o.list("hierarchies", diags).iter().filter_map(|n| read_hierarchy(n, diags)).collect(),
-        refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
+        refresh_key: o.get("refresh_key").and_then(|n| super::refresh_key::read_refresh_key(n, diags)),
         access_policy: o.list("access_policy", diags).to_vec(),
     })
 }
@@ -349,63 +353,6 @@ fn read_segment(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawSegment> 
         );
     }
     Some(seg)
-}
-
-fn read_pre_agg(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawPreAggregation> {
-    let o = Obj::new(node, "pre-aggregation", PRE_AGG_KEYS, diags)?;
-    let deprecated = [
-        "measure_references",
-        "dimension_references",
-        "segment_references",
-        "time_dimension_reference",
-        "rollup_references",
-    ];
-    let modern = ["measures", "dimensions", "segments", "time_dimension", "rollups"];
-    let uses_old = deprecated.iter().any(|k| o.get(k).is_some());
-    let uses_new = modern.iter().any(|k| o.get(k).is_some());
-    if uses_old && uses_new {
-        diags.push(
-            Diagnostic::error(
-                Code::PreAggregation,
-                "pre-aggregation mixes deprecated `*_references` keys with their replacements",
-            )
-            .at(node.span, "both spellings used")
-            .with_help("use only measures, dimensions, segments, time_dimension"),
-        );
-    }
-    let pick = |new: &str, old: &str, diags: &mut Vec<Diagnostic>| {
-        let v = o.str_list(new, diags);
-        if v.is_empty() {
-            o.str_list(old, diags)
-        } else {
-            v
-        }
-    };
-    Some(RawPreAggregation {
-        span: node.span,
-        name: o.require_name(diags),
-        type_: o.str("type", diags),
-        measures: pick("measures", "measure_references", diags),
-        dimensions: pick("dimensions", "dimension_references", diags),
-        segments: pick("segments", "segment_references", diags),
-        time_dimension: o.str("time_dimension", diags).or_else(|| o.str("time_dimension_reference", diags)),
-        granularity: o.str("granularity", diags),
-        partition_granularity: o.str("partition_granularity", diags),
-        refresh_key: o.get("refresh_key").and_then(|n| read_refresh_key(n, diags)),
-    })
-}
-
-fn read_refresh_key(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawRefreshKey> {
-    let o = Obj::new(node, "refresh key", REFRESH_KEYS, diags)?;
-    Some(RawRefreshKey {
-        span: node.span,
-        every: o.str("every", diags),
-        sql: o.str("sql", diags),
-        timezone: o.str("timezone", diags),
-        immutable: o.bool("immutable", diags),
-        incremental: o.bool("incremental", diags),
-        update_window: o.str("update_window", diags),
-    })
 }
 
 fn read_hierarchy(node: &Node, diags: &mut Vec<Diagnostic>) -> Option<RawHierarchy> {

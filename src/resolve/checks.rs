@@ -214,7 +214,7 @@ pub fn primary_keys(model: &Model, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Names outside SQL: `drill_members`, hierarchy `levels`, pre-aggregation members.
+/// Names outside SQL: `drill_members`, hierarchy `levels` (pre-aggregations: [`super::preagg`]).
 pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<Diagnostic>) {
     for &(id, raw) in raws {
         let cube = model.cube(id);
@@ -259,8 +259,6 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
             }
         };
         let is_dim = |r: MemberRef| matches!(r, MemberRef::Dimension(_));
-        let is_measure = |r: MemberRef| matches!(r, MemberRef::Measure(_));
-        let is_segment = |r: MemberRef| matches!(r, MemberRef::Segment(_));
         for m in &raw.measures {
             for d in &m.drill_members {
                 check(&d.value, d.span, "drill member", &is_dim, diags);
@@ -269,64 +267,6 @@ pub fn member_lists(model: &Model, raws: &[(CubeId, &RawCube)], diags: &mut Vec<
         for h in &raw.hierarchies {
             for l in &h.levels {
                 check(&l.value, l.span, "hierarchy level", &is_dim, diags);
-            }
-        }
-        for p in &raw.pre_aggregations {
-            for m in &p.measures {
-                check(&m.value, m.span, "pre-aggregation measure", &is_measure, diags);
-            }
-            for d in &p.dimensions {
-                check(&d.value, d.span, "pre-aggregation dimension", &is_dim, diags);
-            }
-            for s in &p.segments {
-                check(&s.value, s.span, "pre-aggregation segment", &is_segment, diags);
-            }
-            if let Some(t) = &p.time_dimension {
-                check(&t.value, t.span, "pre-aggregation time dimension", &is_dim, diags);
-            }
-            if let Some(t) = &p.type_ {
-                const TYPES: &[&str] = &[
-                    "rollup",
-                    "original_sql",
-                    "rollup_join",
-                    "rollup_lambda",
-                    "auto_rollup",
-                    "originalSql",
-                    "rollupJoin",
-                    "rollupLambda",
-                    "autoRollup",
-                ];
-                if !TYPES.contains(&t.value.as_str()) {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::PreAggregation,
-                            format!("pre-aggregation type `{}` is not known", t.value),
-                        )
-                        .at(t.span, "invalid type")
-                        .with_help(match did_you_mean(&t.value, TYPES.iter().copied()) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => "use rollup, original_sql, rollup_join, rollup_lambda or auto_rollup".to_string(),
-                        }),
-                    );
-                }
-            }
-            for g in [&p.granularity, &p.partition_granularity].into_iter().flatten() {
-                if !super::templates::BUILTIN_GRANULARITIES.contains(&g.value.as_str()) {
-                    diags.push(
-                        Diagnostic::error(
-                            Code::PreAggregation,
-                            format!("pre-aggregation granularity `{}` is not known", g.value),
-                        )
-                        .at(g.span, "invalid granularity")
-                        .maybe_help(
-                            did_you_mean(&g.value, super::templates::BUILTIN_GRANULARITIES.iter().copied())
-                                .map(|s| format!("did you mean `{s}`?")),
-                        ),
-                    );
-                }
-            }
-            if let Some(rk) = &p.refresh_key {
-                super::refresh::read_every(rk, diags);
             }
         }
     }

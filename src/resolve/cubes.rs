@@ -107,10 +107,10 @@ pub fn skeleton(raw: &RawCube, diags: &mut Vec<Diagnostic>) -> Cube {
             proxy: None,
         });
     }
+    // Names only here (they share the members' namespace); `preagg` reads the rest once every
+    // cube's members are known.
     for p in &raw.pre_aggregations {
-        if let Some(n) = member_name(&p.name, "pre-aggregation", &mut names, diags) {
-            cube.pre_aggregations.push(n.value.clone());
-        }
+        member_name(&p.name, "pre-aggregation", &mut names, diags);
     }
     for h in &raw.hierarchies {
         if let Some(n) = member_name(&h.name, "hierarchy", &mut names, diags) {

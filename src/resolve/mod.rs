@@ -11,6 +11,7 @@ pub mod cubes;
 pub mod extends;
 pub mod model;
 pub mod policy;
+pub mod preagg;
 pub mod refresh;
 pub mod refs;
 pub mod stages;
@@ -65,5 +66,9 @@ pub fn resolve(raw: &RawModel, sources: &SourceMap) -> (Model, Vec<Diagnostic>) 
     checks::primary_keys(&model, &mut diags);
     checks::dimensions_without_measures(&model, &mut diags);
     checks::member_lists(&model, &raw_cubes, &mut diags);
+    let read = preagg::read_all(&templates::Resolver { model: &model, sources }, &raw_cubes, &mut diags);
+    for (id, list) in read {
+        model.cubes[id].pre_aggregations = list;
+    }
     (model, diags)
 }

@@ -48,7 +48,7 @@ impl ApiError {
                 internal: None,
             };
         }
-        let message = error_messages(diags, "\n");
+        let message = crate::diag::messages(diags, "\n");
         let list: Vec<Value> = diags
             .iter()
             .filter(|d| d.is_error())
@@ -91,20 +91,6 @@ impl ApiError {
             RunError::Internal(m) => ApiError::internal(m),
         }
     }
-}
-
-/// The error diagnostics' messages, each with its help in parentheses, joined by `sep`: the
-/// text of a query's errors in REST error bodies and SQL API error responses alike.
-pub fn error_messages(diags: &[Diagnostic], sep: &str) -> String {
-    diags
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| match &d.help {
-            Some(h) => format!("{} ({h})", d.message),
-            None => d.message.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(sep)
 }
 
 /// What the request log event reports beside status and time.

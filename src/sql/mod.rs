@@ -40,6 +40,17 @@ pub struct CompiledSql {
     /// of date (see [`crate::cache`]).
     #[serde(skip)]
     pub refresh_keys: Vec<RefreshKeyQuery>,
+    /// Where it runs: the source database, or cubec's embedded store of pre-aggregations.
+    #[serde(skip)]
+    pub runs_on: RunsOn,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RunsOn {
+    #[default]
+    Source,
+    /// The embedded DuckDB of `external: true` rollups.
+    Embedded,
 }
 
 /// One cube's refresh key, as the query cache checks it.
@@ -90,7 +101,28 @@ pub fn render(
     });
     let alias_to_member = plan.columns.iter().map(|c| (c.alias.clone(), c.member.clone())).collect();
     let refresh_keys = refresh::keys(model, query, plan, dialect, opts).map_err(|d| vec![d])?;
-    Ok(CompiledSql { sql, params, alias_to_member, warnings, total, refresh_keys })
+    Ok(CompiledSql { sql, params, alias_to_member, warnings, total, refresh_keys, runs_on: RunsOn::Source })
+}
+
+/// Renders one model SQL snippet on its own (a pre-aggregation's build range, a refresh key),
+/// with `query` (JSON) as the query it is rendered for: its security context is what
+/// `SECURITY_CONTEXT` reads, bound as parameters.
+pub fn render_sql(
+    model: &Model,
+    query: &serde_json::Value,
+    template: &crate::resolve::SqlTemplate,
+    dialect: &Dialect,
+    security_context: &serde_json::Value,
+) -> Result<(String, Vec<String>), Vec<Diagnostic>> {
+    let opts = crate::query::QueryOptions {
+        access: crate::query::AccessOptions::off(),
+        security_context: security_context.clone(),
+        ..Default::default()
+    };
+    let q = crate::query::parse_query(query, model, &opts)?;
+    let mut r = render::Renderer::new(model, &q, dialect);
+    let text = r.template(template, 0).map_err(|d| vec![d])?;
+    Ok(finish_params(&text, r.into_params(), dialect, false))
 }
 
 /// Parameters are rendered as `\u{1}<n>\u{1}` tokens, in allocation order; here they become the

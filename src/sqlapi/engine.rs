@@ -503,7 +503,7 @@ impl Engine {
             if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
                 return SqlError::new("42501", d.message.clone());
             }
-            let message = crate::server::api::error_messages(&diags, "; ");
+            let message = crate::diag::messages(&diags, "; ");
             let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
             SqlError::new(code, message)
         })?;

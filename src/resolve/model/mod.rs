@@ -8,6 +8,7 @@
 pub mod condition;
 mod members;
 mod policy;
+mod preagg;
 mod refresh;
 mod sql;
 
@@ -15,13 +16,14 @@ use crate::diag::Span;
 pub use condition::{Condition, ContextPath};
 pub use members::*;
 pub use policy::*;
+pub use preagg::*;
 pub use refresh::*;
 pub use sql::*;
 use std::collections::HashMap;
 
 pub type CubeId = usize;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Model {
     pub cubes: Vec<Cube>,
     pub(crate) index: HashMap<String, CubeId>,
@@ -85,7 +87,7 @@ pub struct Cube {
     pub segments: Vec<Segment>,
     pub joins: Vec<Join>,
     pub hierarchies: Vec<Hierarchy>,
-    pub pre_aggregations: Vec<String>,
+    pub pre_aggregations: Vec<PreAggregation>,
     pub folders: Vec<Folder>,
     /// `refresh_key`; `None`: the dialect's default (every 10 s, or 2 min on warehouses).
     pub refresh_key: Option<RefreshKey>,
