@@ -112,7 +112,7 @@ pub fn compile_routed(
     if let Some(r) = rollups {
         match preagg::route::route(r.catalog, r.available, model, &q, render)? {
             preagg::route::Routed::Rollup { sql, used, misses } => {
-                return Ok(Compiled { sql, used: Some(used), misses })
+                return Ok(Compiled { sql: *sql, used: Some(used), misses })
             }
             preagg::route::Routed::Source { misses: m } => misses = m,
         }

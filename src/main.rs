@@ -67,6 +67,15 @@ enum Command {
         /// Where the caller's groups are in the security context (a dotted path).
         #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
         context_to_groups: String,
+        /// List each pre-aggregation that does not answer the query, with the first reason.
+        #[arg(long)]
+        explain: bool,
+        /// A source database whose built rollups (`external: false`) the SQL may read; it is
+        /// only asked for its manifest.
+        #[arg(long)]
+        db: Option<String>,
+        #[command(flatten)]
+        rollups: cli::rollups::RollupFlags,
     },
     /// Compile a query (or a JSON array of them) and run it: on the embedded DuckDB (data from
     /// <model>/data/) or --db.
@@ -101,6 +110,8 @@ enum Command {
         /// Where the caller's groups are in the security context (a dotted path).
         #[arg(long, default_value = "groups", env = "CUBEC_CONTEXT_TO_GROUPS")]
         context_to_groups: String,
+        #[command(flatten)]
+        rollups: cli::rollups::RollupFlags,
     },
     /// Run the metric unit tests under <model>/tests/: fixture rows, queries, expected rows.
     Test {
@@ -281,18 +292,40 @@ fn main() -> ExitCode {
             (_, true) if deep => deep_validate(model, format, dialect.as_deref()),
             (code, _) => code,
         },
-        Command::Sql { query, dialect, model, format, inline, dialects, security_context, context_to_groups } => {
-            match query_options(security_context.as_deref(), &context_to_groups) {
-                Ok(opts) => sql(&query, &dialect, model, format, inline, dialects.as_deref(), &opts),
-                Err(code) => code,
+        Command::Sql {
+            query,
+            dialect,
+            model,
+            format,
+            inline,
+            dialects,
+            security_context,
+            context_to_groups,
+            explain,
+            db,
+            rollups,
+        } => match query_options(security_context.as_deref(), &context_to_groups) {
+            Ok(opts) => {
+                let output = cli::compile::SqlOutput { format, inline, explain };
+                sql(&query, &dialect, model, output, dialects.as_deref(), &opts, db, &rollups)
             }
-        }
-        Command::Query { query, model, db, format, explain, inline, dialects, security_context, context_to_groups } => {
-            match query_options(security_context.as_deref(), &context_to_groups) {
-                Ok(opts) => run_query(&query, model, db, format, explain, inline, dialects.as_deref(), &opts),
-                Err(code) => code,
-            }
-        }
+            Err(code) => code,
+        },
+        Command::Query {
+            query,
+            model,
+            db,
+            format,
+            explain,
+            inline,
+            dialects,
+            security_context,
+            context_to_groups,
+            rollups,
+        } => match query_options(security_context.as_deref(), &context_to_groups) {
+            Ok(opts) => run_query(&query, model, db, format, explain, inline, dialects.as_deref(), &opts, &rollups),
+            Err(code) => code,
+        },
         Command::Test { model, db, filter, format, security_context, context_to_groups } => {
             match query_options(security_context.as_deref(), &context_to_groups) {
                 Ok(opts) => run_tests(model, db, filter, format, &opts),

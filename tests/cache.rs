@@ -98,6 +98,7 @@ fn config(dir: &Path, db_url: Option<String>, dev: bool, limits: Limits) -> Serv
         context_to_groups: "groups".into(),
         cors_origins: Vec::new(),
         shutdown_timeout: Duration::from_secs(5),
+        rollups: Default::default(),
     }
 }
 

@@ -79,6 +79,7 @@ fn state(dir: &Path, limits: Limits) -> Arc<AppState> {
         context_to_groups: "groups".into(),
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
+        rollups: Default::default(),
     };
     Arc::new(AppState::open(&config).expect("the server state opens"))
 }
@@ -372,6 +373,7 @@ fn the_server_refuses_to_start_without_a_secret_unless_dev() {
         context_to_groups: "groups".into(),
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
+        rollups: Default::default(),
     };
     let err = AppState::open(&config).err().unwrap_or_default();
     assert!(err.contains("CUBEC_API_SECRET"), "{err}");
@@ -405,6 +407,7 @@ async fn cors_preflight_follows_the_configured_origins() {
             context_to_groups: "groups".into(),
             cors_origins: origins,
             shutdown_timeout: Duration::from_secs(5),
+            rollups: Default::default(),
         };
         Arc::new(AppState::open(&config).expect("state"))
     };
@@ -578,6 +581,7 @@ async fn on_postgres_a_timed_out_query_is_cancelled_on_the_server() {
         context_to_groups: "groups".into(),
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
+        rollups: Default::default(),
     };
     // The blocking PostgreSQL client must not be opened on an async worker.
     let s = Arc::new(tokio::task::spawn_blocking(move || AppState::open(&config)).await.expect("join").expect("state"));

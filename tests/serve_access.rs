@@ -85,6 +85,7 @@ fn state(tag: &str, dev: bool) -> Arc<AppState> {
         context_to_groups: "groups".into(),
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
+        rollups: Default::default(),
     };
     Arc::new(AppState::open(&config).expect("server state"))
 }

@@ -89,6 +89,7 @@ fn state() -> Arc<AppState> {
         context_to_groups: "groups".into(),
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
+        rollups: Default::default(),
     };
     Arc::new(AppState::open(&config).expect("the server state opens on the KPI library"))
 }

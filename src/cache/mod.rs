@@ -140,6 +140,8 @@ struct Flight {
 
 pub struct QueryCache {
     pool: Arc<Pool>,
+    /// The embedded store of `external: true` pre-aggregations, for statements that run there.
+    embedded: Option<Arc<Pool>>,
     config: CacheConfig,
     results: Mutex<Results>,
     flights: Mutex<HashMap<Identity, Flight>>,
@@ -148,9 +150,15 @@ pub struct QueryCache {
 }
 
 impl QueryCache {
-    pub fn new(pool: Arc<Pool>, config: CacheConfig, metrics: Arc<CacheMetrics>) -> Arc<QueryCache> {
+    pub fn new(
+        pool: Arc<Pool>,
+        embedded: Option<Arc<Pool>>,
+        config: CacheConfig,
+        metrics: Arc<CacheMetrics>,
+    ) -> Arc<QueryCache> {
         Arc::new(QueryCache {
             pool,
+            embedded,
             config,
             results: Mutex::new(Results::new(config.max_bytes)),
             flights: Mutex::new(HashMap::new()),
@@ -268,7 +276,11 @@ impl QueryCache {
         let (this, compiled) = (Arc::clone(self), Arc::clone(compiled));
         tokio::spawn(async move {
             let started = Instant::now();
-            let ran = this.pool.run(compiled, this.config.query_timeout).await;
+            let pool = match (compiled.runs_on, &this.embedded) {
+                (crate::sql::RunsOn::Embedded, Some(e)) => Arc::clone(e),
+                _ => Arc::clone(&this.pool),
+            };
+            let ran = pool.run(compiled, this.config.query_timeout).await;
             let outcome: Outcome = ran.map(|(rows, total)| Arc::new(Fetched::new(rows, total, key_values)));
             this.metrics.queue_seconds.0.observe(started.elapsed().as_secs_f64());
             let mut cached = false;
@@ -341,6 +353,7 @@ fn identity(c: &CompiledSql) -> Identity {
     if let Some(t) = &c.total {
         add(&t.sql, &t.params);
     }
+    h.update([c.runs_on as u8]);
     h.finalize().into()
 }
 

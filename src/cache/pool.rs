@@ -185,6 +185,14 @@ impl Pool {
         });
     }
 
+    /// Runs `f` with a connection of the pool (blocking: call it from a blocking thread), for
+    /// work that is not one statement (pre-aggregation builds, manifest reads).
+    pub fn with_connection<T>(&self, f: impl FnOnce(&mut Database) -> T) -> Result<T, RunError> {
+        let pool = self.pool()?;
+        let mut conn = pool.get().map_err(|e| RunError::Unavailable(e.to_string()))?;
+        Ok(f(&mut conn))
+    }
+
     /// Runs one statement (and, for `total`, the count statement on the same connection).
     /// Waiting for a free connection counts against the timeout too.
     pub async fn run(

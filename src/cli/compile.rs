@@ -1,22 +1,42 @@
 //! `cubec sql` and `cubec query`: compile a query (or a list) and print the SQL, or run it.
 
 use super::common::*;
+use super::rollups::{comments, RollupFlags, RollupView};
 use crate::{RowsFormat, SqlFormat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// How `cubec sql` prints.
+pub(crate) struct SqlOutput {
+    pub format: SqlFormat,
+    pub inline: bool,
+    /// List each rollup that does not answer and why.
+    pub explain: bool,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn sql(
     query: &str,
     dialect: &str,
     model: Option<PathBuf>,
-    format: SqlFormat,
-    inline: bool,
+    output: SqlOutput,
     dialects: Option<&std::path::Path>,
     opts: &cubec::query::QueryOptions,
+    db: Option<String>,
+    rollup_flags: &RollupFlags,
 ) -> ExitCode {
-    let Prepared { query, dialects, checked, .. } = match prepare(query, model, dialects) {
+    let SqlOutput { format, inline, explain } = output;
+    let Prepared { query, dialects, checked, dir } = match prepare(query, model, dialects) {
         Ok(p) => p,
         Err(code) => return code,
+    };
+    // A source only to read its manifest of built rollups (`--db`); nothing runs there.
+    let mut source = match db.map(|url| cubec::exec::Database::open(Some(&url), &dir)).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
     };
     let chosen = match choose_dialects(&dialects, Some(dialect)) {
         Ok(c) => c,
@@ -30,9 +50,12 @@ pub(crate) fn sql(
     let several = chosen.len() > 1;
     let mut json_out = Vec::new();
     for dialect in &chosen {
+        let source_here = source.as_mut().filter(|s| s.dialect_name() == dialect.name);
+        let view = RollupView::open(&checked.model, &dialects, &dialect.name, source_here, rollup_flags);
+        let rollups = view.as_ref().map(RollupView::rollups);
         let mut results = Vec::new();
         for (i, (q, _)) in queries.iter().enumerate() {
-            match cubec::compile(&checked.model, q, dialect, opts, render_opts) {
+            match cubec::compile_routed(&checked.model, q, dialect, opts, render_opts, rollups.as_ref()) {
                 Ok(c) => results.push(c),
                 Err(diags) => {
                     if many {
@@ -45,10 +68,11 @@ pub(crate) fn sql(
         }
         match format {
             SqlFormat::Json => {
-                let v = if many { serde_json::to_value(&results) } else { serde_json::to_value(&results[0]) };
-                json_out.push((dialect.name.clone(), v.unwrap_or_default()));
+                let mut bodies: Vec<serde_json::Value> = results.iter().map(json_body).collect();
+                let v = if many { serde_json::Value::Array(bodies) } else { bodies.swap_remove(0) };
+                json_out.push((dialect.name.clone(), v));
             }
-            SqlFormat::Sql => print_sql(&results, &dialect.name, many, several, inline),
+            SqlFormat::Sql => print_sql(&results, &dialect.name, many, several, inline, explain),
         }
     }
     if format == SqlFormat::Json {
@@ -62,13 +86,29 @@ pub(crate) fn sql(
     ExitCode::SUCCESS
 }
 
-pub(crate) fn print_sql(results: &[cubec::sql::CompiledSql], dialect: &str, many: bool, several: bool, inline: bool) {
+/// `--format json`: the compiled SQL and, when a rollup answers, `usedPreAggregation`.
+fn json_body(c: &cubec::Compiled) -> serde_json::Value {
+    let mut v = serde_json::to_value(&c.sql).unwrap_or_default();
+    if let (Some(u), Some(o)) = (&c.used, v.as_object_mut()) {
+        o.insert(
+            "usedPreAggregation".into(),
+            serde_json::json!({ "preAggregationId": u.id, "tables": u.tables, "external": u.external }),
+        );
+    }
+    v
+}
+
+fn print_sql(results: &[cubec::Compiled], dialect: &str, many: bool, several: bool, inline: bool, explain: bool) {
     if several {
         println!("-- dialect: {dialect}");
     }
-    for (i, c) in results.iter().enumerate() {
+    for (i, routed) in results.iter().enumerate() {
+        let c = &routed.sql;
         if many {
             println!("-- query {i}");
+        }
+        for line in comments(routed, explain) {
+            println!("{line}");
         }
         println!("{};", c.sql);
         if !inline {
@@ -97,6 +137,7 @@ pub(crate) fn run_query(
     inline: bool,
     dialects: Option<&std::path::Path>,
     opts: &cubec::query::QueryOptions,
+    rollup_flags: &RollupFlags,
 ) -> ExitCode {
     let Prepared { query, dialects, dir, checked } = match prepare(query, model, dialects) {
         Ok(p) => p,
@@ -121,10 +162,13 @@ pub(crate) fn run_query(
             return ExitCode::from(1);
         }
     };
+    let mut view = RollupView::open(&checked.model, &dialects, &dialect.name, Some(&mut database), rollup_flags);
+    let rollups = view.as_ref().map(RollupView::rollups);
     // Every query compiles before any runs: a bad one in a list costs no database time.
     let mut compiled = Vec::with_capacity(queries.len());
     for (i, (q, _)) in queries.iter().enumerate() {
-        match cubec::compile(&checked.model, q, &dialect, opts, cubec::sql::RenderOptions { inline }) {
+        let render = cubec::sql::RenderOptions { inline };
+        match cubec::compile_routed(&checked.model, q, &dialect, opts, render, rollups.as_ref()) {
             Ok(c) => compiled.push(c),
             Err(diags) => {
                 if many {
@@ -136,12 +180,21 @@ pub(crate) fn run_query(
         }
     }
     let mut bodies = Vec::with_capacity(compiled.len());
-    for (i, ((q, compared), c)) in queries.iter().zip(&compiled).enumerate() {
+    for (i, ((q, compared), routed)) in queries.iter().zip(&compiled).enumerate() {
+        let c = &routed.sql;
         if explain {
+            for line in comments(routed, true) {
+                println!("{line}");
+            }
             println!("{};\n-- params: {}\n", c.sql, serde_json::to_string(&c.params).unwrap_or_default());
         }
         let spinner = Spinner::start();
-        let outcome = database.run(c);
+        // A rollup in the embedded store is read there; everything else on the source.
+        let on = match (c.runs_on, view.as_mut().and_then(|v| v.embedded.as_mut())) {
+            (cubec::sql::RunsOn::Embedded, Some(store)) => store,
+            _ => &mut database,
+        };
+        let outcome = on.run(c);
         drop(spinner);
         let result = match outcome {
             Ok(r) => r,

@@ -69,6 +69,8 @@ pub(crate) fn load_environment() -> Result<Sources, String> {
         None => map("CUBEC_SQL_PORT", "CUBESQL_PG_PORT", var("CUBESQL_PG_PORT")),
     }
     map("CUBEC_SQL_USER", "CUBEJS_SQL_USER", var("CUBEJS_SQL_USER"));
+    map("CUBEC_REFRESH_WORKER", "CUBEJS_REFRESH_WORKER", var("CUBEJS_REFRESH_WORKER"));
+    map("CUBEC_ROLLUP_ONLY", "CUBEJS_ROLLUP_ONLY", var("CUBEJS_ROLLUP_ONLY"));
     map("CUBEC_SQL_PASSWORD", "CUBEJS_SQL_PASSWORD", var("CUBEJS_SQL_PASSWORD"));
     Ok(sources)
 }

@@ -7,5 +7,6 @@ pub mod compile;
 pub mod config;
 pub mod init;
 pub mod preagg;
+pub mod rollups;
 pub mod serve;
 pub mod table;

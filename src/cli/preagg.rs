@@ -249,7 +249,10 @@ fn build(args: &PreaggArgs, force: bool) -> ExitCode {
                         o.rollup, o.timezone, o.partition, b.rows, b.millis, b.table
                     ),
                     Ok(None) => {
-                        format!("skipped {} {} {}: another builder holds it", o.rollup, o.timezone, o.partition)
+                        format!(
+                            "skipped {} {} {}: another builder holds it or has just built it",
+                            o.rollup, o.timezone, o.partition
+                        )
                     }
                     Err(e) => format!("FAILED {} {} {}: {e}", o.rollup, o.timezone, o.partition),
                 };
@@ -330,7 +333,7 @@ fn gc(args: &PreaggArgs, grace: f64) -> ExitCode {
         let Some(i) = catalog.find(&k.rollup) else { return false };
         let ctx = if k.context == "-" { serde_json::json!({}) } else { s.context.clone() };
         catalog.structure(i, &k.timezone, &ctx).is_ok_and(|st| st == k.structure)
-            || k.context != cubec::preagg::store::context_hash(&ctx)
+            || k.context != catalog.context_key(i, &k.timezone, &ctx)
     };
     let mut dropped = Vec::new();
     let mut errors = 0;

@@ -86,6 +86,30 @@ pub(crate) struct ServeArgs {
     /// refused with SQLSTATE 53300.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536), env = "CUBEC_SQL_MAX_SESSIONS")]
     sql_max_sessions: u32,
+    /// The folder of the embedded pre-aggregation store (`external: true` rollups).
+    #[arg(long, default_value = ".cubec/preaggregations", env = "CUBEC_PREAGG_DIR")]
+    preagg_dir: PathBuf,
+    /// The schema of rollup tables (Cube's CUBEJS_PRE_AGGREGATIONS_SCHEMA; default
+    /// prod_pre_aggregations, dev_pre_aggregations under --dev).
+    #[arg(long, env = "CUBEJS_PRE_AGGREGATIONS_SCHEMA")]
+    preagg_schema: Option<String>,
+    /// Run the refresh worker: build and refresh rollups (Cube's CUBEJS_REFRESH_WORKER=true).
+    #[arg(long, env = "CUBEC_REFRESH_WORKER")]
+    refresh_worker: bool,
+    /// Time zones the refresh worker builds rollups for (comma-separated; Cube's
+    /// CUBEJS_SCHEDULED_REFRESH_TIMEZONES).
+    #[arg(long, default_value = "UTC", env = "CUBEJS_SCHEDULED_REFRESH_TIMEZONES", value_delimiter = ',')]
+    refresh_timezones: Vec<String>,
+    /// Rollups the refresh worker builds at once (each holds a database connection).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64), env = "CUBEJS_REFRESH_WORKER_CONCURRENCY")]
+    refresh_concurrency: u16,
+    /// Seconds between the refresh worker's passes.
+    #[arg(long, default_value_t = 30.0, env = "CUBEC_REFRESH_INTERVAL")]
+    refresh_interval: f64,
+    /// Answer only from rollups: a query no rollup serves is an error saying why (Cube's
+    /// CUBEJS_ROLLUP_ONLY).
+    #[arg(long, env = "CUBEC_ROLLUP_ONLY")]
+    rollup_only: bool,
     /// Print the effective settings (secrets masked) and where each came from, then exit.
     #[arg(long)]
     pub print_config: bool,
@@ -158,6 +182,12 @@ impl ServeArgs {
         let continue_wait = seconds("continue-wait", self.continue_wait, true)?;
         let watch = seconds("watch-interval", self.watch_interval, true)?;
         let shutdown = seconds("shutdown-timeout", self.shutdown_timeout, true)?;
+        let refresh_interval = seconds("refresh-interval", self.refresh_interval, false)?;
+        for tz in &self.refresh_timezones {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
+                return Err(format!("--refresh-timezones: `{tz}` is not a time zone (use IANA names such as UTC)"));
+            }
+        }
         for origin in &self.cors_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://")) {
                 return Err(format!(
@@ -187,6 +217,19 @@ impl ServeArgs {
             context_to_groups: self.context_to_groups.clone(),
             cors_origins,
             shutdown_timeout: shutdown,
+            rollups: cubec::server::rollups::RollupConfig {
+                dir: self.preagg_dir.clone(),
+                schema: self
+                    .preagg_schema
+                    .clone()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| cubec::preagg::default_schema(self.dev).to_string()),
+                worker: self.refresh_worker,
+                timezones: self.refresh_timezones.clone(),
+                concurrency: self.refresh_concurrency.into(),
+                interval: refresh_interval,
+                rollup_only: self.rollup_only,
+            },
         };
         Ok((config, self.host.clone(), self.port))
     }

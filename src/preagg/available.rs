@@ -65,6 +65,13 @@ impl Available {
         }
     }
 
+    /// Adds what another store holds.
+    pub fn merge(&mut self, other: Available) {
+        for (k, v) in other.parts {
+            self.parts.entry(k).or_default().extend(v);
+        }
+    }
+
     pub fn parts(&self, rollup: &str, structure: &str, timezone: &str, context: &str) -> &[Part] {
         self.parts
             .get(&(rollup.to_string(), structure.to_string(), timezone.to_string(), context.to_string()))

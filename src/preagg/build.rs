@@ -176,19 +176,24 @@ fn base32(bytes: &[u8]) -> String {
 /// A table name: `<cube>_<rollup>[_<partition>]_<structure>_<build>`, lower case, within 63
 /// characters (PostgreSQL's limit; the cube and rollup part is cut, never the hashes).
 pub fn table_name(layout: &Layout, model: &Model, partition: &str, structure: &str, build: &str) -> String {
+    let base = base_name(layout, model);
+    let tail =
+        if partition == "all" { format!("_{structure}_{build}") } else { format!("_{partition}_{structure}_{build}") };
+    let keep = 63usize.saturating_sub(tail.len()).min(base.len());
+    format!("{}{tail}", &base[..keep])
+}
+
+/// What every table of a rollup starts with (Cube's `tableName`): `<cube>_<rollup>` or the
+/// rollup's `sql_alias`, lower case.
+pub fn base_name(layout: &Layout, model: &Model) -> String {
     let p = &model.cube(layout.at.cube).pre_aggregations[layout.at.index];
-    let base = p
-        .sql_alias
+    p.sql_alias
         .clone()
         .unwrap_or_else(|| format!("{}_{}", model.cube(layout.at.cube).alias_base(), p.name))
         .to_lowercase()
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect::<String>();
-    let tail =
-        if partition == "all" { format!("_{structure}_{build}") } else { format!("_{partition}_{structure}_{build}") };
-    let keep = 63usize.saturating_sub(tail.len()).min(base.len());
-    format!("{}{tail}", &base[..keep])
+        .collect()
 }
 
 /// A build's id: the time it started, in base 32 seconds since 2020 (7 characters), so newer

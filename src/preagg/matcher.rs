@@ -39,6 +39,8 @@ pub struct Built {
 pub struct Miss {
     pub rollup: String,
     pub reason: String,
+    /// The rollup answers the query's shape but what it needs is not built (yet).
+    pub unbuilt: bool,
 }
 
 /// The chosen rollup (its index in the layouts) and the misses of the others.
@@ -72,14 +74,20 @@ pub fn route(
                         misses.push(Miss {
                             rollup: layouts[prev].id.clone(),
                             reason: format!("`{}` is smaller", layout.id),
+                            unbuilt: false,
                         });
                     }
                     best = Some((i, rank));
                 } else if let Some((b, _)) = best {
-                    misses.push(Miss { rollup: layout.id.clone(), reason: format!("`{}` is smaller", layouts[b].id) });
+                    misses.push(Miss {
+                        rollup: layout.id.clone(),
+                        reason: format!("`{}` is smaller", layouts[b].id),
+                        unbuilt: false,
+                    });
                 }
             }
-            Err(reason) => misses.push(Miss { rollup: layout.id.clone(), reason }),
+            Err(Unserved::Shape(reason)) => misses.push(Miss { rollup: layout.id.clone(), reason, unbuilt: false }),
+            Err(Unserved::Unbuilt(reason)) => misses.push(Miss { rollup: layout.id.clone(), reason, unbuilt: true }),
         }
     }
     match best {
@@ -107,14 +115,29 @@ fn name(m: &QueryMember) -> &str {
     &m.name
 }
 
+/// Why a rollup does not answer a query.
+enum Unserved {
+    /// It cannot: the query's shape is not the rollup's.
+    Shape(String),
+    /// It could, once what the query reads is built.
+    Unbuilt(String),
+}
+
 /// `Ok(stored rows)` when `layout` answers `q` with the source's rows, else the first reason.
-fn check(model: &Model, layout: &Layout, q: &Query, built: Option<Built>) -> Result<u64, String> {
+fn check(model: &Model, layout: &Layout, q: &Query, built: Option<Built>) -> Result<u64, Unserved> {
+    fits(model, layout, q).map_err(Unserved::Shape)?;
+    let Some(built) = built.filter(|b| !b.ranges.is_empty()) else {
+        return Err(Unserved::Unbuilt(format!("not built for time zone {}", q.timezone.name())));
+    };
+    covered(layout, q, &built).map_err(Unserved::Unbuilt)?;
+    Ok(built.rows)
+}
+
+/// Whether `layout`'s shape answers `q` with the source's rows, built or not.
+fn fits(model: &Model, layout: &Layout, q: &Query) -> Result<(), String> {
     if let Some(why) = &layout.unsupported {
         return Err(why.clone());
     }
-    let Some(built) = built.filter(|b| !b.ranges.is_empty()) else {
-        return Err(format!("not built for time zone {}", q.timezone.name()));
-    };
     if q.ungrouped {
         return Err("an ungrouped query reads the source's rows".into());
     }
@@ -181,8 +204,7 @@ fn check(model: &Model, layout: &Layout, q: &Query, built: Option<Built>) -> Res
     if !exact_only.is_empty() {
         exact_grain(layout, q, &exact_only[0])?;
     }
-    covered(layout, q, &built)?;
-    Ok(built.rows)
+    Ok(())
 }
 
 fn filter_servable(model: &Model, layout: &Layout, f: &Filter) -> Result<(), String> {

@@ -32,6 +32,9 @@ use layout::Layout;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// A rollup (its layout's index), a time zone and a security context (as JSON text).
+type StructureKey = (usize, String, String);
+
 /// Cube's schema for pre-aggregation tables (`CUBEJS_PRE_AGGREGATIONS_SCHEMA`); `dev_` in dev
 /// mode.
 pub fn default_schema(dev: bool) -> &'static str {
@@ -51,7 +54,7 @@ pub struct Catalog {
     pub source_dialect: Arc<Dialect>,
     pub embedded_dialect: Arc<Dialect>,
     /// Structure hashes by (layout, time zone, security context).
-    structures: Mutex<HashMap<(usize, String, String), Result<String, String>>>,
+    structures: Mutex<HashMap<StructureKey, Result<String, String>>>,
 }
 
 impl Catalog {
@@ -106,7 +109,24 @@ impl Catalog {
         let out = build::compile(&self.building, &json, &self.source_dialect, context, true)
             .map(|c| build::short_hash(&[&c.sql, &self.source_dialect.name, timezone, &l.id, "cubec-1"]))
             .map_err(|d| crate::diag::messages(&d, "; "));
-        self.structures.lock().unwrap_or_else(|p| p.into_inner()).insert(key, out.clone());
+        let mut known = self.structures.lock().unwrap_or_else(|p| p.into_inner());
+        // Every caller's context is a key (tokens carry `iat` and `exp`): bounded, not a leak.
+        if known.len() >= 4096 {
+            known.clear();
+        }
+        known.insert(key, out.clone());
         out
+    }
+
+    /// The security context's part of a rollup's key in the manifest: `-` when the build SQL
+    /// is the same as for an empty context (the cube's SQL does not read it), so every caller
+    /// shares one build; else a hash of the context, so no caller reads another's rows.
+    pub fn context_key(&self, layout: usize, timezone: &str, context: &serde_json::Value) -> String {
+        let empty = serde_json::Value::Object(Default::default());
+        if *context == empty || self.structure(layout, timezone, context) == self.structure(layout, timezone, &empty) {
+            "-".to_string()
+        } else {
+            store::context_hash(context)
+        }
     }
 }

@@ -157,7 +157,7 @@ pub fn state(
             parts.len()
         )));
     }
-    let context_hash = store::context_hash(context);
+    let context_hash = catalog.context_key(layout, timezone, context);
     let now = Utc::now();
     let mut partitions = Vec::with_capacity(parts.len());
     for partition in parts {
@@ -233,6 +233,7 @@ pub fn refresh_rollup(
             covers_all: st.covers_all,
             owner,
             lease: Duration::from_secs(600),
+            force,
         };
         let result = store::build_partition(store, conns, &job).map_err(|e| e.0);
         let o = Outcome {

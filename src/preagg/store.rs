@@ -110,9 +110,9 @@ impl Store {
         self.dialect.literal(s)
     }
 
+    /// A manifest time: fixed-width text, so that text order is time order.
     fn ts(&self, t: NaiveDateTime) -> Result<String, ExecError> {
-        let value = self.lit(&crate::vocab::time::format_local(t));
-        self.tpl("local_timestamp", context! { value => value })
+        Ok(self.lit(&crate::vocab::time::format_local(t)))
     }
 
     fn opt_ts(&self, t: Option<NaiveDateTime>) -> Result<String, ExecError> {
@@ -128,7 +128,16 @@ impl Store {
 
     /// The schema, the manifest and the garbage list, if missing.
     pub fn ensure(&self, db: &mut Database) -> Result<(), ExecError> {
+        let session = self.tpl("session_schema", context! {})?;
+        let before = if session.trim().is_empty() { None } else { db.run_sql(&session, &[])?.rows.into_iter().next() };
         db.execute_batch(&self.tpl("create_schema", context! { schema => self.dialect.ident(&self.schema) })?)?;
+        if let Some(row) = before {
+            if let (Some(database), Some(schema)) = (row.first().and_then(text), row.get(1).and_then(text)) {
+                db.execute_batch(
+                    &self.tpl("restore_session_schema", context! { database => database, schema => schema })?,
+                )?;
+            }
+        }
         db.execute_batch(&self.tpl("preagg_manifest_table", context! { table => self.table(MANIFEST) })?)?;
         db.execute_batch(&self.tpl("preagg_garbage_table", context! { table => self.table(GARBAGE) })?)?;
         Ok(())
@@ -329,6 +338,8 @@ pub struct Job<'a> {
     pub covers_all: bool,
     pub owner: &'a str,
     pub lease: Duration,
+    /// Build even when the partition is already built under the same key value (`--force`).
+    pub force: bool,
 }
 
 /// Builds one partition: lease, new table, check, switch. `Ok(None)` when another builder
@@ -340,7 +351,7 @@ pub fn build_partition(store: &Store, conns: &mut Connections, job: &Job) -> Res
         rollup: layout.id.clone(),
         structure: job.structure.to_string(),
         timezone: job.timezone.to_string(),
-        context: context_hash(job.context),
+        context: job.catalog.context_key(job.layout, job.timezone, job.context),
         partition: job.partition.key.clone(),
     };
     let store_db: &mut Database = match &mut conns.embedded {
@@ -349,6 +360,14 @@ pub fn build_partition(store: &Store, conns: &mut Connections, job: &Job) -> Res
     };
     if !store.acquire(store_db, &key, job.owner, job.lease)? {
         return Ok(None);
+    }
+    // Another builder may have built it between our look at the manifest and the lease.
+    if !job.force {
+        let current = store.manifest(store_db)?.into_iter().find(|e| e.key == key);
+        if current.is_some_and(|e| e.table.is_some_and(|t| !t.is_empty()) && e.key_value == job.key_value) {
+            store.release(store_db, &key, job.owner)?;
+            return Ok(None);
+        }
     }
     let outcome = fill_and_check(store, conns, job, layout, &key);
     let store_db: &mut Database = match &mut conns.embedded {

@@ -12,6 +12,8 @@ use crate::cache::pool::RunError;
 use crate::cache::{CacheMode, LoadError};
 use crate::diag::{Code, Diagnostic};
 use crate::exec::shape;
+use crate::preagg::matcher::Miss;
+use crate::preagg::route::Used;
 use crate::query::QueryOptions;
 use crate::sql::{CompiledSql, RenderOptions};
 use axum::body::Bytes;
@@ -212,11 +214,20 @@ fn blending_granularity(items: &[Value]) -> Result<String, ApiError> {
     }
 }
 
-/// Compiled queries of one request: each normalized query, its SQL and (for a
-/// `compareDateRange` query) the label its rows carry.
+/// Compiled queries of one request.
 struct Compiled {
     kind: &'static str,
-    parts: Vec<(Value, Arc<CompiledSql>, Option<String>)>,
+    parts: Vec<Part>,
+}
+
+/// One query of a request: normalized, compiled, routed.
+struct Part {
+    query: Value,
+    sql: Arc<CompiledSql>,
+    /// The range label a `compareDateRange` query's rows carry.
+    label: Option<String>,
+    used: Option<Used>,
+    misses: Vec<Miss>,
 }
 
 fn options(state: &AppState, context: Value) -> QueryOptions {
@@ -238,37 +249,102 @@ pub fn meta(state: &AppState, snapshot: &Snapshot, context: &Value) -> Result<Va
     Ok(super::meta::meta(model, Some(&caller)))
 }
 
-/// Compiles every query of the request for `dialect` (the database's unless asked otherwise).
+/// Compiles every query of the request for `dialect` (the database's unless asked otherwise),
+/// each over the rollup that answers it when there is one (for the database's own dialect).
 fn compile_all(state: &AppState, snapshot: &Snapshot, req: &ApiRequest, context: Value) -> Result<Compiled, ApiError> {
     let name = req.dialect.as_deref().unwrap_or(state.pool.dialect_name());
     let dialect = state.dialects.get(name).map_err(|d| ApiError::diagnostics(&[d]))?;
     let opts = options(state, context);
     let (list, kind) = queries(req)?;
     let model = &snapshot.checked.model;
+    let catalog = if req.dialect.is_none() { state.catalog(snapshot) } else { None };
+    let available = state.rollups.available();
+    let rollups = catalog.as_deref().map(|catalog| crate::Rollups { catalog, available: &available });
     let mut parts = Vec::with_capacity(list.len());
     for q in &list {
-        let compiled = crate::compile(model, q, &dialect, &opts, RenderOptions::default())
+        let compiled = crate::compile_routed(model, q, &dialect, &opts, RenderOptions::default(), rollups.as_ref())
             .map_err(|d| ApiError::diagnostics(&d))?;
         let label = if kind == COMPARE {
             Some(crate::query::compare::label(model, q, &opts).map_err(|d| ApiError::diagnostics(&d))?)
         } else {
             None
         };
-        parts.push((normalized(q, &opts), Arc::new(compiled), label));
+        parts.push(Part {
+            query: normalized(q, &opts),
+            sql: Arc::new(compiled.sql),
+            label,
+            used: compiled.used,
+            misses: compiled.misses,
+        });
     }
     Ok(Compiled { kind, parts })
+}
+
+/// Rollup-only mode's answer to a query no rollup serves: 503 while a rollup that fits is not
+/// built yet (the refresh worker's business), 400 when none fits (the query's).
+fn rollup_only_error(misses: &[Miss]) -> ApiError {
+    let refusal = crate::preagg::route::rollup_only_refusal(misses);
+    if refusal.unbuilt {
+        ApiError { status: StatusCode::SERVICE_UNAVAILABLE, body: json!({ "error": refusal.message }), internal: None }
+    } else {
+        ApiError::user(refusal.message)
+    }
+}
+
+/// Cube's name for a rollup's tables: `schema.<cube>_<rollup>`.
+fn rollup_table(state: &AppState, used: &Used) -> String {
+    format!("{}.{}", state.rollups.config.schema, used.base_name)
+}
+
+/// A `usedPreAggregations` entry, keyed by [`rollup_table`].
+fn used_entry(state: &AppState, used: &Used) -> (String, Value) {
+    let schema = &state.rollups.config.schema;
+    let tables: Vec<String> = used.tables.iter().map(|t| format!("{schema}.{t}")).collect();
+    // One partition: its table; several: Cube's union of them.
+    let target = match tables.as_slice() {
+        [one] => one.clone(),
+        many => {
+            format!("({})", many.iter().map(|t| format!("SELECT * FROM {t}")).collect::<Vec<_>>().join(" UNION ALL "))
+        }
+    };
+    let keys: Vec<Value> = used.key_values.iter().map(|k| json!([{ "refresh_key": k }])).collect();
+    let updated = used.last_built.map(|t| t.and_utc().timestamp_millis());
+    (
+        rollup_table(state, used),
+        json!({
+            "targetTableName": target,
+            "refreshKeyValues": keys,
+            "lastUpdatedAt": updated,
+            "preAggregationId": used.id,
+            "type": "rollup",
+        }),
+    )
+}
+
+/// An entry of `/v1/sql`'s and `/v1/dry-run`'s `preAggregations` list.
+fn pre_aggregation_entry(state: &AppState, used: &Used, timezone: &str) -> Value {
+    json!({
+        "preAggregationId": used.id,
+        "tableName": rollup_table(state, used),
+        "targetTableNames": used.tables.iter().map(|t| format!("{}.{t}", state.rollups.config.schema)).collect::<Vec<_>>(),
+        "external": used.external,
+        "type": "rollup",
+        "timezone": timezone,
+        "partitionGranularity": used.partition_granularity,
+        "dataSource": "default",
+    })
 }
 
 /// Cube's `pivotQuery`: the first normalized query; for a comparison, with `compareDateRange`
 /// first among its dimensions.
 fn pivot_of(compiled: &Compiled) -> Value {
-    let mut p = compiled.parts.first().map(|(q, _, _)| pivot_query(q)).unwrap_or(Value::Null);
+    let mut p = compiled.parts.first().map(|p| pivot_query(&p.query)).unwrap_or(Value::Null);
     if compiled.kind == BLENDING {
         // The union of the queries' measures and dimensions on one `time` axis.
         let union = |key: &str| {
             let mut out: Vec<Value> = Vec::new();
-            for (q, _, _) in &compiled.parts {
-                for m in q.get(key).and_then(Value::as_array).into_iter().flatten() {
+            for part in &compiled.parts {
+                for m in part.query.get(key).and_then(Value::as_array).into_iter().flatten() {
                     if !out.contains(m) {
                         out.push(m.clone());
                     }
@@ -276,7 +352,7 @@ fn pivot_of(compiled: &Compiled) -> Value {
             }
             Value::Array(out)
         };
-        let g = compiled.parts.first().and_then(|(q, _, _)| first_granularity(q)).unwrap_or("day").to_string();
+        let g = compiled.parts.first().and_then(|p| first_granularity(&p.query)).unwrap_or("day").to_string();
         if let Some(o) = p.as_object_mut() {
             o.insert("measures".into(), union("measures"));
             o.insert("dimensions".into(), union("dimensions"));
@@ -311,12 +387,17 @@ pub async fn load(
     }
     // One model for the whole request: a reload meanwhile does not split compile and annotation.
     let compiled = compile_all(state, snapshot, &req, context)?;
+    if state.rollups.config.rollup_only {
+        if let Some(part) = compiled.parts.iter().find(|p| p.used.is_none()) {
+            return Err(rollup_only_error(&part.misses));
+        }
+    }
     // Every query of the request goes into the queue at once; a request whose queries are not
     // all done within the wait answers `Continue wait`, and those still running carry on.
     let db_started = std::time::Instant::now();
     let answers =
-        futures::future::join_all(compiled.parts.iter().map(|(_, sql, _)| {
-            state.cache.load(Arc::clone(sql), req.cache, state.limits.continue_wait, Some(request_id))
+        futures::future::join_all(compiled.parts.iter().map(|part| {
+            state.cache.load(Arc::clone(&part.sql), req.cache, state.limits.continue_wait, Some(request_id))
         }))
         .await;
     stats.db_ms += db_started.elapsed().as_secs_f64() * 1e3;
@@ -338,8 +419,8 @@ pub async fn load(
     });
     stats.cache = least_cached.map(crate::cache::Served::as_str);
     let mut results = Vec::with_capacity(compiled.parts.len());
-    for ((query, sql, label), answer) in compiled.parts.iter().zip(&served) {
-        let (query, sql) = (query.clone(), Arc::clone(sql));
+    for (part, answer) in compiled.parts.iter().zip(&served) {
+        let (query, sql, label) = (part.query.clone(), Arc::clone(&part.sql), &part.label);
         let (rows, total) = (&answer.fetched.rows, &answer.fetched.total);
         stats.rows += rows.rows.len();
         let mut data = shape::cube_rows(rows, &sql);
@@ -366,12 +447,12 @@ pub async fn load(
         let mut body = json!({
             "query": query,
             "data": data,
-            "lastRefreshTime": super::utc_text(answer.fetched.at),
+            "lastRefreshTime": super::utc_text(refreshed_at(answer.fetched.at, part.used.as_ref())),
             "annotation": shape::annotation(&snapshot.checked.model, &sql),
             "dataSource": "default",
             "dbType": state.pool.dialect_name(),
             "extDbType": "cubestore",
-            "external": false,
+            "external": part.used.as_ref().is_some_and(|u| u.external),
             "slowQuery": answer.slow(),
             "total": total.map(|t| t.as_str().and_then(|s| s.parse::<u64>().ok()).map(Value::from).unwrap_or(t)),
         });
@@ -380,6 +461,7 @@ pub async fn load(
         if state.dev {
             body["refreshKeyValues"] = json!(answer.key_values);
         }
+        body["usedPreAggregations"] = Value::Object(part.used.iter().map(|u| used_entry(state, u)).collect());
         results.push(body);
     }
     if req.multi {
@@ -403,7 +485,8 @@ pub fn sql(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Valu
     let bodies: Vec<Value> = compiled
         .parts
         .iter()
-        .map(|(query, c, _)| {
+        .map(|part| {
+            let (query, c) = (&part.query, &part.sql);
             let mut s = Map::new();
             s.insert("sql".into(), json!([c.sql, c.params]));
             if let Some((alias, member)) = c.alias_to_member.iter().find(|(_, m)| m.matches('.').count() == 2) {
@@ -412,10 +495,12 @@ pub fn sql(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Valu
             }
             s.insert("order".into(), order_object(query));
             s.insert("cacheKeyQueries".into(), json!([]));
-            s.insert("preAggregations".into(), json!([]));
+            let timezone = query.get("timezone").and_then(Value::as_str).unwrap_or("UTC");
+            let used: Vec<Value> = part.used.iter().map(|u| pre_aggregation_entry(state, u, timezone)).collect();
+            s.insert("preAggregations".into(), Value::Array(used));
             s.insert("dataSource".into(), json!("default"));
             s.insert("aliasNameToMember".into(), json!(c.alias_to_member));
-            s.insert("external".into(), json!(false));
+            s.insert("external".into(), json!(part.used.as_ref().is_some_and(|u| u.external)));
             s.insert("memberNames".into(), json!(c.alias_to_member.values().collect::<Vec<_>>()));
             if let Some(t) = &c.total {
                 s.insert("totalQuery".into(), json!([t.sql, t.params]));
@@ -429,7 +514,17 @@ pub fn sql(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Valu
 /// `/v1/dry-run`: the normalized queries, checked by compiling them, nothing run.
 pub fn dry_run(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
     let compiled = compile_all(state, snapshot, &ApiRequest { multi: true, ..req }, context)?;
-    let normalized: Vec<&Value> = compiled.parts.iter().map(|(q, _, _)| q).collect();
+    let normalized: Vec<&Value> = compiled.parts.iter().map(|p| &p.query).collect();
+    let mut used: Vec<Value> = Vec::new();
+    for part in &compiled.parts {
+        let timezone = part.query.get("timezone").and_then(Value::as_str).unwrap_or("UTC");
+        if let Some(u) = &part.used {
+            let entry = pre_aggregation_entry(state, u, timezone);
+            if !used.contains(&entry) {
+                used.push(entry);
+            }
+        }
+    }
     let order: Vec<Value> = normalized.iter().map(|q| order_object(q)).collect();
     Ok(json!({
         "queryType": compiled.kind,
@@ -437,7 +532,16 @@ pub fn dry_run(state: &AppState, snapshot: &Snapshot, req: ApiRequest, context: 
         "queryOrder": order,
         "transformedQueries": normalized.iter().map(|_| Value::Null).collect::<Vec<_>>(),
         "pivotQuery": pivot_of(&compiled),
+        "preAggregations": used,
     }))
+}
+
+/// When an answer's data was current: its fetch, or, from a rollup, the oldest build it read.
+fn refreshed_at(fetched: std::time::SystemTime, used: Option<&Used>) -> std::time::SystemTime {
+    match used.and_then(|u| u.last_built) {
+        Some(built) => fetched.min(built.and_utc().into()),
+        None => fetched,
+    }
 }
 
 /// The query as Cube echoes it: member lists present, limit, timezone and order filled in.

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod meta;
 pub mod reload;
+pub mod rollups;
 pub mod telemetry;
 
 use api::ApiError;
@@ -43,6 +44,8 @@ pub struct ServeConfig {
     pub cors_origins: Vec<String>,
     /// How long requests in flight may take to finish after a shutdown signal.
     pub shutdown_timeout: Duration,
+    /// Pre-aggregations: stores, the refresh worker, rollup-only mode.
+    pub rollups: rollups::RollupConfig,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -81,6 +84,7 @@ pub struct AppState {
     pub pool: Arc<crate::cache::pool::Pool>,
     /// Every query the API runs goes through it (`/readyz`'s probe excepted).
     pub cache: Arc<crate::cache::QueryCache>,
+    pub rollups: rollups::Rollups,
     pub auth: auth::Auth,
     pub limits: Limits,
     /// Access policies and `public` enforced (off under `--dev`), and the groups claim.
@@ -121,8 +125,29 @@ impl AppState {
             )
             .map_err(|e| e.to_string())?,
         );
+        // The embedded pre-aggregation store, when the model has rollups kept there.
+        let first = models.current();
+        let has_external = first.checked.model.cubes.iter().flat_map(|c| &c.pre_aggregations).any(|p| p.external);
+        let embedded = if has_external {
+            std::fs::create_dir_all(&config.rollups.dir).map_err(|e| {
+                format!("cannot create the pre-aggregation folder `{}`: {e}", config.rollups.dir.display())
+            })?;
+            let file = config.rollups.dir.join("preaggregations.duckdb");
+            Some(Arc::new(
+                crate::cache::pool::Pool::open(
+                    Some(&format!("duckdb:{}", file.display())),
+                    &config.model_dir,
+                    config.limits.max_concurrent_queries,
+                    Arc::clone(&metrics.cache),
+                )
+                .map_err(|e| format!("the embedded pre-aggregation store `{}`: {e}", file.display()))?,
+            ))
+        } else {
+            None
+        };
         let cache = crate::cache::QueryCache::new(
             Arc::clone(&pool),
+            embedded.clone(),
             crate::cache::CacheConfig {
                 max_bytes: config.limits.cache_bytes,
                 query_timeout: config.limits.query_timeout,
@@ -131,11 +156,13 @@ impl AppState {
         );
         dialects.get(pool.dialect_name()).map_err(|d| d.message)?;
         let instance = std::process::id() ^ (chrono::Utc::now().timestamp_subsec_nanos());
+        let rollups = rollups::Rollups::new(config.rollups.clone(), embedded, instance);
         Ok(AppState {
             models: Arc::new(models),
             dialects,
             pool,
             cache,
+            rollups,
             auth,
             limits: config.limits,
             access: crate::query::AccessOptions {
@@ -392,6 +419,7 @@ pub async fn run(
     if let Some(interval) = watch {
         tokio::spawn(Arc::clone(&state.models).watch(interval, Arc::clone(&state.metrics)));
     }
+    tokio::spawn(Arc::clone(&state).run_rollups());
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let graceful = async move {
         shutdown().await;

@@ -18,6 +18,8 @@ pub struct Snapshot {
     pub checked: Checked,
     /// The `/v1/meta` body, built once per model.
     pub meta: serde_json::Value,
+    /// The pre-aggregation catalog, built on first use (it needs the server's dialects).
+    pub catalog: std::sync::OnceLock<Option<Arc<crate::preagg::Catalog>>>,
 }
 
 /// What the watcher compares: each model file's path, size and modification time.
@@ -46,7 +48,7 @@ pub fn load(dir: &Path) -> Result<Snapshot, String> {
         return Err(render::to_human(&checked.diagnostics, &checked.sources, false));
     }
     let meta = super::meta::meta(&checked.model, None);
-    Ok(Snapshot { checked, meta })
+    Ok(Snapshot { checked, meta, catalog: std::sync::OnceLock::new() })
 }
 
 /// The current model, shared by all requests.

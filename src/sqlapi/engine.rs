@@ -499,15 +499,24 @@ impl Engine {
             ungrouped_without_primary_key: true,
             ..QueryOptions::default()
         };
-        let compiled = crate::compile(model, &query, &dialect, &opts, RenderOptions::default()).map_err(|diags| {
-            if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
-                return SqlError::new("42501", d.message.clone());
-            }
-            let message = crate::diag::messages(&diags, "; ");
-            let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
-            SqlError::new(code, message)
-        })?;
-        let compiled = Arc::new(compiled);
+        let catalog = self.state.catalog(&snapshot);
+        let available = self.state.rollups.available();
+        let rollups = catalog.as_deref().map(|catalog| crate::Rollups { catalog, available: &available });
+        let routed = crate::compile_routed(model, &query, &dialect, &opts, RenderOptions::default(), rollups.as_ref())
+            .map_err(|diags| {
+                if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
+                    return SqlError::new("42501", d.message.clone());
+                }
+                let message = crate::diag::messages(&diags, "; ");
+                let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
+                SqlError::new(code, message)
+            })?;
+        if routed.used.is_none() && self.state.rollups.config.rollup_only {
+            let refusal = crate::preagg::route::rollup_only_refusal(&routed.misses);
+            // Not built yet: try again later (57P03); no rollup fits: not supported (0A000).
+            return Err(SqlError::new(if refusal.unbuilt { "57P03" } else { "0A000" }, refusal.message));
+        }
+        let compiled = Arc::new(routed.sql);
         // Through the same cache and queue as `/v1/load`; a SQL session waits for its rows.
         let answer = self.state.cache.load(Arc::clone(&compiled), CacheMode::default(), None, None).await.map_err(
             |e| match e {

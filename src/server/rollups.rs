@@ -1,0 +1,240 @@
+//! Pre-aggregations in `cubec serve`: the stores, what they hold (read again every few seconds,
+//! so one replica serves what another built), and the refresh worker.
+//!
+//! An API-only replica and a refresh replica run from the same configuration; only the second
+//! is started with the worker (`--refresh-worker`, or Cube's `CUBEJS_REFRESH_WORKER=true`).
+//! Builds take a connection of the server's pool each (`--refresh-concurrency` at once), and
+//! leases in the manifest keep two workers from building one partition.
+
+use super::reload::Snapshot;
+use super::AppState;
+use crate::cache::pool::Pool;
+use crate::preagg::available::Available;
+use crate::preagg::refresh;
+use crate::preagg::store::{Connections, Stores};
+use crate::preagg::Catalog;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// How the server handles pre-aggregations.
+#[derive(Debug, Clone)]
+pub struct RollupConfig {
+    /// The embedded store's folder.
+    pub dir: PathBuf,
+    pub schema: String,
+    /// Run the refresh worker.
+    pub worker: bool,
+    /// Time zones the worker builds for.
+    pub timezones: Vec<String>,
+    /// Rollups built at once.
+    pub concurrency: usize,
+    /// How often the worker looks for stale partitions.
+    pub interval: Duration,
+    /// Answer only from rollups (Cube's `CUBEJS_ROLLUP_ONLY`).
+    pub rollup_only: bool,
+}
+
+impl Default for RollupConfig {
+    fn default() -> Self {
+        RollupConfig {
+            dir: PathBuf::from(".cubec/preaggregations"),
+            schema: crate::preagg::default_schema(false).to_string(),
+            worker: false,
+            timezones: vec!["UTC".to_string()],
+            concurrency: 1,
+            interval: Duration::from_secs(30),
+            rollup_only: false,
+        }
+    }
+}
+
+/// The running state: the embedded store's pool (opened when the model has `external: true`
+/// rollups) and what the stores hold.
+pub struct Rollups {
+    pub config: RollupConfig,
+    pub embedded: Option<Arc<Pool>>,
+    available: RwLock<Arc<Available>>,
+    owner: String,
+}
+
+impl Rollups {
+    pub fn new(config: RollupConfig, embedded: Option<Arc<Pool>>, instance: u32) -> Rollups {
+        Rollups {
+            config,
+            embedded,
+            available: RwLock::new(Arc::new(Available::default())),
+            owner: format!("serve-{instance:08x}"),
+        }
+    }
+
+    pub fn available(&self) -> Arc<Available> {
+        Arc::clone(&self.available.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn set_available(&self, a: Available) {
+        *self.available.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(a);
+    }
+}
+
+impl AppState {
+    /// The snapshot's pre-aggregation catalog (built once per model), when it has any.
+    pub fn catalog(&self, snapshot: &Snapshot) -> Option<Arc<Catalog>> {
+        snapshot
+            .catalog
+            .get_or_init(|| {
+                Catalog::new(&snapshot.checked.model, &self.dialects, self.pool.dialect_name()).map(Arc::new)
+            })
+            .clone()
+    }
+
+    pub fn stores(&self, catalog: &Catalog) -> Stores {
+        Stores::new(catalog, &self.rollups.config.schema, &self.rollups.config.dir)
+    }
+
+    /// Reads both manifests again (on a blocking thread).
+    pub async fn reload_available(self: &Arc<Self>) {
+        let snapshot = self.models.current();
+        let Some(catalog) = self.catalog(&snapshot) else { return };
+        let stores = self.stores(&catalog);
+        let this = Arc::clone(self);
+        let loaded = tokio::task::spawn_blocking(move || {
+            let mut out = Available::default();
+            let _ = this.pool.with_connection(|source| out = Available::load(&stores, Some(source), None));
+            if let Some(embedded) = &this.rollups.embedded {
+                let _ = embedded.with_connection(|db| {
+                    let e = Available::load(&stores, None, Some(db));
+                    out.merge(e);
+                });
+            }
+            out
+        })
+        .await;
+        if let Ok(a) = loaded {
+            self.rollups.set_available(a);
+        }
+    }
+
+    /// Rebuilds the stale partitions of every scheduled rollup, for every configured time zone.
+    pub async fn refresh_once(self: &Arc<Self>) {
+        let snapshot = self.models.current();
+        let Some(catalog) = self.catalog(&snapshot) else { return };
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(self.rollups.config.concurrency.max(1)));
+        let mut tasks = Vec::new();
+        for i in 0..catalog.layouts.len() {
+            let p = catalog.definition(&snapshot.checked.model, i);
+            if !p.scheduled_refresh || catalog.layouts[i].unsupported.is_some() {
+                continue;
+            }
+            for tz in self.rollups.config.timezones.clone() {
+                let (this, snapshot, catalog, semaphore) =
+                    (Arc::clone(self), Arc::clone(&snapshot), Arc::clone(&catalog), Arc::clone(&semaphore));
+                tasks.push(tokio::spawn(async move {
+                    let Ok(_permit) = semaphore.acquire_owned().await else { return };
+                    let _ = tokio::task::spawn_blocking(move || this.refresh_rollup(&snapshot, &catalog, i, &tz)).await;
+                }));
+            }
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+        self.reload_available().await;
+    }
+
+    /// One rollup, one time zone: a source connection (and the embedded store's) from the pools.
+    fn refresh_rollup(&self, snapshot: &Snapshot, catalog: &Catalog, layout: usize, tz: &str) {
+        let model = &snapshot.checked.model;
+        let external = catalog.definition(model, layout).external;
+        let stores = self.stores(catalog);
+        let store = stores.of(external).clone();
+        let id = &catalog.layouts[layout].id;
+        let log = |o: &refresh::Outcome| match &o.result {
+            Ok(Some(b)) => tracing::info!(
+                rollup = o.rollup.as_str(),
+                timezone = o.timezone.as_str(),
+                partition = o.partition.as_str(),
+                rows = b.rows,
+                ms = b.millis as u64,
+                table = b.table.as_str(),
+                "pre-aggregation built"
+            ),
+            Ok(None) => tracing::info!(
+                rollup = o.rollup.as_str(),
+                partition = o.partition.as_str(),
+                "pre-aggregation partition skipped: another builder holds it or has just built it"
+            ),
+            Err(e) => tracing::warn!(
+                rollup = o.rollup.as_str(),
+                timezone = o.timezone.as_str(),
+                partition = o.partition.as_str(),
+                error = e.as_str(),
+                "pre-aggregation build failed; the previous table keeps serving"
+            ),
+        };
+        let context = serde_json::json!({});
+        let result = self.pool.with_connection(|source| match (&self.rollups.embedded, external) {
+            (Some(embedded), true) => embedded
+                .with_connection(|e| {
+                    let mut conns = Connections { source, embedded: Some(e) };
+                    refresh::refresh_rollup(
+                        catalog,
+                        model,
+                        layout,
+                        tz,
+                        &context,
+                        &store,
+                        &mut conns,
+                        &self.rollups.owner,
+                        false,
+                        &log,
+                    )
+                })
+                .map_err(|e| crate::exec::ExecError(format!("{e:?}")))
+                .and_then(|r| r),
+            (None, true) => Err(crate::exec::ExecError("no embedded store is open".into())),
+            (_, false) => {
+                let mut conns = Connections { source, embedded: None };
+                refresh::refresh_rollup(
+                    catalog,
+                    model,
+                    layout,
+                    tz,
+                    &context,
+                    &store,
+                    &mut conns,
+                    &self.rollups.owner,
+                    false,
+                    &log,
+                )
+            }
+        });
+        match result {
+            Ok(Err(e)) => tracing::warn!(
+                rollup = id.as_str(),
+                timezone = tz,
+                error = e.0.as_str(),
+                "pre-aggregation refresh failed"
+            ),
+            Err(e) => {
+                tracing::warn!(rollup = id.as_str(), timezone = tz, error = ?e, "no connection for the pre-aggregation refresh")
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+
+    /// Keeps `available` current and, with the worker on, the rollups fresh: until the process
+    /// ends.
+    pub async fn run_rollups(self: Arc<Self>) {
+        let mut last_refresh: Option<tokio::time::Instant> = None;
+        loop {
+            let due = last_refresh.is_none_or(|t| t.elapsed() >= self.rollups.config.interval);
+            if self.rollups.config.worker && due {
+                self.refresh_once().await;
+                last_refresh = Some(tokio::time::Instant::now());
+            } else {
+                self.reload_available().await;
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
+    }
+}
