@@ -22,88 +22,25 @@ message. Exits 1 on the first failed check, printing the server log.
 import json, os, shutil, subprocess, sys, tempfile, threading, time
 import urllib.error, urllib.request
 
-from serve_helpers import LoggedProcess, free_port, token
+from serve_helpers import Cluster as _Cluster, LoggedProcess, free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PG_BIN = sorted(d for d in (f"/usr/lib/postgresql/{v}/bin" for v in os.listdir("/usr/lib/postgresql")) if os.path.isdir(d))[-1]
-AS_ROOT = os.geteuid() == 0
 SECRET = "fault-secret"
 TIMEOUT = 5.0
 WORK = tempfile.mkdtemp(prefix="cubec-fault.")
 os.chmod(WORK, 0o755)  # the postgres user must reach its cluster folder inside
+
+
+def Cluster(name, ssl=False):
+    return _Cluster(WORK, name, ssl)
 failures = []
-
-
-def run_as_pg(args, **kw):
-    cmd = (["runuser", "-u", "postgres", "--"] if AS_ROOT else []) + args
-    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
 
 
 def check(ok, what, detail=""):
     print(("ok   " if ok else "FAIL ") + what + (f"\n     {detail}" if detail and not ok else ""), flush=True)
     if not ok:
         failures.append(what)
-
-
-class Cluster:
-    def __init__(self, name, ssl=False):
-        self.dir = os.path.join(WORK, name)
-        os.makedirs(self.dir)
-        if AS_ROOT:
-            shutil.chown(self.dir, "postgres")
-        self.port = free_port()
-        run_as_pg([f"{PG_BIN}/initdb", "-D", f"{self.dir}/data", "-U", "cubec", "-A", "trust", "--no-sync"])
-        if ssl:
-            self.tls_setup()
-
-    def tls_setup(self):
-        d = f"{self.dir}/data"
-        subj = ["-subj", "/CN=cubec test CA"]
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
-                        f"{WORK}/ca.key", "-out", f"{WORK}/ca.pem", *subj], check=True, capture_output=True)
-        subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{d}/server.key", "-out",
-                        f"{WORK}/server.csr", "-subj", "/CN=localhost"], check=True, capture_output=True)
-        ext = f"{WORK}/ext.cnf"
-        open(ext, "w").write("subjectAltName=DNS:localhost\n")
-        subprocess.run(["openssl", "x509", "-req", "-in", f"{WORK}/server.csr", "-CA", f"{WORK}/ca.pem", "-CAkey",
-                        f"{WORK}/ca.key", "-CAcreateserial", "-days", "2", "-out", f"{d}/server.crt", "-extfile", ext],
-                       check=True, capture_output=True)
-        # Another CA that signed nothing: the wrong root for verify-full.
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
-                        f"{WORK}/other.key", "-out", f"{WORK}/other.pem", "-subj", "/CN=someone else"],
-                       check=True, capture_output=True)
-        os.chmod(f"{d}/server.key", 0o600)
-        if AS_ROOT:
-            for f in ("server.key", "server.crt"):
-                shutil.chown(f"{d}/{f}", "postgres")
-        with open(f"{d}/postgresql.conf", "a") as f:
-            f.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
-        with open(f"{d}/pg_hba.conf", "w") as f:
-            f.write("local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 0.0.0.0/0 reject\n")
-
-    def start(self):
-        run_as_pg([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "-o",
-                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
-
-    def stop(self, mode="fast"):
-        run_as_pg([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", mode, "-w", "stop"])
-
-    def restart(self):
-        run_as_pg([f"{PG_BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-m", "fast", "-w", "-o",
-                   f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off", "restart"])
-
-    def psql(self, sql):
-        return run_as_pg(["psql", "-h", self.dir, "-p", str(self.port), "-U", "cubec", "-d", "postgres", "-Atc", sql])
-
-    def url(self, host="127.0.0.1", query=""):
-        return f"postgres://cubec@{host}:{self.port}/postgres{query}"
-
-    def destroy(self):
-        try:
-            self.stop("immediate")
-        except Exception:
-            pass
 
 
 AUTH = token(SECRET, {"sub": "fault"})

@@ -274,3 +274,148 @@ fn routing_cases_on_the_bigquery_emulator() {
         run(&backend, external);
     }
 }
+
+/// Cube's driver-test model (tests/preagg/ecommerce: the shape Cube's `getSchemaPath` writes,
+/// every rollup as `<name>External` and `<name>Internal`) loads, builds and serves: Cube's own
+/// test queries are answered from the rollup Cube would read (the external one first, the
+/// internal one when only the source's are built), with the source's rows; those Cube's rollups
+/// cannot serve (a rolling window, a dimension in no rollup) read the source.
+#[test]
+fn cubes_driver_test_model_loads_builds_and_serves() {
+    let dir = Path::new("tests/preagg/ecommerce");
+    let checked = cubec::check_model(dir);
+    assert!(!checked.has_errors(), "{:?}", checked.diagnostics.iter().map(|d| &d.message).collect::<Vec<_>>());
+    let model = &checked.model;
+    let dialects = cubec::sql::Dialects::builtin();
+    let dialect = dialects.get("duckdb").unwrap();
+    let mut source = Database::open(None, dir).expect("the model's data on the embedded DuckDB");
+    let catalog = Catalog::new(model, &dialects, "duckdb").unwrap();
+    let store_dir = scratch("ecommerce");
+    let stores = Stores::new(&catalog, "prod_pre_aggregations", &store_dir);
+    let mut embedded = stores.open_embedded().unwrap();
+    let mut unbuilt = Vec::new();
+    for i in 0..catalog.layouts.len() {
+        if let Some(why) = &catalog.layouts[i].unsupported {
+            unbuilt.push(format!("{}: {why}", catalog.layouts[i].id));
+            continue;
+        }
+        let external = catalog.definition(model, i).external;
+        let store = stores.of(external).clone();
+        let mut conns =
+            Connections { source: &mut source, embedded: if external { Some(&mut embedded) } else { None } };
+        let outcomes = cubec::preagg::refresh::refresh_rollup(
+            &catalog,
+            model,
+            i,
+            "UTC",
+            &json!({}),
+            &store,
+            &mut conns,
+            "test",
+            false,
+            &|_| {},
+        )
+        .unwrap_or_else(|e| panic!("{}: {e}", catalog.layouts[i].id));
+        assert!(!outcomes.is_empty());
+        for o in outcomes {
+            assert!(o.result.as_ref().is_ok_and(Option::is_some), "{} {}: {:?}", o.rollup, o.partition, o.result);
+        }
+    }
+    // Only the running total's two rollups stay unbuilt, and they say why.
+    assert_eq!(unbuilt.len(), 2, "{unbuilt:?}");
+    assert!(unbuilt.iter().all(|u| u.starts_with("Customers.RA") && u.contains("rolling window")), "{unbuilt:?}");
+
+    let month = |g: &str| json!([{"dimension": "ECommerce.orderDate", "granularity": g}]);
+    let queries: Vec<(&str, Value, Option<&str>)> = vec![
+        (
+            "partitioned pre-agg",
+            json!({"measures": ["ECommerce.totalQuantity"], "dimensions": ["ECommerce.productName"],
+                   "timeDimensions": month("month"),
+                   "order": [["ECommerce.orderDate", "asc"], ["ECommerce.totalProfit", "desc"], ["ECommerce.productName", "asc"]],
+                   "total": true}),
+            Some("ECommerce.TA"),
+        ),
+        (
+            "partitioned pre-agg, higher granularity",
+            json!({"measures": ["ECommerce.totalQuantity"], "dimensions": ["ECommerce.productName"], "timeDimensions": month("year")}),
+            Some("ECommerce.TA"),
+        ),
+        (
+            "total sales and profit by month",
+            json!({"measures": ["ECommerce.totalSales", "ECommerce.totalProfit"], "timeDimensions": month("month"),
+                   "order": [["ECommerce.orderDate", "asc"]]}),
+            Some("ECommerce.TA"),
+        ),
+        (
+            "four measures by product",
+            json!({"measures": ["ECommerce.totalQuantity", "ECommerce.avgDiscount", "ECommerce.totalSales", "ECommerce.totalProfit"],
+                   "dimensions": ["ECommerce.productName"], "order": [["ECommerce.productName", "asc"]]}),
+            Some("ECommerce.SA"),
+        ),
+        (
+            "a custom granularity from months",
+            json!({"measures": ["ECommerce.totalQuantity"], "timeDimensions": [{"dimension": "ECommerce.orderDate",
+                   "granularity": "half_year", "dateRange": ["2020-01-01", "2020-12-31"]}]}),
+            Some("ECommerce.TA"),
+        ),
+        (
+            "an approximate distinct count at its rollup's grain",
+            json!({"measures": ["ECommerce.countApproxByCustomer"], "dimensions": ["ECommerce.productName"],
+                   "timeDimensions": month("month")}),
+            Some("ECommerce.CountByProduct"),
+        ),
+        (
+            "two time dimensions",
+            json!({"measures": ["BigECommerce.count"], "timeDimensions": [
+                   {"dimension": "BigECommerce.completedDate", "granularity": "day"},
+                   {"dimension": "BigECommerce.orderDate", "granularity": "day"}]}),
+            Some("BigECommerce.MultiTimeDimForCount"),
+        ),
+        (
+            "yearly partitions",
+            json!({"measures": ["BigECommerce.totalQuantity"], "dimensions": ["BigECommerce.productName"],
+                   "timeDimensions": [{"dimension": "BigECommerce.orderDate", "granularity": "month"}]}),
+            Some("BigECommerce.TA"),
+        ),
+        (
+            "profit by category",
+            json!({"measures": ["BigECommerce.totalProfit"], "dimensions": ["BigECommerce.category"]}),
+            Some("BigECommerce.CategoryFlat"),
+        ),
+        ("a running total", json!({"measures": ["Customers.runningTotal"]}), None),
+        ("count by city", json!({"measures": ["ECommerce.count"], "dimensions": ["ECommerce.city"]}), None),
+    ];
+    let opts = cubec::query::QueryOptions::default();
+    let render = cubec::sql::RenderOptions::default();
+    let everything = Available::load(&stores, Some(&mut source), Some(&mut embedded));
+    let internal_only = Available::load(&stores, Some(&mut source), None);
+    for (available, suffix) in [(&everything, "External"), (&internal_only, "Internal")] {
+        let rollups = cubec::Rollups { catalog: &catalog, available };
+        for (name, query, rollup) in &queries {
+            let routed = cubec::compile_routed(model, query, &dialect, &opts, render, Some(&rollups))
+                .unwrap_or_else(|d| panic!("{name}: {:?}", d.iter().map(|d| &d.message).collect::<Vec<_>>()));
+            let want = rollup.map(|r| format!("{r}{suffix}"));
+            assert_eq!(routed.used.as_ref().map(|u| u.id.clone()), want, "{name}: misses {:?}", routed.misses);
+            let direct = cubec::compile(model, query, &dialect, &opts, render).unwrap();
+            let from_source = source.run(&direct).unwrap();
+            let got = if routed.sql.runs_on == cubec::sql::RunsOn::Embedded {
+                embedded.run(&routed.sql)
+            } else {
+                source.run(&routed.sql)
+            }
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", routed.sql.sql));
+            let as_maps =
+                |r: &cubec::exec::ResultSet, c: &cubec::sql::CompiledSql| -> Vec<serde_json::Map<String, Value>> {
+                    shape::cube_rows(r, c)
+                        .iter()
+                        .map(|row| row.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                        .collect()
+                };
+            let (want_rows, got_rows) = (as_maps(&from_source, &direct), as_maps(&got, &routed.sql));
+            assert!(!want_rows.is_empty(), "{name}: the source has rows");
+            let keys: Vec<String> = want_rows[0].keys().cloned().collect();
+            assert_eq!(normalized(&got_rows, &keys), normalized(&want_rows, &keys), "{name} from {:?}", routed.used);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&store_dir);
+}

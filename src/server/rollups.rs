@@ -234,7 +234,7 @@ impl AppState {
             } else {
                 self.reload_available().await;
             }
-            tokio::time::sleep(Duration::from_secs(5)).await;
+            tokio::time::sleep(self.rollups.config.interval.min(Duration::from_secs(5))).await;
         }
     }
 }
