@@ -14,8 +14,8 @@ missing rows:
      serving, the manifest names only tables that exist, and a new build finishes the rest.
   2. The model changes while `cubec serve --refresh-worker` answers: the new rollup structure
      is never served from the old tables; the worker builds it and answers move to it.
-  3. PostgreSQL restarted while the worker rebuilds: answers stay right (the embedded store's
-     rollup even answers while the database is down) or are 503, and the worker finishes after.
+  3. PostgreSQL restarted while the worker rebuilds: answers stay right or are 503, and the
+     worker finishes after; then, with PostgreSQL stopped, the embedded store's rollup answers.
   4. Two servers with refresh workers on one database at once: each partition of the shared
      rollup is built once.
 
@@ -309,6 +309,16 @@ def restart_during_refresh(pg):
         check(not watch.wrong, "no wrong rows through the restart", str(watch.wrong[:3]))
         check(set(watch.statuses) <= {200, 503}, "answers were 200, or 503 while the database was away",
               str(watch.statuses))
+        # With PostgreSQL stopped, the embedded store still answers; the source's rollup cannot.
+        pg.stop()
+        try:
+            status, body = server.load(Q_MONTHS)
+            check(status == 200 and used(body) and answer_rows(body, "month") == new_months,
+                  "with PostgreSQL down, the embedded store's rollup answers", f"{status} {json.dumps(body)[:300]}")
+            status, body = server.load(Q_DAYS)
+            check(status == 503, "with PostgreSQL down, a rollup kept in PostgreSQL is 503", f"{status}")
+        finally:
+            pg.start()
         # The restart hit a build: its failure is logged, and the previous tables kept serving.
         failed = [l for l in server.text().splitlines() if "failed" in l and "pre-aggregation" in l]
         check(bool(failed), "the restart interrupted a build (its failure is in the log)")

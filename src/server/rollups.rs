@@ -138,7 +138,39 @@ impl AppState {
         for t in tasks {
             let _ = t.await;
         }
+        let this = Arc::clone(self);
+        let _ = tokio::task::spawn_blocking(move || this.drop_replaced(&snapshot, &catalog)).await;
         self.reload_available().await;
+    }
+
+    /// Drops the tables newer builds replaced, once no query can still be reading them (the
+    /// query timeout, and at least ten minutes). Tables of other structures are left alone:
+    /// during a rolling deploy another replica's model may still read them (`cubec preagg gc`
+    /// drops those, when asked).
+    fn drop_replaced(&self, snapshot: &Snapshot, catalog: &Catalog) {
+        let grace = self.limits.query_timeout.max(Duration::from_secs(600));
+        let stores = self.stores(catalog);
+        let keep_all = |_: &crate::preagg::store::EntryKey| true;
+        let report = |store: &str, r: Result<Vec<String>, crate::exec::ExecError>| match r {
+            Ok(dropped) if !dropped.is_empty() => {
+                tracing::info!(store, tables = dropped.len(), "replaced pre-aggregation tables dropped")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(store, error = e.0.as_str(), "dropping replaced pre-aggregation tables failed"),
+        };
+        let model = &snapshot.checked.model;
+        let in_store =
+            |external: bool| (0..catalog.layouts.len()).any(|i| catalog.definition(model, i).external == external);
+        if in_store(false) {
+            if let Ok(r) = self.pool.with_connection(|db| stores.source.gc(db, grace, &keep_all)) {
+                report("source", r);
+            }
+        }
+        if let (Some(embedded), true) = (&self.rollups.embedded, in_store(true)) {
+            if let Ok(r) = embedded.with_connection(|db| stores.embedded.gc(db, grace, &keep_all)) {
+                report("embedded", r);
+            }
+        }
     }
 
     /// One rollup, one time zone: a source connection (and the embedded store's) from the pools.
