@@ -97,6 +97,21 @@ def main():
     check(r.returncode == 2 and "memory" in r.stderr, "a cache driver other than memory is refused", r.stderr)
     r, _ = print_config(work, {}, "--cache-size", "lots")
     check(r.returncode == 2 and "256MiB" in r.stderr, "a bad cache size is refused with an example", r.stderr)
+    # Pre-aggregations: Cube's variables for the worker, its zones, rollup-only mode and the schema.
+    _, rows = print_config(work, {"CUBEJS_REFRESH_WORKER": "true", "CUBEJS_ROLLUP_ONLY": "true",
+                                  "CUBEJS_SCHEDULED_REFRESH_TIMEZONES": "UTC,Asia/Tokyo",
+                                  "CUBEJS_PRE_AGGREGATIONS_SCHEMA": "team_rollups"})
+    check(rows.get("refresh_worker") == ("true", "Cube's env CUBEJS_REFRESH_WORKER")
+          and rows.get("rollup_only") == ("true", "Cube's env CUBEJS_ROLLUP_ONLY")
+          and rows.get("refresh_timezones", ("",))[0] == "UTC,Asia/Tokyo"
+          and rows.get("preagg_schema", ("",))[0] == "team_rollups",
+          "Cube's refresh worker, rollup-only, time zone and schema variables are read",
+          str({k: rows.get(k) for k in ("refresh_worker", "rollup_only", "refresh_timezones", "preagg_schema")}))
+    _, rows = print_config(work, {})
+    check(rows.get("preagg_schema") == ("prod_pre_aggregations", "default") and rows.get("refresh_worker") == ("false", "default"),
+          "Cube's default rollup schema, and no worker unless asked", str(rows.get("preagg_schema")))
+    r, _ = print_config(work, {"CUBEJS_SCHEDULED_REFRESH_TIMEZONES": "Mars/Base"})
+    check(r.returncode == 2 and "Mars/Base" in r.stderr, "an unknown refresh time zone is refused", r.stderr)
 
     # Deployments: only Cube's variables; only a .env file.
     cube_env = {"CUBEJS_DB_TYPE": "postgres", "CUBEJS_DB_HOST": PG.hostname, "CUBEJS_DB_PORT": str(PG.port or 5432),

@@ -298,6 +298,25 @@ impl ServeArgs {
                 self.sql_port.map(|p| p.to_string()).unwrap_or_else(|| "(off)".into()),
                 source("sql_port", "CUBEC_SQL_PORT"),
             ),
+            ("preagg_dir", c.rollups.dir.display().to_string(), source("preagg_dir", "CUBEC_PREAGG_DIR")),
+            ("preagg_schema", c.rollups.schema.clone(), source("preagg_schema", "CUBEJS_PRE_AGGREGATIONS_SCHEMA")),
+            ("refresh_worker", c.rollups.worker.to_string(), source("refresh_worker", "CUBEC_REFRESH_WORKER")),
+            (
+                "refresh_timezones",
+                c.rollups.timezones.join(","),
+                source("refresh_timezones", "CUBEJS_SCHEDULED_REFRESH_TIMEZONES"),
+            ),
+            (
+                "refresh_concurrency",
+                c.rollups.concurrency.to_string(),
+                source("refresh_concurrency", "CUBEJS_REFRESH_WORKER_CONCURRENCY"),
+            ),
+            (
+                "refresh_interval",
+                format!("{:?}", c.rollups.interval),
+                source("refresh_interval", "CUBEC_REFRESH_INTERVAL"),
+            ),
+            ("rollup_only", c.rollups.rollup_only.to_string(), source("rollup_only", "CUBEC_ROLLUP_ONLY")),
         ];
         for (key, value, from) in rows {
             println!("{key:<24} {:<48} ({from})", shown(key, &value));
