@@ -110,6 +110,14 @@ def main():
     _, rows = print_config(work, {})
     check(rows.get("preagg_schema") == ("prod_pre_aggregations", "default") and rows.get("refresh_worker") == ("false", "default"),
           "Cube's default rollup schema, and no worker unless asked", str(rows.get("preagg_schema")))
+    _, rows = print_config(work, {"CUBEJS_DEFAULT_API_SCOPES": "meta,data,jobs"})
+    check(rows.get("api_scopes") == ("meta,data,jobs", "env CUBEJS_DEFAULT_API_SCOPES"),
+          "Cube's API scopes variable is read", str(rows.get("api_scopes")))
+    _, rows = print_config(work, {})
+    check(rows.get("api_scopes") == ("meta,data,graphql,sql", "default"),
+          "Cube's default API scopes leave out jobs", str(rows.get("api_scopes")))
+    r, _ = print_config(work, {"CUBEJS_DEFAULT_API_SCOPES": "meta,dta"})
+    check(r.returncode != 0 and "`dta` is not an API scope" in r.stderr, "an unknown API scope is refused", r.stderr)
     r, _ = print_config(work, {"CUBEJS_SCHEDULED_REFRESH_TIMEZONES": "Mars/Base"})
     check(r.returncode == 2 and "Mars/Base" in r.stderr, "an unknown refresh time zone is refused", r.stderr)
 

@@ -18,6 +18,9 @@ missing rows:
      worker finishes after; then, with PostgreSQL stopped, the embedded store's rollup answers.
   4. Two servers with refresh workers on one database at once: each partition of the shared
      rollup is built once.
+  5. Cube's Orchestration API (`/v1/pre-aggregations/jobs`) asked to build while the server's
+     own worker builds the same rollups: every job ends `done`, each partition is built once,
+     and the answers read the rollups with PostgreSQL's rows.
 
 Exits 1 on the first failed check, printing the logs involved.
 """
@@ -349,6 +352,50 @@ def two_workers(pg):
         b.stop()
 
 
+def jobs(server, body):
+    req = urllib.request.Request(server.base + "/cubejs-api/v1/pre-aggregations/jobs", data=json.dumps(body).encode(),
+                                 headers={"Authorization": AUTH, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"{}")
+
+
+def jobs_with_worker(pg):
+    """5. The Orchestration API and the refresh worker at once."""
+    pg.psql("UPDATE knobs SET sleep_s = 0.5")
+    s = Server(pg, "jobs", "--refresh-worker", "--refresh-interval", "1", "--preagg-schema", "fault_jobs",
+               "--api-scopes", "meta,data,jobs")
+    try:
+        selector = {"contexts": [{"securityContext": {}}], "timezones": ["UTC"], "cubes": ["events"]}
+        status, tokens = jobs(s, {"action": "post", "selector": selector})
+        check(status == 200 and isinstance(tokens, list) and len(tokens) == 7,
+              "a token per partition: six months of daily, one monthly", f"{status} {tokens}")
+        if status != 200:
+            return
+
+        def settled():
+            st, body = jobs(s, {"action": "get", "tokens": tokens, "resType": "object"})
+            states = [j.get("status") for j in body.values()] if st == 200 else []
+            return body if states and all(x not in ("scheduled", "processing") for x in states) else None
+
+        body = wait_for("every job finishes", 120, settled) or {}
+        check(all(j.get("status") == "done" for j in body.values()), "every job is done",
+              json.dumps(body)[:2000])
+        for q, grain, rows in ((Q_DAYS, "day", days(pg)), (Q_MONTHS, "month", months(pg))):
+            status, answer = s.load(q)
+            check(status == 200 and used(answer) and answer_rows(answer, grain) == rows,
+                  f"the {grain} query reads a rollup with PostgreSQL's rows", f"{status} {used(answer)}")
+        time.sleep(2)  # another worker round: nothing left to build
+        partitions = [p for _, p in s.built("events.daily")]
+        check(len(partitions) == 6 and len(set(partitions)) == 6,
+              "each daily partition built once by the worker and the jobs together", str(sorted(partitions)))
+    finally:
+        s.stop()
+        pg.psql("UPDATE knobs SET sleep_s = 0")
+
+
 def main():
     pg = Cluster(WORK, "pg")
     pg.start()
@@ -358,7 +405,7 @@ def main():
                 "INSERT INTO events SELECT i, (ARRAY['a','b','c'])[1 + i % 3], (i * 7) % 101, "
                 "timestamp '2024-01-01' + (i * interval '151 seconds') FROM generate_series(1, 100000) i")
         write_model()
-        for step in (killed_build, model_change, restart_during_refresh, two_workers):
+        for step in (killed_build, model_change, restart_during_refresh, two_workers, jobs_with_worker):
             started = time.time()
             step(pg)
             print(f"     ({step.__name__}: {time.time() - started:.1f} s)", flush=True)

@@ -99,6 +99,7 @@ fn config(dir: &Path, db_url: Option<String>, dev: bool, limits: Limits) -> Serv
         cors_origins: Vec::new(),
         shutdown_timeout: Duration::from_secs(5),
         rollups: Default::default(),
+        api_scopes: cubec::server::default_api_scopes(),
     }
 }
 

@@ -3,7 +3,8 @@
 //! refresh worker has built the rollups, then the rollup, with the same rows; `/v1/load` says
 //! which rollup in Cube's `usedPreAggregations`, `/v1/sql` and `/v1/dry-run` in
 //! `preAggregations`; rollup-only mode refuses what no rollup serves (503 until built, 400 when
-//! none fits), on the REST and the SQL API; a policed caller's rows stay theirs.
+//! none fits), on the REST and the SQL API; a policed caller's rows stay theirs; Cube's
+//! Orchestration API builds rollups and reports each partition.
 #![cfg(feature = "engine")]
 
 use axum::body::Body;
@@ -45,6 +46,10 @@ fn model_dir(tag: &str) -> PathBuf {
 }
 
 fn state(tag: &str, rollup_only: bool) -> Arc<AppState> {
+    state_with(tag, rollup_only, cubec::server::default_api_scopes())
+}
+
+fn state_with(tag: &str, rollup_only: bool, api_scopes: Vec<String>) -> Arc<AppState> {
     let dir = model_dir(tag);
     let config = ServeConfig {
         model_dir: dir.clone(),
@@ -58,6 +63,7 @@ fn state(tag: &str, rollup_only: bool) -> Arc<AppState> {
         cors_origins: Vec::new(),
         shutdown_timeout: Duration::from_secs(5),
         rollups: cubec::server::rollups::RollupConfig { dir: dir.join("store"), rollup_only, ..Default::default() },
+        api_scopes,
     };
     Arc::new(AppState::open(&config).expect("the server state opens"))
 }
@@ -67,10 +73,14 @@ fn token(claims: Value) -> String {
 }
 
 async fn post(state: &Arc<AppState>, path: &str, claims: Value, query: Value) -> (StatusCode, Value) {
+    call(state, path, claims, json!({ "query": query })).await
+}
+
+async fn call(state: &Arc<AppState>, path: &str, claims: Value, body: Value) -> (StatusCode, Value) {
     let req = Request::post(path)
         .header("content-type", "application/json")
         .header("authorization", token(claims))
-        .body(Body::from(json!({ "query": query }).to_string()))
+        .body(Body::from(body.to_string()))
         .unwrap();
     let resp = router(Arc::clone(state)).oneshot(req).await.unwrap();
     let status = resp.status();
@@ -205,4 +215,109 @@ async fn a_policed_caller_reads_only_their_rows_from_a_rollup() {
     // No group: no access to users at all, rollup or not.
     let (status, none) = post(&s, "/cubejs-api/v1/load", json!({}), q).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{none}");
+}
+
+const JOBS: &str = "/cubejs-api/v1/pre-aggregations/jobs";
+
+/// Polls the jobs until none is scheduled or processing; their statuses by token.
+async fn settle(s: &Arc<AppState>, tokens: &Value) -> serde_json::Map<String, Value> {
+    for _ in 0..600 {
+        let (status, body) =
+            call(s, JOBS, json!({}), json!({"action": "get", "resType": "object", "tokens": tokens})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let jobs = body.as_object().expect("an object by token").clone();
+        assert_eq!(jobs.len(), tokens.as_array().unwrap().len(), "{body}");
+        if jobs.values().all(|j| j["status"] != "scheduled" && j["status"] != "processing") {
+            return jobs;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the jobs did not finish within a minute");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestration_api_builds_rollups_and_reports_each_partition() {
+    // Cube's default scopes leave the endpoint closed.
+    let closed = state("jobs_closed", false);
+    let (status, body) = call(&closed, JOBS, json!({}), json!({"action": "get", "tokens": []})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "API scope is missing: jobs");
+
+    let mut scopes = cubec::server::default_api_scopes();
+    scopes.push("jobs".into());
+    let s = state_with("jobs", true, scopes);
+    let bad = [
+        (json!({}), "No job description provided"),
+        (json!({"action": "run"}), "\"action\" must be one of [post, get]"),
+        (json!({"action": "post"}), "\"selector\" is required"),
+        (json!({"action": "post", "selector": {"timezones": ["Mars/Base"]}}), "\"Mars/Base\" is not an IANA time zone"),
+        (json!({"action": "post", "selector": {"timezones": ["UTC"], "contexts": [{}]}}), "'securityContext'"),
+        (json!({"action": "post", "selector": {"timezones": []}}), "at least one time zone"),
+        (
+            json!({"action": "post", "selector": {"timezones": ["UTC"], "preAggregations": ["orders.nope"]}}),
+            "doesn't match any of the pre-aggregations",
+        ),
+        (json!({"action": "get", "tokens": "abc"}), "\"tokens\" must be an array of strings"),
+    ];
+    for (body, expected) in bad {
+        let (status, answer) = call(&s, JOBS, json!({}), body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{body}: {message}");
+    }
+
+    // Rollup-only mode: nothing is built, so the query is refused until the jobs are done.
+    let (status, _) = post(&s, "/cubejs-api/v1/load", json!({}), by_month()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let selector = json!({
+        "contexts": [{"securityContext": {}}],
+        "timezones": ["UTC"],
+        "cubes": ["orders"],
+        "preAggregations": ["orders.by_day", "orders.by_month"],
+    });
+    let (status, tokens) = call(&s, JOBS, json!({}), json!({"action": "post", "selector": selector})).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let list = tokens.as_array().expect("a list of tokens");
+    // by_day: a partition per month of data (January to March 2024); by_month: one.
+    assert_eq!(list.len(), 4, "{tokens}");
+    assert!(list.iter().all(|t| t.as_str().is_some_and(|t| t.len() == 32 && t.chars().all(|c| c.is_ascii_hexdigit()))));
+    let jobs = settle(&s, &tokens).await;
+    let mut tables: Vec<&str> = jobs.values().map(|j| j["table"].as_str().unwrap()).collect();
+    tables.sort();
+    for j in jobs.values() {
+        assert_eq!(j["status"], "done", "{j}");
+        assert_eq!(j["selector"]["timezones"], json!(["UTC"]));
+        assert_eq!(j["selector"]["cubes"], json!(["orders"]));
+        assert_eq!(j["selector"]["contexts"], json!([{"securityContext": {}}]));
+    }
+    assert!(tables[0].starts_with("prod_pre_aggregations.orders_by_day_20240101_"), "{tables:?}");
+    assert!(tables[1].starts_with("prod_pre_aggregations.orders_by_day_20240201_"), "{tables:?}");
+    assert!(tables[2].starts_with("prod_pre_aggregations.orders_by_day_20240301_"), "{tables:?}");
+    assert!(tables[3].starts_with("prod_pre_aggregations.orders_by_month_"), "{tables:?}");
+
+    // Done means served: the rollup answers at once, with the rows by hand.
+    let (status, body) = post(&s, "/cubejs-api/v1/load", json!({}), by_month()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["usedPreAggregations"].get("prod_pre_aggregations.orders_by_month").is_some(), "{body}");
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(6));
+
+    // Posting again builds nothing: every partition is up to date, so done at once.
+    let (_, again) = call(&s, JOBS, json!({}), json!({"action": "post", "selector": selector})).await;
+    let (_, statuses) = call(&s, JOBS, json!({}), json!({"action": "get", "tokens": again})).await;
+    let statuses = statuses.as_array().expect("the array form");
+    assert_eq!(statuses.len(), 4);
+    assert!(statuses.iter().all(|j| j["status"] == "done" && j["token"].is_string()), "{statuses:?}");
+
+    // A date range picks the partitions it meets; an unknown token is not_found.
+    let february =
+        json!({"timezones": ["UTC"], "preAggregations": ["orders.by_day"], "dateRange": ["2024-02-10", "2024-02-12"]});
+    let (_, one) = call(&s, JOBS, json!({}), json!({"action": "post", "selector": february})).await;
+    assert_eq!(one.as_array().map(Vec::len), Some(1), "{one}");
+    let jobs = settle(&s, &one).await;
+    let only = jobs.values().next().unwrap();
+    assert!(only["table"].as_str().unwrap().starts_with("prod_pre_aggregations.orders_by_day_20240201_"), "{only}");
+    let (_, unknown) =
+        call(&s, JOBS, json!({}), json!({"action": "get", "tokens": ["0123456789abcdef0123456789abcdef"]})).await;
+    assert_eq!(unknown, json!([{"token": "0123456789abcdef0123456789abcdef", "status": "not_found"}]));
 }

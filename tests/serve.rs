@@ -80,6 +80,7 @@ fn state(dir: &Path, limits: Limits) -> Arc<AppState> {
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
         rollups: Default::default(),
+        api_scopes: cubec::server::default_api_scopes(),
     };
     Arc::new(AppState::open(&config).expect("the server state opens"))
 }
@@ -374,6 +375,7 @@ fn the_server_refuses_to_start_without_a_secret_unless_dev() {
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
         rollups: Default::default(),
+        api_scopes: cubec::server::default_api_scopes(),
     };
     let err = AppState::open(&config).err().unwrap_or_default();
     assert!(err.contains("CUBEC_API_SECRET"), "{err}");
@@ -408,6 +410,7 @@ async fn cors_preflight_follows_the_configured_origins() {
             cors_origins: origins,
             shutdown_timeout: Duration::from_secs(5),
             rollups: Default::default(),
+            api_scopes: cubec::server::default_api_scopes(),
         };
         Arc::new(AppState::open(&config).expect("state"))
     };
@@ -582,6 +585,7 @@ async fn on_postgres_a_timed_out_query_is_cancelled_on_the_server() {
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
         rollups: Default::default(),
+        api_scopes: cubec::server::default_api_scopes(),
     };
     // The blocking PostgreSQL client must not be opened on an async worker.
     let s = Arc::new(tokio::task::spawn_blocking(move || AppState::open(&config)).await.expect("join").expect("state"));
@@ -604,4 +608,40 @@ async fn on_postgres_a_timed_out_query_is_cancelled_on_the_server() {
     assert_eq!(sleeping.rows[0][0], cubec::exec::Cell::Int(0), "the sleeping statement was cancelled");
     let (status, _) = call(&s, Request::get("/readyz").body(Body::empty()).expect("req")).await;
     assert_eq!(status, StatusCode::OK, "the connection is usable again");
+}
+
+#[tokio::test]
+async fn api_scopes_close_the_endpoints_they_leave_out() {
+    // Cube's CUBEJS_DEFAULT_API_SCOPES=meta: only /v1/meta answers.
+    let config = ServeConfig {
+        model_dir: model_dir("scopes"),
+        db_url: None,
+        dialects_dir: None,
+        secret: Some(SECRET.to_string()),
+        dev: false,
+        limits: Limits::default(),
+        watch: None,
+        context_to_groups: "groups".into(),
+        cors_origins: Vec::new(),
+        shutdown_timeout: Duration::from_secs(5),
+        rollups: Default::default(),
+        api_scopes: vec!["meta".into()],
+    };
+    let s = Arc::new(AppState::open(&config).expect("state"));
+    let auth = token(json!({}));
+    let (status, _) = call(&s, get("/cubejs-api/v1/meta", &json!({}), Some(&auth))).await;
+    assert_eq!(status, StatusCode::OK);
+    for (path, scope) in [
+        ("/cubejs-api/v1/load", "data"),
+        ("/cubejs-api/v1/dry-run", "data"),
+        ("/cubejs-api/v1/sql", "sql"),
+        ("/cubejs-api/v1/pre-aggregations/jobs", "jobs"),
+    ] {
+        let (status, body) = call(&s, post(path, json!({"query": by_status()}).to_string(), Some(&auth))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {body}");
+        assert_eq!(body["error"], format!("API scope is missing: {scope}"), "{path}");
+    }
+    // A bad token is still refused as such, before any scope.
+    let (status, body) = call(&s, get("/cubejs-api/v1/meta", &json!({}), Some("nope"))).await;
+    assert_eq!((status, body["error"].clone()), (StatusCode::FORBIDDEN, json!("Invalid token")));
 }

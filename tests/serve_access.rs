@@ -86,6 +86,7 @@ fn state(tag: &str, dev: bool) -> Arc<AppState> {
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
         rollups: Default::default(),
+        api_scopes: cubec::server::default_api_scopes(),
     };
     Arc::new(AppState::open(&config).expect("server state"))
 }

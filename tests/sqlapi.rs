@@ -90,6 +90,7 @@ fn state() -> Arc<AppState> {
         cors_origins: Vec::new(),
         shutdown_timeout: std::time::Duration::from_secs(5),
         rollups: Default::default(),
+        api_scopes: cubec::server::default_api_scopes(),
     };
     Arc::new(AppState::open(&config).expect("the server state opens on the KPI library"))
 }

@@ -110,6 +110,10 @@ pub(crate) struct ServeArgs {
     /// CUBEJS_ROLLUP_ONLY).
     #[arg(long, env = "CUBEC_ROLLUP_ONLY")]
     rollup_only: bool,
+    /// API scopes every caller has (Cube's CUBEJS_DEFAULT_API_SCOPES): meta, data, graphql, sql,
+    /// jobs. Cube's default leaves out jobs (the Orchestration API, which builds rollups).
+    #[arg(long, default_value = "meta,data,graphql,sql", env = "CUBEJS_DEFAULT_API_SCOPES", value_delimiter = ',')]
+    api_scopes: Vec<String>,
     /// Print the effective settings (secrets masked) and where each came from, then exit.
     #[arg(long)]
     pub print_config: bool,
@@ -134,7 +138,7 @@ fn parse_size(s: &str) -> Result<usize, String> {
     };
     let n: f64 = number.parse().map_err(|_| format!("`{s}` is not a size such as 256MiB, 1GB or 0 (off)"))?;
     let bytes = n * factor;
-    if !bytes.is_finite() || bytes < 0.0 || bytes > 1e15 {
+    if !bytes.is_finite() || !(0.0..=1e15).contains(&bytes) {
         return Err(format!("`{s}` is not a size cubec can hold in memory"));
     }
     Ok(bytes as usize)
@@ -197,6 +201,13 @@ impl ServeArgs {
         }
         let cors_origins =
             if self.cors_origins.is_empty() && self.dev { vec!["*".to_string()] } else { self.cors_origins.clone() };
+        const SCOPES: [&str; 5] = ["meta", "data", "graphql", "sql", "jobs"];
+        if let Some(bad) = self.api_scopes.iter().map(|s| s.trim()).find(|s| !s.is_empty() && !SCOPES.contains(s)) {
+            return Err(format!(
+                "`{bad}` is not an API scope (CUBEJS_DEFAULT_API_SCOPES / --api-scopes take {})",
+                SCOPES.join(", ")
+            ));
+        }
         let config = cubec::server::ServeConfig {
             model_dir: self.model.clone().unwrap_or_else(cubec::load::default_model_dir),
             db_url: self.db.clone().filter(|u| !u.is_empty()),
@@ -230,6 +241,7 @@ impl ServeArgs {
                 interval: refresh_interval,
                 rollup_only: self.rollup_only,
             },
+            api_scopes: self.api_scopes.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         };
         Ok((config, self.host.clone(), self.port))
     }
@@ -317,6 +329,7 @@ impl ServeArgs {
                 source("refresh_interval", "CUBEC_REFRESH_INTERVAL"),
             ),
             ("rollup_only", c.rollups.rollup_only.to_string(), source("rollup_only", "CUBEC_ROLLUP_ONLY")),
+            ("api_scopes", c.api_scopes.join(","), source("api_scopes", "CUBEJS_DEFAULT_API_SCOPES")),
         ];
         for (key, value, from) in rows {
             println!("{key:<24} {:<48} ({from})", shown(key, &value));

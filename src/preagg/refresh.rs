@@ -247,3 +247,30 @@ pub fn refresh_rollup(
     }
     Ok(out)
 }
+
+/// The log event of one partition's build.
+pub fn log_outcome(o: &Outcome) {
+    match &o.result {
+        Ok(Some(b)) => tracing::info!(
+            rollup = o.rollup.as_str(),
+            timezone = o.timezone.as_str(),
+            partition = o.partition.as_str(),
+            rows = b.rows,
+            ms = b.millis as u64,
+            table = b.table.as_str(),
+            "pre-aggregation built"
+        ),
+        Ok(None) => tracing::info!(
+            rollup = o.rollup.as_str(),
+            partition = o.partition.as_str(),
+            "pre-aggregation partition skipped: another builder holds it or has just built it"
+        ),
+        Err(e) => tracing::warn!(
+            rollup = o.rollup.as_str(),
+            timezone = o.timezone.as_str(),
+            partition = o.partition.as_str(),
+            error = e.as_str(),
+            "pre-aggregation build failed; the previous table keeps serving"
+        ),
+    }
+}

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod jobs;
 pub mod meta;
 pub mod reload;
 pub mod rollups;
@@ -19,7 +20,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -46,6 +47,14 @@ pub struct ServeConfig {
     pub shutdown_timeout: Duration,
     /// Pre-aggregations: stores, the refresh worker, rollup-only mode.
     pub rollups: rollups::RollupConfig,
+    /// The API scopes every caller has (Cube's `CUBEJS_DEFAULT_API_SCOPES`): `meta`, `data`,
+    /// `graphql`, `sql`, `jobs`.
+    pub api_scopes: Vec<String>,
+}
+
+/// Cube's default API scopes: everything but the Orchestration API's `jobs`.
+pub fn default_api_scopes() -> Vec<String> {
+    ["meta", "data", "graphql", "sql"].iter().map(|s| s.to_string()).collect()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -90,6 +99,7 @@ pub struct AppState {
     /// Access policies and `public` enforced (off under `--dev`), and the groups claim.
     pub access: crate::query::AccessOptions,
     pub cors_origins: Vec<String>,
+    pub api_scopes: Vec<String>,
     /// `--dev`: no auth or policies, and dev-only response fields (`refreshKeyValues`).
     pub dev: bool,
     pub metrics: Arc<telemetry::Metrics>,
@@ -171,6 +181,7 @@ impl AppState {
                 hide_non_public: !config.dev,
             },
             cors_origins: config.cors_origins.clone(),
+            api_scopes: config.api_scopes.clone(),
             dev: config.dev,
             metrics,
             requests: AtomicU64::new(0),
@@ -240,6 +251,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/cubejs-api/v1/sql", get(endpoint(Endpoint::Sql)).post(endpoint(Endpoint::Sql)))
         .route("/cubejs-api/v1/dry-run", get(endpoint(Endpoint::DryRun)).post(endpoint(Endpoint::DryRun)))
         .route("/cubejs-api/v1/meta", get(endpoint(Endpoint::Meta)))
+        .route("/cubejs-api/v1/pre-aggregations/jobs", post(endpoint(Endpoint::Jobs)))
         .route("/metrics", get(metrics))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz))
@@ -259,6 +271,29 @@ enum Endpoint {
     Sql,
     DryRun,
     Meta,
+    Jobs,
+}
+
+impl Endpoint {
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Load => "load",
+            Endpoint::Sql => "sql",
+            Endpoint::DryRun => "dry-run",
+            Endpoint::Meta => "meta",
+            Endpoint::Jobs => "pre-aggregations/jobs",
+        }
+    }
+
+    /// The API scope a caller needs (Cube's `assertApiScope`).
+    fn scope(self) -> &'static str {
+        match self {
+            Endpoint::Load | Endpoint::DryRun => "data",
+            Endpoint::Sql => "sql",
+            Endpoint::Meta => "meta",
+            Endpoint::Jobs => "jobs",
+        }
+    }
 }
 
 type Body = Result<Bytes, axum::extract::rejection::BytesRejection>;
@@ -278,6 +313,9 @@ async fn api_call(
     let mut stats = api::RequestStats::default();
     let outcome = async {
         let context = state.auth.context(&headers).map_err(|r| ApiError::forbidden(r.0))?;
+        if !state.api_scopes.iter().any(|s| s == endpoint.scope()) {
+            return Err(ApiError::forbidden(&format!("API scope is missing: {}", endpoint.scope())));
+        }
         let body = body.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError {
@@ -290,8 +328,11 @@ async fn api_call(
             }
         })?;
         let snapshot = state.models.current();
+        if let Endpoint::Jobs = endpoint {
+            return jobs::jobs(&state, &snapshot, &body, &context).await;
+        }
         let request = match endpoint {
-            Endpoint::Meta => None,
+            Endpoint::Meta | Endpoint::Jobs => None,
             _ => {
                 let r = api::read_request(&uri, &body)?;
                 stats.query_hash = Some(telemetry::query_hash(r.query.to_string().as_bytes()));
@@ -306,12 +347,7 @@ async fn api_call(
         }
     }
     .await;
-    let endpoint_name = match endpoint {
-        Endpoint::Load => "load",
-        Endpoint::Sql => "sql",
-        Endpoint::DryRun => "dry-run",
-        Endpoint::Meta => "meta",
-    };
+    let endpoint_name = endpoint.name();
     let response = respond(&id, started, &method, &uri, outcome, &stats);
     state
         .metrics

@@ -56,6 +56,8 @@ pub struct Rollups {
     pub embedded: Option<Arc<Pool>>,
     available: RwLock<Arc<Available>>,
     owner: String,
+    /// Builds asked for through Cube's Orchestration API.
+    pub jobs: super::jobs::Jobs,
 }
 
 impl Rollups {
@@ -65,11 +67,18 @@ impl Rollups {
             embedded,
             available: RwLock::new(Arc::new(Available::default())),
             owner: format!("serve-{instance:08x}"),
+            jobs: super::jobs::Jobs::default(),
         }
     }
 
     pub fn available(&self) -> Arc<Available> {
         Arc::clone(&self.available.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The lease owner of builds the Orchestration API asks for: not the worker's, so that the
+    /// two never build one partition at once in one process.
+    pub fn job_owner(&self) -> String {
+        format!("{}-jobs", self.owner)
     }
 
     fn set_available(&self, a: Available) {
@@ -177,81 +186,49 @@ impl AppState {
     fn refresh_rollup(&self, snapshot: &Snapshot, catalog: &Catalog, layout: usize, tz: &str) {
         let model = &snapshot.checked.model;
         let external = catalog.definition(model, layout).external;
-        let stores = self.stores(catalog);
-        let store = stores.of(external).clone();
+        let store = self.stores(catalog).of(external).clone();
         let id = &catalog.layouts[layout].id;
-        let log = |o: &refresh::Outcome| match &o.result {
-            Ok(Some(b)) => tracing::info!(
-                rollup = o.rollup.as_str(),
-                timezone = o.timezone.as_str(),
-                partition = o.partition.as_str(),
-                rows = b.rows,
-                ms = b.millis as u64,
-                table = b.table.as_str(),
-                "pre-aggregation built"
-            ),
-            Ok(None) => tracing::info!(
-                rollup = o.rollup.as_str(),
-                partition = o.partition.as_str(),
-                "pre-aggregation partition skipped: another builder holds it or has just built it"
-            ),
-            Err(e) => tracing::warn!(
-                rollup = o.rollup.as_str(),
-                timezone = o.timezone.as_str(),
-                partition = o.partition.as_str(),
-                error = e.as_str(),
-                "pre-aggregation build failed; the previous table keeps serving"
-            ),
-        };
         let context = serde_json::json!({});
-        let result = self.pool.with_connection(|source| match (&self.rollups.embedded, external) {
-            (Some(embedded), true) => embedded
-                .with_connection(|e| {
-                    let mut conns = Connections { source, embedded: Some(e) };
-                    refresh::refresh_rollup(
-                        catalog,
-                        model,
-                        layout,
-                        tz,
-                        &context,
-                        &store,
-                        &mut conns,
-                        &self.rollups.owner,
-                        false,
-                        &log,
-                    )
-                })
-                .map_err(|e| crate::exec::ExecError(format!("{e:?}")))
-                .and_then(|r| r),
-            (None, true) => Err(crate::exec::ExecError("no embedded store is open".into())),
-            (_, false) => {
-                let mut conns = Connections { source, embedded: None };
-                refresh::refresh_rollup(
-                    catalog,
-                    model,
-                    layout,
-                    tz,
-                    &context,
-                    &store,
-                    &mut conns,
-                    &self.rollups.owner,
-                    false,
-                    &log,
-                )
-            }
+        let result = self.with_build_connections(external, |conns| {
+            refresh::refresh_rollup(
+                catalog,
+                model,
+                layout,
+                tz,
+                &context,
+                &store,
+                conns,
+                &self.rollups.owner,
+                false,
+                &refresh::log_outcome,
+            )
         });
-        match result {
-            Ok(Err(e)) => tracing::warn!(
-                rollup = id.as_str(),
-                timezone = tz,
-                error = e.0.as_str(),
-                "pre-aggregation refresh failed"
-            ),
-            Err(e) => {
-                tracing::warn!(rollup = id.as_str(), timezone = tz, error = ?e, "no connection for the pre-aggregation refresh")
-            }
-            Ok(Ok(_)) => {}
+        if let Err(e) = result {
+            tracing::warn!(rollup = id.as_str(), timezone = tz, error = e.0.as_str(), "pre-aggregation refresh failed");
         }
+    }
+
+    /// Runs `f` with what a build of a rollup in the store `external` names needs: a source
+    /// connection, and the embedded store's when the rollup lives there (blocking).
+    pub fn with_build_connections<T>(
+        &self,
+        external: bool,
+        f: impl FnOnce(&mut Connections) -> Result<T, crate::exec::ExecError>,
+    ) -> Result<T, crate::exec::ExecError> {
+        let no_connection = |e: crate::cache::pool::RunError| {
+            crate::exec::ExecError(format!("no connection for the pre-aggregation build: {e:?}"))
+        };
+        self.pool
+            .with_connection(|source| match (&self.rollups.embedded, external) {
+                (Some(embedded), true) => embedded
+                    .with_connection(|e| f(&mut Connections { source, embedded: Some(e) }))
+                    .map_err(no_connection)
+                    .and_then(|r| r),
+                (None, true) => Err(crate::exec::ExecError("no embedded store is open".into())),
+                (_, false) => f(&mut Connections { source, embedded: None }),
+            })
+            .map_err(no_connection)
+            .and_then(|r| r)
     }
 
     /// Keeps `available` current and, with the worker on, the rollups fresh: until the process
