@@ -16,6 +16,7 @@ pub mod exec;
 pub mod files;
 pub mod import_js;
 pub mod load;
+pub mod mcp;
 pub mod plan;
 pub mod preagg;
 pub mod query;
@@ -87,15 +88,13 @@ pub struct Compiled {
     pub misses: Vec<preagg::matcher::Miss>,
 }
 
-/// [`compile`], answered from a rollup when one gives the source's rows.
-pub fn compile_routed(
+/// A query (JSON) parsed and planned for the caller `opts` names: access policies checked and
+/// their row filters added. The plan's join tree says which cubes it reads and how.
+pub fn plan_for_caller(
     model: &resolve::Model,
     query: &serde_json::Value,
-    dialect: &sql::Dialect,
     opts: &query::QueryOptions,
-    render: sql::RenderOptions,
-    rollups: Option<&Rollups>,
-) -> Result<Compiled, Vec<Diagnostic>> {
+) -> Result<(query::Query, plan::Plan), Vec<Diagnostic>> {
     let caller = access::Caller::new(model, &opts.security_context, &opts.access).map_err(|d| vec![d])?;
     let mut q = query::parse_query_as(query, model, opts, Some(&caller))?;
     let mut guard = access::enforce::guard_named(model, &mut q, &caller)?;
@@ -108,6 +107,19 @@ pub fn compile_routed(
         }
         p = plan::plan(model, &q)?;
     }
+    Ok((q, p))
+}
+
+/// [`compile`], answered from a rollup when one gives the source's rows.
+pub fn compile_routed(
+    model: &resolve::Model,
+    query: &serde_json::Value,
+    dialect: &sql::Dialect,
+    opts: &query::QueryOptions,
+    render: sql::RenderOptions,
+    rollups: Option<&Rollups>,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let (q, p) = plan_for_caller(model, query, opts)?;
     let mut misses = Vec::new();
     if let Some(r) = rollups {
         match preagg::route::route(r.catalog, r.available, model, &q, render)? {

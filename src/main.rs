@@ -161,8 +161,12 @@ enum Command {
         #[arg(long)]
         db: Option<String>,
     },
-    /// Serve Cube's REST API (/cubejs-api/v1/load, sql, dry-run, meta) over HTTP.
+    /// Serve Cube's REST API (/cubejs-api/v1/load, sql, dry-run, meta) over HTTP, and the MCP
+    /// tools at /mcp.
     Serve(Box<cli::serve::ServeArgs>),
+    /// The metrics for AI agents: MCP tools (search, describe, values, query, compile,
+    /// explain_empty) on stdin/stdout, as one caller.
+    Mcp(Box<cli::mcp::McpArgs>),
     /// Pre-aggregations: list, plan, build, explain, gc.
     Preagg {
         #[command(subcommand)]
@@ -359,6 +363,7 @@ fn main() -> ExitCode {
         }
         #[cfg(feature = "engine")]
         Command::LoadData { model, db } => load_data(model, db),
+        Command::Mcp(args) => cli::mcp::mcp(&args),
         Command::Serve(args) => match args.config() {
             Ok((config, host, port)) => {
                 if args.print_config {
@@ -375,7 +380,13 @@ fn main() -> ExitCode {
                     };
                     #[cfg(not(feature = "engine"))]
                     let sql_api = None;
-                    serve(config, &host, port, args.log_format(), sql_api)
+                    match args.mcp_config() {
+                        Ok(mcp) => serve(config, &host, port, args.log_format(), sql_api, mcp),
+                        Err(e) => {
+                            eprintln!("error: {e}");
+                            ExitCode::from(2)
+                        }
+                    }
                 }
             }
             Err(e) => {

@@ -6,6 +6,7 @@ pub mod common;
 pub mod compile;
 pub mod config;
 pub mod init;
+pub mod mcp;
 pub mod preagg;
 pub mod rollups;
 pub mod serve;

@@ -114,6 +114,8 @@ pub(crate) struct ServeArgs {
     /// jobs. Cube's default leaves out jobs (the Orchestration API, which builds rollups).
     #[arg(long, default_value = "meta,data,graphql,sql", env = "CUBEJS_DEFAULT_API_SCOPES", value_delimiter = ',')]
     api_scopes: Vec<String>,
+    #[command(flatten)]
+    mcp: super::mcp::McpLimitArgs,
     /// Print the effective settings (secrets masked) and where each came from, then exit.
     #[arg(long)]
     pub print_config: bool,
@@ -244,6 +246,11 @@ impl ServeArgs {
             api_scopes: self.api_scopes.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
         };
         Ok((config, self.host.clone(), self.port))
+    }
+
+    /// The guardrails of `/mcp`.
+    pub(crate) fn mcp_config(&self) -> Result<cubec::mcp::McpConfig, String> {
+        self.mcp.config()
     }
 
     /// `--print-config`: each setting, its value and where it came from.
@@ -379,6 +386,7 @@ pub(crate) fn serve(
     port: u16,
     log_format: cubec::server::telemetry::LogFormat,
     sql_api: SqlApi,
+    mcp: cubec::mcp::McpConfig,
 ) -> ExitCode {
     // A server must outlive its clients: writing to a socket a client has closed is an error
     // for that connection, not SIGPIPE for the process (main restores SIGPIPE's default for the
@@ -452,7 +460,8 @@ pub(crate) fn serve(
             database = state.pool.dialect_name(),
             "listening on http://{addr}/cubejs-api/v1"
         );
-        match cubec::server::run(state, listener, config.watch, config.shutdown_timeout).await {
+        let mcp = cubec::mcp::http::router(std::sync::Arc::clone(&state), mcp);
+        match cubec::server::run(state, mcp, listener, config.watch, config.shutdown_timeout).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: the server stopped: {e}");

@@ -230,7 +230,7 @@ struct Part {
     misses: Vec<Miss>,
 }
 
-fn options(state: &AppState, context: Value) -> QueryOptions {
+pub fn options(state: &AppState, context: Value) -> QueryOptions {
     QueryOptions {
         max_limit: state.limits.max_limit,
         security_context: context,

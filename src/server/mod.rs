@@ -446,8 +446,10 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets requests in flight finish for at most `drain`.
+/// `extra`: routes of other surfaces (`/mcp`), merged beside the API's.
 pub async fn run(
     state: Arc<AppState>,
+    extra: Router,
     listener: tokio::net::TcpListener,
     watch: Option<Duration>,
     drain: Duration,
@@ -461,8 +463,9 @@ pub async fn run(
         shutdown().await;
         let _ = signalled_tx.send(());
     };
-    let server =
-        std::future::IntoFuture::into_future(axum::serve(listener, router(state)).with_graceful_shutdown(graceful));
+    let server = std::future::IntoFuture::into_future(
+        axum::serve(listener, extra.merge(router(state))).with_graceful_shutdown(graceful),
+    );
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,
