@@ -98,10 +98,15 @@ fn score(m: &Member, q: &str, words: &[&str]) -> f64 {
     if q.is_empty() {
         return 1.0;
     }
-    if name == q || short == q {
+    let spoken = short.replace('_', " ");
+    let short_title = m.entry["shortTitle"].as_str().unwrap_or_default().to_lowercase();
+    if name == q || short == q || spoken == q || short_title == q {
         s += 100.0;
     } else if name.contains(q) {
         s += 50.0;
+    } else if spoken.contains(q) || short_title.contains(q) {
+        // The whole phrase, in order, in the member's own name or title.
+        s += 25.0;
     }
     let text_words: Vec<&str> = [&short, &title, &description]
         .into_iter()
@@ -144,7 +149,9 @@ fn score(m: &Member, q: &str, words: &[&str]) -> f64 {
     if m.cube_is_view {
         s += 2.0;
     }
-    s
+    // Among equals, the member whose name says least beyond the query.
+    let extra = short.split('_').count().saturating_sub(words.len());
+    s - 0.5 * extra as f64
 }
 
 /// A search hit as the tool answers it.

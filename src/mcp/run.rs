@@ -54,10 +54,12 @@ impl Runner {
             let id = format!("mcp-{n}");
             let run = api::load(&self.state, &snapshot, req, context.clone(), &id, &mut stats);
             match tokio::time::timeout_at(deadline, run).await {
-                Err(_) => return Err(ToolError::failed(format!(
+                Err(_) => {
+                    return Err(ToolError::failed(format!(
                     "the query ran past the {} s limit for agents; narrow it (a date range, fewer dimensions, a limit)",
                     self.config.timeout.as_secs()
-                ))),
+                )))
+                }
                 Ok(Err(e)) => return Err(api_error(e)),
                 Ok(Ok(v)) if v["error"] == "Continue wait" => tokio::time::sleep(Duration::from_millis(200)).await,
                 Ok(Ok(v)) => return Ok(v),
