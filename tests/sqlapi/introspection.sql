@@ -17,7 +17,7 @@ select current_database(), current_catalog, current_schema(), current_user
 SELECT current_schema(), session_user
 --
 -- name: information_schema_tables
--- rows: 18
+-- rows: 19
 SELECT * FROM information_schema.tables WHERE table_schema = 'public'
 --
 -- name: power_bi_columns_upper_case
@@ -37,7 +37,7 @@ SELECT column_name, data_type FROM information_schema.columns WHERE table_name =
 SELECT d.datname as "Name", pg_catalog.pg_get_userbyid(d.datdba) as "Owner", pg_catalog.pg_encoding_to_char(d.encoding) as "Encoding", d.datcollate as "Collate", d.datctype as "Ctype", pg_catalog.array_to_string(d.datacl, E'\n') AS "Access privileges" FROM pg_catalog.pg_database d ORDER BY 1
 --
 -- name: psql_dt
--- rows: 18
+-- rows: 19
 SELECT n.nspname as "Schema", c.relname as "Name", CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' WHEN 's' THEN 'special' WHEN 't' THEN 'TOAST table' WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' WHEN 'I' THEN 'partitioned index' END as "Type", pg_catalog.pg_get_userbyid(c.relowner) as "Owner" FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_catalog.pg_am am ON am.oid = c.relam WHERE c.relkind IN ('r','p','') AND n.nspname <> 'pg_catalog' AND n.nspname !~ '^pg_toast' AND n.nspname <> 'information_schema' AND pg_catalog.pg_table_is_visible(c.oid) ORDER BY 1,2
 --
 -- name: psql_describe_lookup
@@ -77,7 +77,7 @@ SELECT col_description((SELECT oid FROM pg_class WHERE relname = 'users'), 1)
 SELECT has_table_privilege('users', 'SELECT'), has_schema_privilege('public', 'USAGE')
 --
 -- name: pg_tables
--- rows: 18
+-- rows: 19
 SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = 'public'
 --
 -- name: regclass_cast
