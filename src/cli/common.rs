@@ -187,3 +187,18 @@ pub(crate) fn query_list(query: &serde_json::Value) -> Result<(Vec<(serde_json::
     }
     Ok((out, many))
 }
+
+/// The server state and an async runtime for it; on failure the message is printed.
+pub(crate) fn open_state(
+    config: &cubec::server::ServeConfig,
+) -> Result<(std::sync::Arc<cubec::server::AppState>, tokio::runtime::Runtime), std::process::ExitCode> {
+    let state = cubec::server::AppState::open(config).map_err(|e| {
+        eprintln!("error: {e}");
+        std::process::ExitCode::from(1)
+    })?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("error: cannot start the async runtime: {e}");
+        std::process::ExitCode::from(1)
+    })?;
+    Ok((std::sync::Arc::new(state), runtime))
+}

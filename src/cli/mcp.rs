@@ -94,19 +94,9 @@ pub(crate) fn mcp(args: &McpArgs) -> ExitCode {
         rollups: cubec::server::rollups::RollupConfig { dir: args.preagg_dir.clone(), ..Default::default() },
         api_scopes: cubec::server::default_api_scopes(),
     };
-    let state = match cubec::server::AppState::open(&config) {
-        Ok(s) => std::sync::Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let (state, runtime) = match super::common::open_state(&config) {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         tokio::spawn(std::sync::Arc::clone(&state).run_rollups());

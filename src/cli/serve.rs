@@ -397,19 +397,9 @@ pub(crate) fn serve(
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     cubec::server::telemetry::init_logging(log_format);
-    let state = match cubec::server::AppState::open(&config) {
-        Ok(s) => std::sync::Arc::new(s),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
+    let (state, runtime) = match super::common::open_state(&config) {
+        Ok(opened) => opened,
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind((host, port)).await {

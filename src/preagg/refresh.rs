@@ -184,6 +184,27 @@ pub fn state(
     Ok(RollupState { layout, structure, covers_all, partitions })
 }
 
+/// [`state`] from the store's manifest as it is now (the manifest created if new).
+pub fn current_state(
+    store: &Store,
+    conns: &mut Connections,
+    catalog: &Catalog,
+    model: &Model,
+    layout: usize,
+    timezone: &str,
+    context: &Value,
+) -> Result<RollupState, ExecError> {
+    let manifest = {
+        let db: &mut Database = match &mut conns.embedded {
+            Some(e) => e,
+            None => conns.source,
+        };
+        store.ensure(db)?;
+        store.manifest(db)?
+    };
+    state(catalog, model, layout, timezone, context, &manifest, conns.source)
+}
+
 /// What a refresh did for one partition.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -207,15 +228,7 @@ pub fn refresh_rollup(
     force: bool,
     progress: &dyn Fn(&Outcome),
 ) -> Result<Vec<Outcome>, ExecError> {
-    let manifest = {
-        let db: &mut Database = match &mut conns.embedded {
-            Some(e) => e,
-            None => conns.source,
-        };
-        store.ensure(db)?;
-        store.manifest(db)?
-    };
-    let st = state(catalog, model, layout, timezone, context, &manifest, conns.source)?;
+    let st = current_state(store, conns, catalog, model, layout, timezone, context)?;
     let mut out = Vec::new();
     for ps in &st.partitions {
         if ps.stale.is_none() && !force {

@@ -342,18 +342,25 @@ pub struct Job<'a> {
     pub force: bool,
 }
 
+impl Job<'_> {
+    /// The manifest row of the partition this job builds.
+    pub fn key(&self) -> EntryKey {
+        EntryKey {
+            rollup: self.catalog.layouts[self.layout].id.clone(),
+            structure: self.structure.to_string(),
+            timezone: self.timezone.to_string(),
+            context: self.catalog.context_key(self.layout, self.timezone, self.context),
+            partition: self.partition.key.clone(),
+        }
+    }
+}
+
 /// Builds one partition: lease, new table, check, switch. `Ok(None)` when another builder
 /// holds the lease.
 pub fn build_partition(store: &Store, conns: &mut Connections, job: &Job) -> Result<Option<Built>, ExecError> {
     let started = std::time::Instant::now();
     let layout: &Layout = &job.catalog.layouts[job.layout];
-    let key = EntryKey {
-        rollup: layout.id.clone(),
-        structure: job.structure.to_string(),
-        timezone: job.timezone.to_string(),
-        context: job.catalog.context_key(job.layout, job.timezone, job.context),
-        partition: job.partition.key.clone(),
-    };
+    let key = job.key();
     let store_db: &mut Database = match &mut conns.embedded {
         Some(e) => e,
         None => conns.source,

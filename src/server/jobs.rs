@@ -354,7 +354,7 @@ impl AppState {
                         None => {
                             let store = self.stores(catalog).of(external).clone();
                             self.with_build_connections(external, |conns| {
-                                rollup_state(&store, conns, catalog, model, layout, tz, context)
+                                refresh::current_state(&store, conns, catalog, model, layout, tz, context)
                             })
                         }
                     };
@@ -460,27 +460,6 @@ impl AppState {
     }
 }
 
-/// The rollup's partitions now, from the store's manifest.
-fn rollup_state(
-    store: &Store,
-    conns: &mut Connections,
-    catalog: &Catalog,
-    model: &crate::resolve::Model,
-    layout: usize,
-    timezone: &str,
-    context: &Value,
-) -> Result<refresh::RollupState, crate::exec::ExecError> {
-    let manifest = {
-        let db = match &mut conns.embedded {
-            Some(e) => &mut **e,
-            None => &mut *conns.source,
-        };
-        store.ensure(db)?;
-        store.manifest(db)?
-    };
-    refresh::state(catalog, model, layout, timezone, context, &manifest, conns.source)
-}
-
 /// Builds a partition; when another builder holds it, waits for that build (the job is done
 /// when the partition is built under the same refresh key value) and tries again after it.
 /// The serving table's name, and the build when this job made it.
@@ -494,15 +473,8 @@ fn build_waiting(store: &Store, conns: &mut Connections, job: &Job) -> Result<(S
             Some(e) => &mut **e,
             None => &mut *conns.source,
         };
-        let context = job.catalog.context_key(job.layout, job.timezone, job.context);
-        let rollup = &job.catalog.layouts[job.layout].id;
-        let entry = store.manifest(db).map_err(|e| e.0)?.into_iter().find(|e| {
-            e.key.rollup == *rollup
-                && e.key.structure == job.structure
-                && e.key.timezone == job.timezone
-                && e.key.context == context
-                && e.key.partition == job.partition.key
-        });
+        let key = job.key();
+        let entry = store.manifest(db).map_err(|e| e.0)?.into_iter().find(|e| e.key == key);
         if let Some(table) = entry.as_ref().filter(|e| e.key_value == job.key_value).and_then(|e| e.table.clone()) {
             return Ok((table, None));
         }
