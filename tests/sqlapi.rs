@@ -375,5 +375,79 @@ fn access_policies_hold_on_every_sql_path() {
             run(&nobody, "n", "SELECT count(*) FROM (SELECT enrolled_at FROM affiliates) q").await,
             Err("42P01".into())
         );
+        // Pushdown (SQL the warehouse runs around the cube's SQL) applies the same policy:
+        // expressions, windows, ROLLUP, subqueries, unions and CTEs see the partner's one row.
+        let one = Ok(vec![vec![json!("1")]]);
+        for sql in [
+            "SELECT MEASURE(enrolled) * 1 FROM affiliates",
+            "SELECT SUM(MEASURE(enrolled)) OVER () FROM affiliates",
+            "SELECT COUNT(*) FROM affiliates GROUP BY ROLLUP (enrolled_at) HAVING GROUPING(enrolled_at) = 1",
+            "SELECT (SELECT MEASURE(enrolled) FROM affiliates) + 0",
+            "SELECT COUNT(*) FROM (SELECT DISTINCT enrolled_at FROM affiliates) q",
+            "SELECT CASE WHEN enrolled_at IS NULL THEN 0 ELSE 1 END + MEASURE(enrolled) - 1 FROM affiliates GROUP BY enrolled_at",
+            "WITH a AS (SELECT MEASURE(enrolled) * 1 AS n FROM affiliates) SELECT n FROM a",
+            "SELECT COUNT(*) FROM (SELECT enrolled_at FROM affiliates UNION ALL SELECT enrolled_at FROM affiliates WHERE 1 = 0) q",
+        ] {
+            assert_eq!(run(&partner, "p", sql).await, one, "{sql}");
+        }
+        // The hidden key and members stay unknown inside expressions, windows and subqueries.
+        for sql in [
+            "SELECT MEASURE(enrolled) * 1 FROM affiliates WHERE id + 0 <> 2",
+            "SELECT RANK() OVER (ORDER BY id) FROM affiliates",
+            "SELECT MEASURE(top_affiliate_concentration) * 1 FROM affiliates",
+            "SELECT MEASURE(enrolled) * 1 FROM affiliates WHERE __user = 'team'",
+        ] {
+            let got = run(&partner, "p", sql).await;
+            assert!(matches!(&got, Err(c) if c == "42703" || c == "0A000"), "{sql}: {got:?}");
+        }
+        // Pushdown cannot reach the warehouse's own tables or functions.
+        assert_eq!(
+            run(&partner, "p", "SELECT MEASURE(enrolled) * 1 FROM affiliates, affiliates_raw").await,
+            Err("42P01".into())
+        );
+        assert_eq!(
+            run(&partner, "p", "SELECT MEASURE(enrolled) * 1, current_setting('search_path') FROM affiliates").await,
+            Err("42883".into())
+        );
+        assert_eq!(
+            run(&nobody, "n", "SELECT MEASURE(enrolled) * 1 FROM affiliates").await,
+            Err("42P01".into())
+        );
+    });
+}
+
+/// `SET TIME ZONE`: time dimensions are read in the session's zone, on the semantic path and in
+/// pushdown alike, and the zone moves rows between months.
+#[test]
+fn set_time_zone_reads_times_in_that_zone() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let engine = Engine { state: state(), users: Users { users: Vec::new(), anyone: true } };
+    let semantic = "SELECT DATE_TRUNC('hour', sent_at) AS h, MEASURE(count) AS n FROM referrals GROUP BY 1";
+    let pushdown = "SELECT DATE_TRUNC('hour', sent_at) AS h, MEASURE(count) * 1 AS n FROM referrals GROUP BY 1";
+    runtime.block_on(async {
+        let zoned = |sql: &str| format!("SET TIME ZONE 'America/New_York'; {sql}");
+        let run = |sql: String| run_as(&engine, json!({}), "u", Box::leak(sql.into_boxed_str()));
+        let sorted_rows = |r: Result<Vec<Vec<Value>>, String>| sorted(r.expect("rows"));
+        let utc = sorted_rows(run(semantic.to_string()).await);
+        let ny = sorted_rows(run(zoned(semantic)).await);
+        let ny_pushdown = sorted_rows(run(zoned(pushdown)).await);
+        assert_ne!(utc, ny, "the zone changes the hours");
+        assert_eq!(ny, ny_pushdown, "semantic and pushdown agree in the zone");
+        // The same question over /v1/load with the zone gives the same hours.
+        let rest = rest_rows(
+            &engine.state,
+            &json!({"measures": ["referrals.count"], "timeDimensions": [{"dimension": "referrals.sent_at", "granularity": "hour"}], "timezone": "America/New_York", "limit": 50000}),
+        )
+        .await
+        .expect("rest rows");
+        let rest: Vec<Vec<Value>> = sorted(
+            rest.iter()
+                .map(|r| {
+                    let t = r["referrals.sent_at.hour"].as_str().unwrap_or_default().replace('T', " ");
+                    vec![json!(t[..19].to_string()), r["referrals.count"].clone()]
+                })
+                .collect(),
+        );
+        assert_eq!(ny, rest);
     });
 }

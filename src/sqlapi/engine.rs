@@ -9,13 +9,13 @@
 use super::catalog::{self, SessionInfo};
 use super::error::{SqlError, SqlResult};
 use super::postprocess::{collect_semantic, cte_names, duck_type, run_duckdb, semantic_or_flattened};
+use super::pushdown;
 use super::schema::{PgType, ResultTable, Schema};
 use super::scope;
 use super::semantic::{self, SemanticQuery};
 use super::users::Users;
 use crate::cache::pool::RunError;
 use crate::cache::{CacheMode, LoadError};
-use crate::diag::Code;
 use crate::exec::duckdb::DuckDb;
 use crate::exec::{Cell, ResultSet};
 use crate::query::QueryOptions;
@@ -28,6 +28,17 @@ use sqlparser::parser::Parser;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
+
+/// Which way a SELECT goes (Cube's query types).
+pub enum Route {
+    /// One semantic query, compiled and run as `/v1/load` runs it.
+    Regular(SemanticQuery),
+    /// Semantic subqueries, loaded into the session's DuckDB under these names, and the rest of
+    /// the statement run there.
+    PostProcessing { found: Vec<(String, SemanticQuery)>, stmt: Statement },
+    /// One statement for the data source, built around the cubes' SQL.
+    Pushdown(super::pushdown::Pushdown),
+}
 
 /// What one statement produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,6 +69,8 @@ pub struct Session {
     pub last_semantic: Vec<Value>,
     /// The result keys (`cube.member[.granularity]`) of the last semantic query's columns.
     pub last_keys: Vec<String>,
+    /// The SQL of the last pushdown statement, for tests.
+    pub last_pushdown: Option<String>,
 }
 
 impl Session {
@@ -77,7 +90,13 @@ impl Session {
             in_transaction: false,
             last_semantic: Vec::new(),
             last_keys: Vec::new(),
+            last_pushdown: None,
         }
+    }
+
+    /// The session's time zone (`SET TIME ZONE`), an IANA name; `UTC` by default.
+    pub fn timezone(&self) -> &str {
+        self.setting("timezone").unwrap_or("UTC")
     }
 
     pub fn setting(&self, name: &str) -> Option<&str> {
@@ -176,6 +195,23 @@ pub fn parameter_count(stmt: &Statement) -> usize {
         ControlFlow::<()>::Continue(())
     });
     max
+}
+
+/// A `SET TIME ZONE` value as an IANA name: results and date literals are read in that zone.
+/// Offsets other than zero are refused (PostgreSQL's POSIX offsets have the sign reversed, an
+/// easy way to be an hour wrong).
+fn time_zone(value: &str) -> SqlResult<String> {
+    let v = value.trim().trim_matches('\'');
+    let lower = v.to_ascii_lowercase();
+    if ["utc", "etc/utc", "gmt", "z", "zulu", "0", "+00:00", "00:00", "default", "local", "universal"].contains(&lower.as_str()) {
+        return Ok("UTC".into());
+    }
+    match v.parse::<chrono_tz::Tz>() {
+        Ok(tz) => Ok(tz.name().to_string()),
+        Err(_) => Err(SqlError::bad_value(format!(
+            "invalid value for parameter \"TimeZone\": \"{v}\" (use a time zone name such as 'Europe/Berlin')"
+        ))),
+    }
 }
 
 fn set_value(values: &[Expr]) -> String {
@@ -284,22 +320,13 @@ impl Engine {
                         format!("user '{}' is not allowed to switch to '{target}'", session.user),
                     ));
                 }
+                let value = if name == "timezone" || name == "time zone" { time_zone(&value)? } else { value };
                 session.set(&name, value);
                 Ok(Outcome::Command("SET".into()))
             }
             Set::SetTimeZone { value, .. } => {
-                let tz = set_value(&[value]);
-                if !tz.eq_ignore_ascii_case("utc")
-                    && !tz.eq_ignore_ascii_case("etc/utc")
-                    && !tz.eq_ignore_ascii_case("gmt")
-                    && tz != "0"
-                    && !tz.eq_ignore_ascii_case("default")
-                {
-                    return Err(SqlError::unsupported(format!(
-                        "SET TIME ZONE '{tz}': the SQL API answers in UTC; convert times in the model or the client"
-                    )));
-                }
-                session.set("timezone", "UTC".into());
+                let tz = time_zone(&set_value(&[value]))?;
+                session.set("timezone", tz);
                 Ok(Outcome::Command("SET".into()))
             }
             Set::SetRole { role_name, .. } => match role_name {
@@ -369,21 +396,49 @@ impl Engine {
         }
     }
 
-    /// A SELECT (or VALUES, or a set operation).
+    /// A SELECT (or VALUES, or a set operation): one semantic query (regular), semantic
+    /// subqueries with the rest on the session's DuckDB (post-processing), or SQL built around
+    /// the cubes' SQL for the data source (pushdown); see [`Engine::route`].
     pub async fn query(&self, session: &mut Session, q: Query) -> SqlResult<ResultTable> {
         session.last_semantic.clear();
+        session.last_pushdown = None;
+        match self.route(session, q)? {
+            Route::Regular(sq) => self.run_semantic(session, &sq).await,
+            Route::PostProcessing { found, stmt } => {
+                let mut loaded = Vec::new();
+                for (name, sq) in &found {
+                    let rows = self.run_semantic(session, sq).await?;
+                    loaded.push((name.clone(), rows));
+                }
+                self.on_duckdb(session, loaded, stmt.to_string()).await
+            }
+            Route::Pushdown(p) => self.run_pushdown(session, p).await,
+        }
+    }
+
+    /// Which way a statement goes. A cube table that is neither one semantic query nor a
+    /// semantic subquery makes the statement a pushdown.
+    pub fn route(&self, session: &mut Session, q: Query) -> SqlResult<Route> {
         let (_, schema) = self.schema_for(&session.context)?;
-        if let Some(sq) = semantic_or_flattened(&q, &schema)? {
-            return self.run_semantic(session, &sq).await;
+        match semantic_or_flattened(&q, &schema) {
+            Ok(Some(sq)) => return Ok(Route::Regular(sq)),
+            Ok(None) => {}
+            // Valid SQL that is not one semantic query: the data source computes it.
+            Err(e) if e.code == "0A000" => {
+                return self.pushdown(session, &q, &schema).map_err(|p| if p.code == "XX000" { e } else { p })
+            }
+            Err(e) => return Err(e),
         }
         // Post-processing: semantic subqueries and CTEs become tables in the session's DuckDB.
+        let original = q.clone();
         let mut q = q;
         let mut found = Vec::new();
-        collect_semantic(&mut q, &schema, &mut found)?;
-        let mut loaded = Vec::new();
-        for (name, sq) in &found {
-            let rows = self.run_semantic(session, sq).await?;
-            loaded.push((name.clone(), rows));
+        match collect_semantic(&mut q, &schema, &mut found) {
+            Ok(()) => {}
+            Err(e) if e.code == "0A000" => {
+                return self.pushdown(session, &original, &schema).map_err(|p| if p.code == "XX000" { e } else { p })
+            }
+            Err(e) => return Err(e),
         }
         let cte_names = cte_names(&q);
         let tables = self.catalog(session)?.1.clone();
@@ -392,22 +447,70 @@ impl Engine {
         for name in others {
             let parts = scope::ident_parts(&name);
             let last = parts.last().cloned().unwrap_or_default();
-            let is_loaded = loaded.iter().any(|(n, _)| *n == last);
+            let is_loaded = found.iter().any(|(n, _)| *n == last);
             // Set-returning functions PostgreSQL clients call in FROM, which DuckDB has too.
             let table_function =
                 ["generate_series", "generate_subscripts", "unnest"].contains(&last.to_lowercase().as_str());
             if !is_loaded && !table_function && !cte_names.contains(&last.to_lowercase()) {
                 if scope::cube_table(&schema, &name).is_some() {
-                    return Err(SqlError::unsupported(format!(
-                        "table \"{last}\" is used in a query cubec cannot rewrite into a semantic query (joined with \
-                         something other than a cube table through __cubeJoinField, or under a set operation); select \
-                         its members in a subquery and compute over that"
-                    )));
+                    return self.pushdown(session, &original, &schema);
                 }
                 return Err(SqlError::no_table(&name.to_string()));
             }
         }
-        self.on_duckdb(session, loaded, stmt.to_string()).await
+        Ok(Route::PostProcessing { found, stmt })
+    }
+
+    /// Compiles a statement for the data source, as the session's user.
+    fn pushdown(&self, session: &Session, q: &Query, schema: &Schema) -> SqlResult<Route> {
+        if self.state.rollups.config.rollup_only {
+            return Err(SqlError::unsupported(
+                "rollup-only mode: this statement is not one semantic query, and pushdown would read the source;                  select the members in a subquery",
+            ));
+        }
+        let snapshot = self.state.models.current();
+        let dialect =
+            self.state.dialects.get(self.state.pool.dialect_name()).map_err(|d| SqlError::internal(d.message))?;
+        let opts = QueryOptions {
+            security_context: session.context.clone(),
+            access: self.state.access.clone(),
+            ungrouped_without_primary_key: true,
+            ..QueryOptions::default()
+        };
+        let ctx = pushdown::Context {
+            model: &snapshot.checked.model,
+            dialect: &dialect,
+            opts: &opts,
+            timezone: session.timezone(),
+            max_rows: self.state.limits.max_limit,
+        };
+        pushdown::compile(q, schema, &ctx).map(Route::Pushdown)
+    }
+
+    /// Runs a pushdown statement on the data source, through the query cache and queue.
+    async fn run_pushdown(&self, session: &mut Session, p: pushdown::Pushdown) -> SqlResult<ResultTable> {
+        session.last_pushdown = Some(p.compiled.sql.clone());
+        let max = self.state.limits.max_limit;
+        let answer = self
+            .state
+            .cache
+            .load(Arc::new(p.compiled), CacheMode::default(), None, None)
+            .await
+            .map_err(load_error)?;
+        let rows = &answer.fetched.rows;
+        if !p.limited && rows.rows.len() as u64 > max {
+            return Err(SqlError::new(
+                "54000",
+                format!("the result has more than {max} rows, the configured maximum; add a LIMIT (or filters)"),
+            ));
+        }
+        let names = p.names.filter(|n| n.len() == rows.columns.len()).unwrap_or_else(|| rows.columns.clone());
+        let columns = names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| (n, super::schema::type_of_cells(rows.rows.iter().map(|r| r.get(i)))))
+            .collect();
+        Ok(ResultTable { columns, rows: rows.rows.clone() })
     }
 
     /// Loads the semantic results and runs `sql` on the session's DuckDB, on a blocking thread
@@ -481,11 +584,15 @@ impl Engine {
         };
         let max = self.state.limits.max_limit;
         let mut query = sq.query.clone();
+        if session.timezone() != "UTC" && query.get("timezone").is_none() {
+            query["timezone"] = json!(session.timezone());
+        }
+        session.last_semantic.push(query.clone());
         if !sq.limited {
             // No silent cap: ask for one row more than the maximum and refuse if it comes.
             query["limit"] = json!(max + 1);
         }
-        session.last_semantic.push(sq.query.clone());
+
         session.last_keys = sq.columns.iter().map(|c| c.key.clone()).collect();
         let snapshot = self.state.models.current();
         let model = &snapshot.checked.model;
@@ -503,14 +610,7 @@ impl Engine {
         let available = self.state.rollups.available();
         let rollups = catalog.as_deref().map(|catalog| crate::Rollups { catalog, available: &available });
         let routed = crate::compile_routed(model, &query, &dialect, &opts, RenderOptions::default(), rollups.as_ref())
-            .map_err(|diags| {
-                if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
-                    return SqlError::new("42501", d.message.clone());
-                }
-                let message = crate::diag::messages(&diags, "; ");
-                let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
-                SqlError::new(code, message)
-            })?;
+            .map_err(|diags| super::error::diagnostics_error(&diags))?;
         if routed.used.is_none() && self.state.rollups.config.rollup_only {
             let refusal = crate::preagg::route::rollup_only_refusal(&routed.misses);
             // Not built yet: try again later (57P03); no rollup fits: not supported (0A000).
@@ -518,20 +618,8 @@ impl Engine {
         }
         let compiled = Arc::new(routed.sql);
         // Through the same cache and queue as `/v1/load`; a SQL session waits for its rows.
-        let answer = self.state.cache.load(Arc::clone(&compiled), CacheMode::default(), None, None).await.map_err(
-            |e| match e {
-                LoadError::Run(RunError::Database(m)) => SqlError::new("22000", m),
-                LoadError::Run(RunError::Unavailable(m)) => {
-                    SqlError::new("57P03", format!("the database is unavailable, try again: {m}"))
-                }
-                LoadError::Run(RunError::Timeout(t)) => SqlError::new(
-                    "57014",
-                    format!("canceling statement due to statement timeout ({} s)", t.as_secs_f64()),
-                ),
-                LoadError::Run(RunError::Internal(m)) => SqlError::internal(m),
-                LoadError::ContinueWait => SqlError::internal("the query cache answered `continue wait` to a session"),
-            },
-        )?;
+        let answer =
+            self.state.cache.load(Arc::clone(&compiled), CacheMode::default(), None, None).await.map_err(load_error)?;
         let rows = &answer.fetched.rows;
         if !sq.limited && rows.rows.len() as u64 > max {
             return Err(SqlError::new(
@@ -540,6 +628,21 @@ impl Engine {
             ));
         }
         project(rows, &compiled.alias_to_member, sq)
+    }
+}
+
+/// A query cache or database failure as the SQLSTATE PostgreSQL would give.
+fn load_error(e: LoadError) -> SqlError {
+    match e {
+        LoadError::Run(RunError::Database(m)) => SqlError::new("22000", m),
+        LoadError::Run(RunError::Unavailable(m)) => {
+            SqlError::new("57P03", format!("the database is unavailable, try again: {m}"))
+        }
+        LoadError::Run(RunError::Timeout(t)) => {
+            SqlError::new("57014", format!("canceling statement due to statement timeout ({} s)", t.as_secs_f64()))
+        }
+        LoadError::Run(RunError::Internal(m)) => SqlError::internal(m),
+        LoadError::ContinueWait => SqlError::internal("the query cache answered `continue wait` to a session"),
     }
 }
 

@@ -57,3 +57,15 @@ impl std::fmt::Display for SqlError {
         write!(f, "{} ({})", self.message, self.code)
     }
 }
+
+/// The query stage's diagnostics as one error: access denied is 42501, a limit 54000, anything
+/// else about the query 42000.
+pub fn diagnostics_error(diags: &[crate::diag::Diagnostic]) -> SqlError {
+    use crate::diag::Code;
+    if let Some(d) = diags.iter().find(|d| d.code == Code::AccessDenied) {
+        return SqlError::new("42501", d.message.clone());
+    }
+    let message = crate::diag::messages(diags, "; ");
+    let code = if diags.iter().any(|d| d.code == Code::QueryLimit) { "54000" } else { "42000" };
+    SqlError::new(code, message)
+}

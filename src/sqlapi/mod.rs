@@ -14,6 +14,7 @@ pub mod filters;
 pub mod flatten;
 pub mod pgsql;
 pub mod postprocess;
+pub mod pushdown;
 pub mod schema;
 pub mod scope;
 pub mod semantic;

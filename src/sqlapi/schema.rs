@@ -79,6 +79,23 @@ impl PgType {
     }
 }
 
+/// The type of a result column from its values (pushdown results carry no declared types):
+/// the first non-NULL value's, `text` when all are NULL.
+pub fn type_of_cells<'c>(cells: impl Iterator<Item = Option<&'c Cell>>) -> PgType {
+    for c in cells.flatten() {
+        return match c {
+            Cell::Null => continue,
+            Cell::Bool(_) => PgType::Bool,
+            Cell::Int(_) => PgType::Int8,
+            Cell::Float(_) => PgType::Float8,
+            Cell::Decimal(_) => PgType::Numeric,
+            Cell::Text(_) => PgType::Text,
+            Cell::Timestamp(_) => PgType::Timestamp,
+        };
+    }
+    PgType::Text
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ColumnKind {
     /// `agg` is the measure's aggregation as `/v1/meta` names it (`count`, `sum`,

@@ -147,7 +147,7 @@ pub(super) fn column_parts(e: &Expr) -> Option<Vec<String>> {
 
 /// Which SQL aggregates match a measure's aggregation (Cube's `is_same_agg_type`; `SUM` over
 /// a `count` measure is what Tableau sends).
-fn aggregate_matches(sql_fn: &str, distinct: bool, agg: &str) -> bool {
+pub(super) fn aggregate_matches(sql_fn: &str, distinct: bool, agg: &str) -> bool {
     match (sql_fn, distinct) {
         ("sum", false) => matches!(agg, "sum" | "count" | "number" | "runningTotal"),
         ("count", false) => matches!(agg, "count" | "number"),

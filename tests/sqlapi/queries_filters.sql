@@ -42,8 +42,8 @@ SELECT acquisition_channel, MEASURE(count) FROM users WHERE acquisition_channel 
 -- rest: {"measures": ["users.count"], "filters": [{"member": "users.plan", "operator": "equals", "values": ["free"]}]}
 SELECT MEASURE(count) FROM users WHERE plan LIKE 'free'
 --
--- name: like_inner_wildcard_refused
--- error: 0A000
+-- name: like_inner_wildcard_pushed_down
+-- expect: [["1177"]]
 SELECT MEASURE(count) FROM users WHERE plan LIKE 'f%e'
 --
 -- name: number_comparisons
@@ -94,13 +94,12 @@ SELECT acquisition_channel, COUNT(*) AS n FROM users GROUP BY 1 HAVING n < 1000
 -- rest: {"measures": ["users.count"], "dimensions": ["users.acquisition_channel"], "filters": [{"or": [{"member": "users.count", "operator": "lt", "values": ["300"]}, {"member": "users.count", "operator": "gt", "values": ["1000"]}]}]}
 SELECT acquisition_channel, COUNT(*) FROM users GROUP BY 1 HAVING COUNT(*) < 300 OR COUNT(*) > 1000
 --
--- name: null_comparison_refused
--- error: 0A000
--- message: IS NULL
+-- name: null_comparison_pushed_down
+-- expect: [["0"]]
 SELECT MEASURE(count) FROM users WHERE plan = NULL
 --
--- name: function_in_where_refused
--- error: 0A000
+-- name: function_in_where_pushed_down
+-- expect: [["2364"]]
 SELECT MEASURE(count) FROM users WHERE length(plan) > 3
 --
 -- name: aggregate_in_where_refused

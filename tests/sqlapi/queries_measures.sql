@@ -110,9 +110,8 @@ SELECT nope, MEASURE(count) FROM users GROUP BY 1
 -- error: 42P01
 SELECT MEASURE(count) FROM no_such_cube
 --
--- name: expression_over_measure_refused
--- error: 0A000
--- message: compute it in an outer query
+-- name: expression_over_measure_pushed_down
+-- expect: [["7080"]]
 SELECT MEASURE(count) * 2 FROM users
 --
 -- name: window_function_refused

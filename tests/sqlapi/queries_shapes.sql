@@ -21,12 +21,12 @@ SELECT channel, incentive FROM referrals WHERE sent_at < '2022-12-01'
 -- rows: 5
 SELECT * FROM users ORDER BY account_id LIMIT 5
 --
--- name: nulls_first_refused
--- error: 0A000
+-- name: nulls_first_pushed_down
+-- expect: [["free", "1177"], ["pro", "1176"], ["team", "1187"]]
 SELECT plan, COUNT(*) FROM users GROUP BY 1 ORDER BY 1 NULLS FIRST
 --
--- name: distinct_refused
--- error: 0A000
+-- name: distinct_pushed_down
+-- rows: 3
 SELECT DISTINCT plan FROM users
 --
 -- name: join_through_cube_join_field
@@ -71,8 +71,8 @@ SELECT COUNT(*) AS rowcount FROM (SELECT plan FROM public.users GROUP BY plan LI
 -- rows: 2
 SELECT 'all' AS k, n FROM (SELECT COUNT(*) AS n FROM users) a UNION ALL SELECT 'pro', n FROM (SELECT COUNT(*) AS n FROM users WHERE plan = 'pro') b
 --
--- name: bare_cube_in_outer_expression_refused
--- error: 0A000
+-- name: bare_cube_in_outer_expression_pushed_down
+-- rows: 3540
 SELECT plan || '!' FROM (SELECT 1) x, users
 --
 -- name: over_the_row_maximum

@@ -26,9 +26,13 @@ BEGIN; SELECT 1; COMMIT
 -- tag: SET
 SET TIME ZONE 'UTC'
 --
--- name: set_time_zone_other_refused
--- error: 0A000
+-- name: set_time_zone_to_a_zone
+-- tag: SET
 SET TIME ZONE 'Europe/Rome'
+--
+-- name: set_time_zone_unknown_refused
+-- error: 22023
+SET TIME ZONE 'Mars/Olympus_Mons'
 --
 -- name: write_statement_refused
 -- error: 0A000
