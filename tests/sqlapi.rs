@@ -451,3 +451,53 @@ fn set_time_zone_reads_times_in_that_zone() {
         assert_eq!(ny, rest);
     });
 }
+
+/// `/v1/sql` with `format: "sql"` (Cube's sql4sql): the query type the SQL API would use and
+/// the SQL it would run, for the caller; nothing runs.
+#[test]
+fn sql4sql_reports_the_query_type_and_the_sql() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let state = state();
+    let _ = state.sql_planner.set(Arc::new(cubec::sqlapi::sql4sql::Planner));
+    let ask = |sql: &str, context: Value| {
+        let token = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &context,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .expect("token");
+        let req = Request::post("/cubejs-api/v1/sql")
+            .header("content-type", "application/json")
+            .header("authorization", token)
+            .body(Body::from(json!({ "query": sql, "format": "sql" }).to_string()))
+            .expect("request");
+        let state = Arc::clone(&state);
+        runtime.block_on(async move {
+            let resp = router(state).oneshot(req).await.expect("a response");
+            let status = resp.status().as_u16();
+            let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.expect("body");
+            (status, serde_json::from_slice::<Value>(&bytes).expect("json"))
+        })
+    };
+    let (status, body) = ask("SELECT plan, MEASURE(count) FROM users GROUP BY 1", json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sql"]["query_type"], "regular");
+    assert_eq!(body["sql"]["status"], "ok");
+    assert!(body["sql"]["sql"][0].as_str().is_some_and(|s| s.contains("GROUP BY")), "{body}");
+    let (status, body) = ask("SELECT plan, MEASURE(count) * 2 AS twice FROM users GROUP BY ROLLUP (plan)", json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sql"]["query_type"], "pushdown");
+    assert!(body["sql"]["sql"][0].as_str().is_some_and(|s| s.contains("ROLLUP")), "{body}");
+    let (status, body) = ask("SELECT max(n) FROM (SELECT plan, MEASURE(count) AS n FROM users GROUP BY 1) q", json!({}));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["sql"]["query_type"], "post_processing");
+    assert_eq!(body["sql"]["queries"].as_array().map(Vec::len), Some(1), "{body}");
+    let (status, body) = ask("SELECT no_such_column FROM users GROUP BY 1", json!({}));
+    assert_eq!(status, 400, "{body}");
+    // A caller without a group does not see affiliates, on any path.
+    let (status, body) = ask("SELECT MEASURE(enrolled) * 1 FROM affiliates", json!({}));
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("42P01")), "{body}");
+    let (status, _) = ask("SELECT MEASURE(enrolled) * 1 FROM affiliates", json!({"groups": ["referral_team"]}));
+    assert_eq!(status, 200);
+}

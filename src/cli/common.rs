@@ -200,5 +200,9 @@ pub(crate) fn open_state(
         eprintln!("error: cannot start the async runtime: {e}");
         std::process::ExitCode::from(1)
     })?;
-    Ok((std::sync::Arc::new(state), runtime))
+    let state = std::sync::Arc::new(state);
+    // `/v1/sql` with `format: "sql"` plans statements as the SQL API runs them.
+    #[cfg(feature = "engine")]
+    let _ = state.sql_planner.set(std::sync::Arc::new(cubec::sqlapi::sql4sql::Planner));
+    Ok((state, runtime))
 }

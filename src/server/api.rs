@@ -116,6 +116,8 @@ pub struct ApiRequest {
     /// Cube's `cache` request parameter (`stale-if-slow` by default); a query's
     /// `renewQuery: true` makes it `no-cache`.
     pub cache: CacheMode,
+    /// `format: "sql"` with a SQL statement as the query: plan it as the SQL API would.
+    pub sql_text: Option<String>,
 }
 
 /// Reads `query` (and `queryType`, `dialect`) from the URL, or from a JSON body for POST.
@@ -127,6 +129,7 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
     let mut query_type = url.get("queryType").cloned();
     let dialect = url.get("dialect").cloned();
     let mut cache = url.get("cache").map(|c| Value::String(c.clone()));
+    let mut format = url.get("format").cloned();
     if !body.is_empty() {
         let body = body.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(body);
         let parsed: Value = serde_json::from_slice(body)
@@ -143,6 +146,21 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
         if let Some(c) = obj.remove("cache") {
             cache = Some(c);
         }
+        if let Some(Value::String(f)) = obj.remove("format") {
+            format = Some(f);
+        }
+    }
+    if format.as_deref() == Some("sql") {
+        return match query {
+            Some(Value::String(sql)) => Ok(ApiRequest {
+                query: Value::Null,
+                multi: false,
+                dialect,
+                cache: CacheMode::default(),
+                sql_text: Some(sql),
+            }),
+            _ => Err(ApiError::user("with `format: \"sql\"` the query is a SQL statement, as a string")),
+        };
     }
     let query = match query {
         None => return Err(ApiError::user("Query param is required")),
@@ -167,7 +185,7 @@ pub fn read_request(uri: &Uri, body: &Bytes) -> Result<ApiRequest, ApiError> {
         one => renew(one),
     };
     let cache = if renew { CacheMode::NoCache } else { cache };
-    Ok(ApiRequest { query, multi: query_type.as_deref() == Some("multi"), dialect, cache })
+    Ok(ApiRequest { query, multi: query_type.as_deref() == Some("multi"), dialect, cache, sql_text: None })
 }
 
 /// The queries of a request and how Cube names the request's type. A list needs
@@ -472,6 +490,27 @@ pub async fn load(
     } else {
         Ok(results.pop().unwrap_or(Value::Null))
     }
+}
+
+/// `/v1/sql` with `format: "sql"`: how the SQL API would answer a statement (Cube's
+/// `query_type`: regular, post_processing or pushdown) and the SQL it would run.
+pub fn sql4sql(state: &Arc<AppState>, req: ApiRequest, context: Value) -> Result<Value, ApiError> {
+    let sql = req.sql_text.unwrap_or_default();
+    if req.dialect.is_some() {
+        return Err(ApiError::user("`dialect` does not apply with `format: \"sql\"`: the SQL is the server's"));
+    }
+    let planner = state
+        .sql_planner
+        .get()
+        .ok_or_else(|| ApiError::user("this server plans no SQL API statements (`format: \"sql\"`)"))?;
+    let planned = planner.plan(state, &sql, &context).map_err(|e| {
+        if e.forbidden {
+            ApiError::forbidden(&e.message)
+        } else {
+            ApiError::user(e.message)
+        }
+    })?;
+    Ok(json!({ "sql": planned }))
 }
 
 /// `/v1/sql`: the SQL and parameters of each query, nothing run.

@@ -103,6 +103,9 @@ pub struct AppState {
     /// `--dev`: no auth or policies, and dev-only response fields (`refreshKeyValues`).
     pub dev: bool,
     pub metrics: Arc<telemetry::Metrics>,
+    /// Plans SQL API statements for `/v1/sql` with `format: "sql"`; set by whoever starts the
+    /// server with the SQL API's planner (the server does not depend on the SQL API).
+    pub sql_planner: std::sync::OnceLock<Arc<dyn SqlPlanner>>,
     requests: AtomicU64,
     /// Distinguishes this process's request ids from another's.
     instance: u32,
@@ -184,6 +187,7 @@ impl AppState {
             api_scopes: config.api_scopes.clone(),
             dev: config.dev,
             metrics,
+            sql_planner: std::sync::OnceLock::new(),
             requests: AtomicU64::new(0),
             instance,
         })
@@ -264,6 +268,20 @@ pub fn router(state: Arc<AppState>) -> Router {
     }
 }
 
+/// Plans a SQL API statement without running it (Cube's "sql4sql"): the `sql` object of
+/// `/v1/sql`'s answer (`status`, `query_type`, `sql`), or a message for a statement the
+/// caller got wrong.
+pub trait SqlPlanner: Send + Sync {
+    fn plan(&self, state: &Arc<AppState>, sql: &str, context: &serde_json::Value) -> Result<serde_json::Value, PlanError>;
+}
+
+/// Why a statement could not be planned: the caller's mistake, or (`forbidden`) its rights.
+#[derive(Debug)]
+pub struct PlanError {
+    pub forbidden: bool,
+    pub message: String,
+}
+
 /// The API endpoints; one handler serves them all.
 #[derive(Clone, Copy)]
 enum Endpoint {
@@ -341,6 +359,7 @@ async fn api_call(
         };
         match (endpoint, request) {
             (Endpoint::Load, Some(r)) => api::load(&state, &snapshot, r, context, &id, &mut stats).await,
+            (Endpoint::Sql, Some(r)) if r.sql_text.is_some() => api::sql4sql(&state, r, context),
             (Endpoint::Sql, Some(r)) => api::sql(&state, &snapshot, r, context),
             (Endpoint::DryRun, Some(r)) => api::dry_run(&state, &snapshot, r, context),
             _ => api::meta(&state, &snapshot, &context),

@@ -15,6 +15,8 @@ pub mod flatten;
 pub mod pgsql;
 pub mod postprocess;
 pub mod pushdown;
+pub mod run;
+pub mod sql4sql;
 pub mod schema;
 pub mod scope;
 pub mod semantic;
