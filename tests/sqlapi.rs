@@ -180,7 +180,7 @@ async fn run_case(engine: &Engine, case: &Case) -> Result<(), String> {
         return Ok(());
     }
     let table = match outcome.map_err(|e| format!("failed: {} ({})", e.message, e.code))? {
-        Outcome::Rows(t) => t,
+        Outcome::Rows(t) | Outcome::Fetched(t) => t,
         other => {
             if case.get("tag").is_some_and(|t| format!("{other:?}").contains(t)) {
                 return Ok(());

@@ -45,6 +45,8 @@ pub enum Outcome {
     Command(String),
     Begin,
     Commit(String),
+    /// Rows of a cursor (`FETCH n`).
+    Fetched(ResultTable),
 }
 
 /// The longest statement text accepted (a defence against oversized input; BI tools' longest
@@ -68,6 +70,9 @@ pub struct Session {
     pub last_keys: Vec<String>,
     /// The SQL of the last pushdown statement, for tests.
     pub last_pushdown: Option<String>,
+    pub cursors: super::cursors::Cursors,
+    /// Temporary tables and their rows (kept to reload them when the catalog is rebuilt).
+    pub temp_tables: Vec<(String, ResultTable)>,
 }
 
 impl Session {
@@ -88,7 +93,21 @@ impl Session {
             last_semantic: Vec::new(),
             last_keys: Vec::new(),
             last_pushdown: None,
+            cursors: Default::default(),
+            temp_tables: Vec::new(),
         }
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    pub fn temp_table(&self, name: &str) -> Option<&ResultTable> {
+        self.temp_tables.iter().find(|(n, _)| n == name || n.eq_ignore_ascii_case(name)).map(|(_, t)| t)
+    }
+
+    pub(super) fn catalog_db(&self) -> Option<&(DuckDb, HashSet<(String, String)>)> {
+        self.catalog.as_ref()
     }
 
     /// The session's time zone (`SET TIME ZONE`), an IANA name; `UTC` by default.
@@ -131,6 +150,23 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
             "54000",
             format!("the statement is {} bytes, over the limit of {MAX_STATEMENT_BYTES}", sql.len()),
         ));
+    }
+    // sqlparser has no MOVE: such statements are FETCH without rows, marked as such.
+    if let Some(pieces) = super::objects::split_moves(sql) {
+        let mut all = Vec::new();
+        for (text, is_move) in pieces {
+            let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, &text)
+                .map_err(|e| SqlError::syntax(format!("syntax error: {e}")))?;
+            if is_move {
+                for s in &mut stmts {
+                    if let Statement::Fetch { into, .. } = s {
+                        *into = Some(super::objects::move_mark());
+                    }
+                }
+            }
+            all.extend(stmts);
+        }
+        return Ok(all);
     }
     Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| SqlError::syntax(format!("syntax error: {e}")))
 }
@@ -194,6 +230,21 @@ pub fn parameter_count(stmt: &Statement) -> usize {
     max
 }
 
+/// `SELECT ... INTO TEMP name`: takes the INTO off and gives the name (a plain `INTO` would
+/// write a table, which the SQL API does not do).
+fn select_into_temp(q: &mut Query) -> SqlResult<Option<sqlparser::ast::ObjectName>> {
+    let sqlparser::ast::SetExpr::Select(select) = q.body.as_mut() else { return Ok(None) };
+    let Some(into) = select.into.take() else { return Ok(None) };
+    if !into.temporary {
+        return Err(SqlError::unsupported("SELECT INTO a table: the SQL API is read-only (SELECT INTO TEMP works)"));
+    }
+    match into.targets.as_slice() {
+        [sqlparser::ast::Expr::Identifier(i)] => Ok(Some(sqlparser::ast::ObjectName::from(vec![i.clone()]))),
+        [sqlparser::ast::Expr::CompoundIdentifier(ids)] => Ok(Some(sqlparser::ast::ObjectName::from(ids.clone()))),
+        _ => Err(SqlError::unsupported("SELECT INTO TEMP: give one table name")),
+    }
+}
+
 /// A `SET TIME ZONE` value as an IANA name: results and date literals are read in that zone.
 /// Offsets other than zero are refused (PostgreSQL's POSIX offsets have the sign reversed, an
 /// easy way to be an hour wrong).
@@ -238,7 +289,20 @@ impl Engine {
     /// Runs one statement.
     pub async fn execute(&self, session: &mut Session, stmt: Statement) -> SqlResult<Outcome> {
         match stmt {
-            Statement::Query(q) => self.query(session, *q).await.map(Outcome::Rows),
+            Statement::Query(mut q) => match select_into_temp(&mut q)? {
+                Some(name) => self.create_temp(session, &name, *q).await,
+                None => self.query(session, *q).await.map(Outcome::Rows),
+            },
+            Statement::Declare { stmts } => self.declare(session, stmts).await,
+            Statement::Fetch { name, direction, into, .. } => self.fetch(session, &name, &direction, &into),
+            Statement::Close { cursor } => self.close(session, cursor),
+            Statement::CreateTable(ct) if ct.temporary && ct.query.is_some() && ct.columns.is_empty() => {
+                let Some(query) = ct.query else { return Err(SqlError::internal("no query")) };
+                self.create_temp(session, &ct.name, *query).await
+            }
+            Statement::Drop { object_type: sqlparser::ast::ObjectType::Table, names, if_exists, .. } => {
+                self.drop_temp(session, &names, if_exists)
+            }
             Statement::Set(set) => self.set(session, set),
             Statement::ShowVariable { variable } => {
                 let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
@@ -276,10 +340,12 @@ impl Engine {
             }
             Statement::Commit { .. } => {
                 session.in_transaction = false;
+                session.cursors.commit();
                 Ok(Outcome::Commit("COMMIT".into()))
             }
             Statement::Rollback { savepoint: None, .. } => {
                 session.in_transaction = false;
+                session.cursors.rollback();
                 Ok(Outcome::Commit("ROLLBACK".into()))
             }
             Statement::Rollback { .. } => Ok(Outcome::Command("ROLLBACK".into())),
@@ -347,7 +413,7 @@ impl Engine {
     }
 
     /// The session's catalog database, built on first use and rebuilt after a model reload.
-    fn catalog<'s>(&self, session: &'s mut Session) -> SqlResult<&'s (DuckDb, HashSet<(String, String)>)> {
+    pub(super) fn catalog<'s>(&self, session: &'s mut Session) -> SqlResult<&'s (DuckDb, HashSet<(String, String)>)> {
         let (snapshot, schema) = self.schema_for(&session.context)?;
         let stale = session.catalog_for.as_ref().is_none_or(|s| !Arc::ptr_eq(s, &snapshot));
         if stale || session.catalog.is_none() {
@@ -358,6 +424,15 @@ impl Engine {
                 .map_err(|e| SqlError::internal(format!("reading the catalog: {e}")))?
                 .into_iter()
                 .collect();
+            for (name, rows) in &session.temp_tables {
+                let table = crate::exec::tables::Table {
+                    name: name.clone(),
+                    columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
+                    rows: rows.rows.clone(),
+                };
+                db.execute_batch(&crate::exec::tables::standard_sql(&table, false))
+                    .map_err(|e| SqlError::internal(format!("reloading temporary table \"{name}\": {e}")))?;
+            }
             session.catalog = Some((db, tables));
             session.catalog_for = Some(snapshot);
         }
@@ -448,7 +523,8 @@ impl Engine {
             // Set-returning functions PostgreSQL clients call in FROM, which DuckDB has too.
             let table_function =
                 ["generate_series", "generate_subscripts", "unnest"].contains(&last.to_lowercase().as_str());
-            if !is_loaded && !table_function && !cte_names.contains(&last.to_lowercase()) {
+            let temporary = session.temp_table(&last).is_some();
+            if !is_loaded && !table_function && !temporary && !cte_names.contains(&last.to_lowercase()) {
                 if scope::cube_table(&schema, &name).is_some() {
                     return self.pushdown(session, &original, &schema);
                 }

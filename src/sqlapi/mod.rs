@@ -8,9 +8,11 @@
 //! [`catalog`] and [`pgsql`] answer introspection; [`wire`] encodes; [`users`] authenticates.
 
 pub mod catalog;
+pub mod cursors;
 pub mod engine;
 pub mod error;
 pub mod filters;
+pub mod objects;
 pub mod flatten;
 pub mod pgsql;
 pub mod postprocess;
@@ -360,7 +362,7 @@ impl ExtendedQueryHandler for Backend {
             .await
             .map_err(|e| wire::to_pgwire_error(&e))?;
         let columns = match &outcome {
-            engine::Outcome::Rows(t) => t.columns.clone(),
+            engine::Outcome::Rows(t) | engine::Outcome::Fetched(t) => t.columns.clone(),
             _ => Vec::new(),
         };
         state.described = Some(Described { key: portal_key(portal), outcome });

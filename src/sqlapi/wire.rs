@@ -132,6 +132,11 @@ pub fn response(outcome: &Outcome, format: &Format) -> PgWireResult<Response> {
         Outcome::Command(tag) => Response::Execution(Tag::new(tag)),
         Outcome::Begin => Response::TransactionStart(Tag::new("BEGIN")),
         Outcome::Commit(tag) => Response::TransactionEnd(Tag::new(tag)),
+        Outcome::Fetched(t) => {
+            let mut q = query_response(t, format)?;
+            q.set_command_tag("FETCH");
+            Response::Query(q)
+        }
     })
 }
 
