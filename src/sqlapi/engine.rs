@@ -152,7 +152,7 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
         ));
     }
     // sqlparser has no MOVE: such statements are FETCH without rows, marked as such.
-    if let Some(pieces) = super::objects::split_moves(sql) {
+    if let Some(pieces) = super::cursors::split_moves(sql) {
         let mut all = Vec::new();
         for (text, is_move) in pieces {
             let mut stmts = Parser::parse_sql(&PostgreSqlDialect {}, &text)
@@ -160,7 +160,7 @@ pub fn parse(sql: &str) -> SqlResult<Vec<Statement>> {
             if is_move {
                 for s in &mut stmts {
                     if let Statement::Fetch { into, .. } = s {
-                        *into = Some(super::objects::move_mark());
+                        *into = Some(super::cursors::move_mark());
                     }
                 }
             }

@@ -3,58 +3,11 @@
 //! table holds a statement's rows in the session's DuckDB, where later statements read it by
 //! post-processing; it is never written to the data source.
 
-use super::cursors::{self, Cursor};
+use super::cursors::{self, is_move, Cursor};
 use super::engine::{Engine, Outcome, Session};
 use super::error::{SqlError, SqlResult};
 use super::schema::ResultTable;
 use sqlparser::ast::{CloseCursor, Declare, FetchDirection, Ident, ObjectName, Query};
-
-/// `MOVE` is parsed as FETCH into this name (sqlparser has no MOVE).
-pub const MOVE_MARK: &str = "__cubec_move__";
-
-/// A statement list with a `MOVE` split into statements, each MOVE written as FETCH and marked;
-/// `None` when no statement starts with MOVE (or the text does not tokenize: the parser says why).
-pub fn split_moves(sql: &str) -> Option<Vec<(String, bool)>> {
-    use sqlparser::keywords::Keyword;
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let tokens = Tokenizer::new(&sqlparser::dialect::PostgreSqlDialect {}, sql).tokenize().ok()?;
-    let mut pieces: Vec<(String, bool)> = Vec::new();
-    let mut current = String::new();
-    let mut is_move = false;
-    let mut at_start = true;
-    let mut any = false;
-    for t in tokens {
-        match &t {
-            Token::SemiColon => {
-                pieces.push((std::mem::take(&mut current), is_move));
-                is_move = false;
-                at_start = true;
-                continue;
-            }
-            Token::Whitespace(_) => {}
-            Token::Word(w) if at_start && w.keyword == Keyword::NoKeyword && w.value.eq_ignore_ascii_case("move") => {
-                current.push_str("FETCH");
-                is_move = true;
-                any = true;
-                at_start = false;
-                continue;
-            }
-            _ => at_start = false,
-        }
-        current.push_str(&t.to_string());
-    }
-    pieces.push((current, is_move));
-    pieces.retain(|(text, _)| !text.trim().is_empty());
-    any.then_some(pieces)
-}
-
-pub fn is_move(into: &Option<ObjectName>) -> bool {
-    into.as_ref().is_some_and(|n| n.to_string() == MOVE_MARK)
-}
-
-pub fn move_mark() -> ObjectName {
-    ObjectName::from(vec![Ident::new(MOVE_MARK)])
-}
 
 impl Engine {
     pub(super) async fn declare(&self, session: &mut Session, stmts: Vec<Declare>) -> SqlResult<Outcome> {
