@@ -68,9 +68,21 @@ pub fn open(schema: &Schema, session: &SessionInfo, settings: &[(String, String)
     db.execute_batch("SET threads = 1; SET memory_limit = '256MB';")?;
     db.execute_batch(include_str!("catalog.sql"))?;
     db.execute_batch(&session_sql(schema, session, settings))?;
+    // Gone since PostgreSQL 12, still read by ODBC drivers' column queries: always false.
+    db.execute_batch("ALTER TABLE pgc.pg_class ADD COLUMN relhasoids BOOLEAN DEFAULT false;")?;
     // SQL from the network runs here: no files, no extensions, and no way to turn them back on.
     db.execute_batch("SET enable_external_access = false; SET lock_configuration = true;")?;
     Ok(db)
+}
+
+/// `current_setting(name)` over the session's settings, as a CASE rather than a lookup in
+/// `pg_settings`: DuckDB refuses subqueries inside table functions' arguments, where Grafana
+/// calls it (`generate_series(array_lower(string_to_array(current_setting('search_path'), ...`).
+/// Re-created by every SET.
+pub fn current_setting_macro(settings: &[(String, String)]) -> String {
+    let cases: String = settings.iter().map(|(k, v)| format!(" WHEN {} THEN {}", lit(k), lit(v))).collect();
+    let body = if cases.is_empty() { "CAST(NULL AS VARCHAR)".to_string() } else { format!("CASE lower(n){cases} END") };
+    format!("CREATE OR REPLACE MACRO pgc.current_setting(n) AS {body}, (n, m) AS {body};")
 }
 
 fn session_sql(schema: &Schema, s: &SessionInfo, settings: &[(String, String)]) -> String {
@@ -84,8 +96,7 @@ fn session_sql(schema: &Schema, s: &SessionInfo, settings: &[(String, String)]) 
          CREATE MACRO pgc.current_schemas(b) AS CASE WHEN b THEN ['pg_catalog', 'public'] ELSE ['public'] END;\n\
          CREATE MACRO pgc.current_user() AS {user};\n\
          CREATE MACRO pgc.pg_backend_pid() AS {};\n\
-         CREATE MACRO pgc.current_setting(n) AS (SELECT first(setting) FROM pgc.pg_settings WHERE name = lower(n)), \
-         (n, m) AS (SELECT first(setting) FROM pgc.pg_settings WHERE name = lower(n));\n\
+         {}\n\
          CREATE MACRO pgc.set_config(n, v, l) AS v;\n\
          INSERT INTO pgc.pg_database VALUES (16384, {db}, 10, 6, 'en_US.utf8', 'en_US.utf8', false, true, -1, 0, 0, \
          1, 1663, NULL);\n\
@@ -96,7 +107,8 @@ fn session_sql(schema: &Schema, s: &SessionInfo, settings: &[(String, String)]) 
          ({db}, 'pg_catalog', {user}, NULL, NULL, 'UTF8', NULL), \
          ({db}, 'information_schema', {user}, NULL, NULL, 'UTF8', NULL);\n",
         lit(&version_string()),
-        s.pid
+        s.pid,
+        current_setting_macro(settings)
     ));
     for (name, value) in settings {
         sql.push_str(&format!(

@@ -150,7 +150,12 @@ CREATE TABLE pgc.pg_statistic_ext (oid INTEGER, stxrelid INTEGER, stxname VARCHA
   stxowner INTEGER, stxstattarget INTEGER, stxkeys VARCHAR, stxkind VARCHAR[], stxexprs VARCHAR);
 CREATE TABLE pgc.pg_publication (oid INTEGER, pubname VARCHAR, pubowner INTEGER, puballtables BOOLEAN,
   pubinsert BOOLEAN, pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN);
-CREATE TABLE pgc.pg_publication_rel (oid INTEGER, prpubid INTEGER, prrelid INTEGER);
+CREATE TABLE pgc.pg_publication_rel (oid INTEGER, prpubid INTEGER, prrelid INTEGER, prqual VARCHAR, prattrs VARCHAR);
+CREATE TABLE pgc.pg_publication_namespace (oid INTEGER, pnpubid INTEGER, pnnspid INTEGER);
+CREATE TABLE pgc.pg_stat_user_tables (relid INTEGER, schemaname VARCHAR, relname VARCHAR, seq_scan BIGINT,
+  seq_tup_read BIGINT, idx_scan BIGINT, idx_tup_fetch BIGINT, n_tup_ins BIGINT, n_tup_upd BIGINT, n_tup_del BIGINT,
+  n_live_tup BIGINT, n_dead_tup BIGINT, last_vacuum TIMESTAMP, last_autovacuum TIMESTAMP, last_analyze TIMESTAMP,
+  last_autoanalyze TIMESTAMP);
 CREATE TABLE pgc.pg_partitioned_table (partrelid INTEGER, partstrat VARCHAR, partnatts SMALLINT,
   partdefid INTEGER, partattrs VARCHAR, partclass VARCHAR, partcollation VARCHAR, partexprs VARCHAR);
 CREATE TABLE pgc.pg_foreign_table (ftrelid INTEGER, ftserver INTEGER, ftoptions VARCHAR);
@@ -289,4 +294,9 @@ CREATE MACRO pgc.pg_get_keywords() AS TABLE SELECT * FROM (VALUES ('all', 'R', '
   ('limit', 'R', 'reserved'), ('order', 'R', 'reserved'), ('select', 'R', 'reserved'), ('where', 'R', 'reserved'))
   AS t(word, catcode, catdesc);
 CREATE MACRO pgc._pg_expandarray(a) AS TABLE SELECT unnest(a) AS x, generate_subscripts(a, 1) AS n;
+CREATE MACRO pgc._pg_expandarray_rows(a) AS unnest(list_transform(range(1, len(a) + 1), lambda i: {'x': a[i], 'n': i}));
+CREATE MACRO pgc.pg_get_ruledef(o) AS CAST(NULL AS VARCHAR), (o, p) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pgc.pg_partition_ancestors(o) AS TABLE SELECT CAST(NULL AS INTEGER) AS relid, CAST(NULL AS BIGINT) AS depth WHERE false;
+CREATE MACRO pgc.pg_partition_ancestors_rows(o) AS unnest(CAST([] AS INTEGER[]));
+CREATE MACRO pgc.parse_ident(s) AS list_transform(string_split(s, '.'), lambda p: trim(p, '"')), (s, strict) AS list_transform(string_split(s, '.'), lambda p: trim(p, '"'));
 CREATE MACRO pgc.pg_relation_is_publishable(o) AS false;

@@ -134,6 +134,9 @@ impl Session {
             Some(entry) => entry.1 = value,
             None => self.settings.push((name, value)),
         }
+        if let Some((db, _)) = &self.catalog {
+            let _ = db.execute_batch(&catalog::current_setting_macro(&self.settings));
+        }
     }
 }
 

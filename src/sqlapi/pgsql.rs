@@ -7,7 +7,8 @@
 use super::error::{SqlError, SqlResult};
 use sqlparser::ast::{
     BinaryOperator, CastKind, DataType, Expr, Function, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
-    ObjectNamePart, Query, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+    ObjectNamePart, Query, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef, TableFactor, VisitMut,
+    VisitorMut,
 };
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -58,6 +59,9 @@ const MACROS: &[&str] = &[
     "inet_server_addr",
     "pg_get_keywords",
     "pg_relation_is_publishable",
+    "pg_get_ruledef",
+    "pg_partition_ancestors",
+    "parse_ident",
     "_pg_expandarray",
     "version",
     "current_database",
@@ -123,8 +127,59 @@ impl Rewriter<'_> {
     }
 }
 
+/// Set-returning functions PostgreSQL clients call in FROM (`pg_catalog.generate_series(1, 32)
+/// pos(n)`), which DuckDB has under the same names.
+const TABLE_FUNCTIONS: &[&str] = &["generate_series", "generate_subscripts", "unnest"];
+
+/// Scalar functions PostgreSQL lets a FROM clause call (one row, one column named by the
+/// alias: Grafana's `string_to_array(current_setting('search_path'), ',') s`).
+const SCALAR_IN_FROM: &[&str] = &["string_to_array", "current_schemas"];
+
 impl VisitorMut for Rewriter<'_> {
     type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table { name, args: Some(args), alias, .. } = factor else { return ControlFlow::Continue(()) };
+        let parts = lower_parts(name);
+        let Some(last) = parts.last().cloned() else { return ControlFlow::Continue(()) };
+        if SCALAR_IN_FROM.contains(&last.as_str()) {
+            let alias_name = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| last.clone());
+            let call = format!("SELECT {last}({}) AS \"{}\"", args.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "), alias_name.replace('"', "\"\""));
+            if let Ok(Statement::Query(q)) = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
+                .try_with_sql(&call)
+                .and_then(|mut p| p.parse_statement())
+            {
+                *factor = TableFactor::Derived {
+                    lateral: false,
+                    subquery: q,
+                    alias: Some(TableAlias {
+                        explicit: true,
+                        name: Ident::with_quote('"', alias_name),
+                        columns: Vec::new(),
+                        at: None,
+                    }),
+                    sample: None,
+                };
+            }
+            return ControlFlow::Continue(());
+        }
+        // The catalog's pg_partition_ancestors already has the ordinality (depth) column.
+        if last == "pg_partition_ancestors" {
+            if let TableFactor::Table { with_ordinality, .. } = factor {
+                *with_ordinality = false;
+            }
+            return ControlFlow::Continue(());
+        }
+        // `generate_series(...) AS i`: PostgreSQL names the column after the alias.
+        if TABLE_FUNCTIONS.contains(&last.as_str()) {
+            if let Some(a) = alias {
+                if a.columns.is_empty() {
+                    a.columns.push(TableAliasColumnDef::from_name(a.name.value.clone()));
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    }
 
     fn pre_visit_relation(&mut self, relation: &mut ObjectName) -> ControlFlow<()> {
         let mut parts = lower_parts(relation);
@@ -132,6 +187,9 @@ impl VisitorMut for Rewriter<'_> {
             parts.remove(0);
         }
         let mapped = match parts.as_slice() {
+            [s, t] if s == "pg_catalog" && TABLE_FUNCTIONS.contains(&t.as_str()) => {
+                Some(ObjectName(vec![ObjectNamePart::Identifier(Ident::new(t))]))
+            }
             [s, t] if s == "pg_catalog" => {
                 if self.has("pgc", t) {
                     Some(pgc(t))
@@ -178,7 +236,13 @@ impl VisitorMut for Rewriter<'_> {
                 if let Some(name) = parts.last() {
                     let word = SESSION_WORDS.iter().find(|(w, _)| w == name).map(|(_, t)| *t);
                     if schema_ok && (MACROS.contains(&name.as_str()) || word.is_some()) {
-                        let target = word.unwrap_or(name.as_str());
+                        // As a scalar (pgjdbc's `(information_schema._pg_expandarray(i.indkey)).n`),
+                        // the set-returning form that DuckDB expands like PostgreSQL does.
+                        let target = match name.as_str() {
+                            "_pg_expandarray" => "_pg_expandarray_rows",
+                            "pg_partition_ancestors" => "pg_partition_ancestors_rows",
+                            _ => word.unwrap_or(name.as_str()),
+                        };
                         f.name = pgc(target);
                         if matches!(f.args, FunctionArguments::None) {
                             f.args = FunctionArguments::List(FunctionArgumentList {
@@ -293,7 +357,7 @@ fn json_build_object(e: &Expr) -> Option<Expr> {
 }
 
 /// PostgreSQL's name for an unaliased result column.
-fn pg_column_name(e: &Expr) -> String {
+pub(super) fn pg_column_name(e: &Expr) -> String {
     match e {
         Expr::Identifier(i) => {
             match SESSION_WORDS.iter().find(|(w, _)| i.quote_style.is_none() && *w == i.value.to_lowercase()) {

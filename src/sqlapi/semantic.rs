@@ -82,9 +82,14 @@ pub fn rewrite(query: &Query, schema: &Schema) -> SqlResult<Option<SemanticQuery
                 }
             }
             SelectItem::QualifiedWildcard(kind, _) => {
-                let q = kind.to_string();
+                let q = match kind {
+                    sqlparser::ast::SelectItemQualifiedWildcardKind::ObjectName(name) => {
+                        super::scope::ident_parts(name).last().cloned().unwrap_or_default()
+                    }
+                    other => other.to_string(),
+                };
                 let (_, t) =
-                    scope.tables.iter().find(|(a, _)| a.eq_ignore_ascii_case(q.trim_matches('"'))).ok_or_else(
+                    scope.tables.iter().find(|(a, _)| a.eq_ignore_ascii_case(&q)).ok_or_else(
                         || SqlError::new("42P01", format!("missing FROM-clause entry for table \"{q}\"")),
                     )?;
                 for c in &t.columns {

@@ -115,3 +115,7 @@ SELECT status, MEASURE(count) FROM orders WHERE MEASURE(count) > 1 GROUP BY 1
 -- name: segment_in_a_pushdown
 -- source: SELECT DATE_TRUNC('month', created_at) AS m, SUM(amount) AS revenue FROM pd_orders WHERE status = 'paid' AND amount * 2 > 50 GROUP BY 1
 SELECT DATE_TRUNC('month', created_at) AS m, MEASURE(revenue) AS revenue FROM orders WHERE paid AND amount * 2 > 50 GROUP BY 1
+--
+-- name: star_next_to_an_expression
+-- source: SELECT status, customer_id, amount, created_at, amount * 2 AS twice FROM pd_orders
+SELECT o.*, o.amount * 2 AS twice FROM orders o

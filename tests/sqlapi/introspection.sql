@@ -115,3 +115,47 @@ SELECT * FROM read_csv('/etc/passwd')
 -- name: no_file_access_in_a_subquery
 -- error: 42P01
 SELECT (SELECT count(*) FROM read_text('/etc/hostname')) AS n
+--
+-- name: expandarray_as_a_scalar_expands_rows
+-- expect: [["10", "1"], ["20", "2"]]
+SELECT (information_schema._pg_expandarray(ARRAY[10, 20])).x AS x, (information_schema._pg_expandarray(ARRAY[10, 20])).n AS n
+--
+-- name: generate_series_from_pg_catalog_names_its_column_by_the_alias
+-- expect: [["1"], ["2"], ["3"]]
+SELECT pos FROM pg_catalog.generate_series(1, 3) pos ORDER BY pos
+--
+-- name: string_to_array_in_from
+-- expect: [["public"]]
+SELECT trim(s[2]) FROM string_to_array(current_setting('search_path'), ',') s
+--
+-- name: search_path_in_a_table_function_argument
+-- expect: [["1"], ["2"]]
+SELECT i FROM generate_series(array_lower(string_to_array(current_setting('search_path'), ','), 1), array_upper(string_to_array(current_setting('search_path'), ','), 1)) AS i
+--
+-- name: current_setting_follows_set
+-- expect: [["public"]]
+SET search_path = 'public'; SELECT current_setting('search_path')
+--
+-- name: table_exists_probe
+-- rows: 0
+SELECT TRUE AS "_" FROM "public"."users" WHERE 1 <> 1 LIMIT 0
+--
+-- name: row_estimates_from_pg_stat_user_tables
+-- expect: [["users", null]]
+SELECT c.relname, NULLIF(s.n_live_tup, 0) FROM pg_catalog.pg_class c LEFT JOIN pg_stat_user_tables s ON s.relname = c.relname WHERE c.relname = 'users'
+--
+-- name: parse_ident
+-- expect: [["{public,Users}"]]
+SELECT parse_ident('public."Users"')
+--
+-- name: publications_of_schemas_and_rule_definitions
+-- expect: [["0", null]]
+SELECT (SELECT count(*) FROM pg_catalog.pg_publication_namespace), pg_catalog.pg_get_ruledef(1, true)
+--
+-- name: partition_ancestors_in_a_select_list
+-- rows: 0
+SELECT pg_catalog.pg_partition_ancestors(16385)
+--
+-- name: odbc_column_query_reads_relhasoids
+-- expect: [["false"]]
+SELECT DISTINCT c.relhasoids FROM pg_catalog.pg_class c WHERE c.relname = 'users'

@@ -90,3 +90,7 @@ SELECT date_trunc('year', sent_at), MEASURE(referral_conversion_rate) FROM (SELE
 -- name: top_down_with_inner_filter
 -- rest: {"measures": ["users.count"], "dimensions": ["users.acquisition_channel"], "filters": [{"member": "users.plan", "operator": "equals", "values": ["pro"]}]}
 SELECT acquisition_channel, COUNT(*) FROM (SELECT acquisition_channel, plan FROM users WHERE plan = 'pro') t GROUP BY 1
+--
+-- name: qualified_star
+-- rows: 5
+SELECT u.* FROM users u ORDER BY account_id LIMIT 5

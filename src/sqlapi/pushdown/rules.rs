@@ -1,11 +1,9 @@
-//! What a pushdown statement may call, and what PostgreSQL names an unnamed result column.
+//! What a pushdown statement may call.
 //!
 //! Pushdown runs the statement's own expressions on the warehouse under cubec's credentials, so
 //! only functions on this list pass: a function that reads files, runs SQL text or changes
 //! settings (`pg_read_file`, `query_to_xml`, `set_config`, `dblink`, DuckDB's `read_text`)
 //! must never reach it from a BI tool's statement.
-
-use sqlparser::ast::Expr;
 
 /// Scalar, aggregate and window functions a pushdown statement may use: standard SQL that
 /// PostgreSQL, DuckDB, Snowflake and BigQuery share (or the dialect file renders).
@@ -42,50 +40,12 @@ pub(super) fn allowed(name: &str) -> bool {
     ALLOWED.contains(&name)
 }
 
-/// PostgreSQL's name for an unaliased result column (its FigureColname): a column's name, a
-/// function's, CASE's `case`, through casts; `?column?` for anything else.
-pub(super) fn column_name(e: &Expr) -> String {
-    figure(e).unwrap_or_else(|| "?column?".to_string())
-}
-
-fn figure(e: &Expr) -> Option<String> {
-    match e {
-        Expr::Identifier(i) => Some(i.value.clone()),
-        Expr::CompoundIdentifier(ids) => ids.last().map(|i| i.value.clone()),
-        Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase()),
-        Expr::Nested(inner) => figure(inner),
-        Expr::Cast { expr, data_type, .. } => {
-            figure(expr).or_else(|| data_type.to_string().split('(').next().map(|t| t.trim().to_lowercase()))
-        }
-        Expr::Case { .. } => Some("case".into()),
-        Expr::Extract { .. } => Some("extract".into()),
-        Expr::Substring { .. } => Some("substring".into()),
-        Expr::Trim { .. } => Some("btrim".into()),
-        Expr::Position { .. } => Some("position".into()),
-        Expr::Ceil { .. } => Some("ceil".into()),
-        Expr::Floor { .. } => Some("floor".into()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlparser::dialect::PostgreSqlDialect;
-    use sqlparser::parser::Parser;
-
-    fn name(sql: &str) -> String {
-        let e = Parser::new(&PostgreSqlDialect {}).try_with_sql(sql).expect("lexes").parse_expr().expect("parses");
-        column_name(&e)
-    }
 
     #[test]
-    fn unnamed_columns_are_named_as_postgresql_names_them() {
-        assert_eq!(name("t.channel"), "channel");
-        assert_eq!(name("ROUND(MEASURE(x), 2)"), "round");
-        assert_eq!(name("CAST(COUNT(*) AS FLOAT)"), "count");
-        assert_eq!(name("CASE WHEN a = 1 THEN 'x' END"), "case");
-        assert_eq!(name("MEASURE(x) / 2.0"), "?column?");
+    fn only_listed_functions_pass() {
         assert!(allowed("round") && !allowed("pg_read_file") && !allowed("query_to_xml"));
     }
 }
