@@ -160,12 +160,15 @@ try:
         r = psql("-c", "\\d referral_kpis")
         check(r.returncode == 0 and "active_referrer_rate" in r.stdout and "timestamp without time zone" in r.stdout,
               f"psql \\d referral_kpis: {r.stdout[:300]} {r.stderr}")
+        for command in ("\\d+ referral_kpis", "\\dn", "\\df"):
+            r = psql("-c", command)
+            check(r.returncode == 0, f"psql {command}: {r.stderr}")
         r = psql("-c", "\\l")
         check(r.returncode == 0 and "cube" in r.stdout, f"psql \\l: {r.stderr}")
         r = psql("-At", "-F", ",", "-c", QUESTIONS[0][0])
         rows = [line.split(",") for line in r.stdout.strip().splitlines()]
         check(r.returncode == 0 and same_rows(rows, rest(QUESTIONS[0][2]), QUESTIONS[0][3]), f"psql MEASURE rows: {r.stdout} {r.stderr}")
-        print("== psql: \\dt, \\d, \\l and a MEASURE() query")
+        print("== psql: \\dt, \\d, \\d+, \\dn, \\df, \\l and a MEASURE() query")
     else:
         check(False, "psql is not installed")
 

@@ -146,7 +146,7 @@ impl Cursor {
             }
             Step::Absolute(n) | Step::Relative(n) => {
                 let target = match step {
-                    Step::Absolute(n) if n < 0 => len + 1 + n,
+                    Step::Absolute(n) if n < 0 => len.saturating_add(1).saturating_add(n),
                     Step::Absolute(_) => n,
                     _ => self.position.saturating_add(n),
                 };

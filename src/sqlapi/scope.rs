@@ -205,7 +205,9 @@ impl<'a> Scope<'a> {
             Expr::Nested(inner) => self.item(inner),
             Expr::Function(f) => self.call(f),
             // `CAST(m AS DECIMAL)` inside Power BI's `sum(...)`: the value is the same.
-            Expr::Cast { expr, .. } if column_parts(expr).is_some() => self.item(expr),
+            Expr::Cast { expr, data_type, .. } if column_parts(expr).is_some() && is_numeric_type(data_type) => {
+                self.item(expr)
+            }
             other => Err(SqlError::unsupported(format!(
                 "`{other}` is not a member, an aggregate of a measure or DATE_TRUNC of a time dimension; compute it \
                  in an outer query over a subquery that selects the members"
@@ -259,6 +261,13 @@ impl<'a> Scope<'a> {
         })?;
         let (_, c) = self.column(&parts)?;
         let ColumnKind::Measure { agg, .. } = &c.kind else {
+            // MAX(dim), COUNT(DISTINCT dim): not a semantic query, but pushdown computes it.
+            if name != "measure" {
+                return Err(SqlError::unsupported(format!(
+                    "`{f}` aggregates dimension \"{}\"; only pushdown computes it",
+                    c.name
+                )));
+            }
             return Err(SqlError::grouping(format!(
                 "Dimension '{}' was used with the aggregate function '{}()'. Please use a measure instead",
                 c.name,
@@ -279,6 +288,17 @@ impl<'a> Scope<'a> {
         }
         Ok(Item::Measure(c))
     }
+}
+
+/// A numeric type: a cast to it keeps a number's value (`CAST(x AS DATE)` does not keep a time's).
+fn is_numeric_type(t: &sqlparser::ast::DataType) -> bool {
+    let name = t.to_string().to_lowercase();
+    let base = name.split('(').next().unwrap_or_default().trim();
+    matches!(
+        base,
+        "decimal" | "numeric" | "float" | "float4" | "float8" | "double" | "double precision" | "real" | "int"
+            | "integer" | "bigint" | "int4" | "int8" | "smallint"
+    )
 }
 
 fn strip_casts(e: &Expr) -> &Expr {

@@ -119,3 +119,65 @@ SELECT DATE_TRUNC('month', created_at) AS m, MEASURE(revenue) AS revenue FROM or
 -- name: star_next_to_an_expression
 -- source: SELECT status, customer_id, amount, created_at, amount * 2 AS twice FROM pd_orders
 SELECT o.*, o.amount * 2 AS twice FROM orders o
+--
+-- name: tableau_date_range_of_a_dimension
+-- source: SELECT MIN(created_at) AS lo, MAX(created_at) AS hi FROM pd_orders
+SELECT MIN(created_at) AS lo, MAX(created_at) AS hi FROM orders
+--
+-- name: distinct_count_of_a_dimension
+-- source: SELECT COUNT(DISTINCT status) AS n FROM pd_orders
+SELECT COUNT(DISTINCT status) AS n FROM orders
+--
+-- name: extract_year_and_month
+-- source: SELECT EXTRACT(YEAR FROM created_at) AS y, EXTRACT(MONTH FROM created_at) AS mo, SUM(amount) AS revenue FROM pd_orders GROUP BY 1, 2
+SELECT EXTRACT(YEAR FROM created_at) AS y, EXTRACT(MONTH FROM created_at) AS mo, MEASURE(revenue) AS revenue FROM orders GROUP BY 1, 2
+--
+-- name: cast_to_date_as_group_key
+-- source: SELECT CAST(created_at AS DATE) AS d, COUNT(*) AS n FROM pd_orders WHERE created_at < '2024-03-01' GROUP BY 1
+SELECT CAST(created_at AS DATE) AS d, COUNT(*) AS n FROM orders WHERE created_at < '2024-03-01' GROUP BY 1
+--
+-- name: lower_equals_filter
+-- source: SELECT COUNT(*) AS n FROM pd_orders WHERE LOWER(status) = 'paid'
+SELECT COUNT(*) AS n FROM orders WHERE LOWER(status) = 'paid'
+--
+-- name: case_over_a_measure
+-- source: SELECT status, CASE WHEN COUNT(*) > 3 THEN 'many' ELSE 'few' END AS size FROM pd_orders GROUP BY 1
+SELECT status, CASE WHEN MEASURE(count) > 3 THEN 'many' ELSE 'few' END AS size FROM orders GROUP BY 1
+--
+-- name: power_bi_sum_of_a_cast_measure_by_expression
+-- source: SELECT UPPER(status) AS s, SUM(CAST(amount AS DECIMAL)) AS r FROM pd_orders GROUP BY UPPER(status)
+SELECT UPPER(status) AS s, SUM(CAST(revenue AS DECIMAL)) AS r FROM orders GROUP BY UPPER(status)
+--
+-- name: coalesce_of_an_aggregate
+-- source: SELECT c.tier, COALESCE(SUM(o.amount), 0) AS r FROM pd_orders o LEFT JOIN pd_customers c ON o.customer_id = c.id GROUP BY 1
+SELECT tier, COALESCE(MEASURE(revenue), 0) AS r FROM order_facts GROUP BY 1
+--
+-- name: row_number_and_limit
+-- ordered: yes
+-- source: SELECT status, COUNT(*) AS n, ROW_NUMBER() OVER (ORDER BY COUNT(*) DESC, status) AS rn FROM pd_orders GROUP BY 1 ORDER BY rn LIMIT 2 OFFSET 1
+SELECT status, MEASURE(count) AS n, ROW_NUMBER() OVER (ORDER BY MEASURE(count) DESC, status) AS rn FROM orders GROUP BY 1 ORDER BY rn LIMIT 2 OFFSET 1
+--
+-- name: lag_month_over_month
+-- ordered: yes
+-- source: SELECT DATE_TRUNC('month', created_at) AS m, SUM(amount) - LAG(SUM(amount)) OVER (ORDER BY DATE_TRUNC('month', created_at)) AS change FROM pd_orders GROUP BY 1 ORDER BY 1
+SELECT DATE_TRUNC('month', created_at) AS m, MEASURE(revenue) - LAG(MEASURE(revenue)) OVER (ORDER BY DATE_TRUNC('month', created_at)) AS change FROM orders GROUP BY 1 ORDER BY 1
+--
+-- name: exists_subquery
+-- source: SELECT c.city, COUNT(*) AS n FROM pd_customers c WHERE EXISTS (SELECT 1 FROM pd_orders o WHERE o.status = 'refunded' AND o.amount > 10) GROUP BY 1
+SELECT city, MEASURE(count) AS n FROM customers WHERE EXISTS (SELECT 1 FROM orders WHERE status = 'refunded' AND amount > 10) GROUP BY 1
+--
+-- name: not_in_subquery_with_nulls_excluded
+-- source: SELECT COUNT(*) AS n FROM pd_customers WHERE id NOT IN (SELECT customer_id FROM pd_orders WHERE customer_id IS NOT NULL)
+SELECT MEASURE(count) AS n FROM customers WHERE id NOT IN (SELECT customer_id FROM orders WHERE customer_id IS NOT NULL)
+--
+-- name: except_of_two_cube_queries
+-- source: SELECT city FROM pd_customers EXCEPT SELECT c.city FROM pd_orders o JOIN pd_customers c ON o.customer_id = c.id WHERE o.status = 'refunded'
+SELECT city FROM customers EXCEPT SELECT city FROM order_facts WHERE status = 'refunded'
+--
+-- name: bare_measure_without_aggregate_is_refused
+-- error: 42803
+SELECT status, revenue + 1 FROM orders GROUP BY 1
+--
+-- name: union_inside_a_subquery
+-- source: SELECT COUNT(*) AS n FROM (SELECT status FROM pd_orders WHERE amount > 50 UNION SELECT status FROM pd_orders WHERE amount < 8) q
+SELECT COUNT(*) AS n FROM (SELECT status FROM orders WHERE amount > 50 UNION SELECT status FROM orders WHERE amount < 8) q

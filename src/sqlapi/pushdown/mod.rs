@@ -54,6 +54,9 @@ pub struct Pushdown {
 
 /// Compiles `query` for the data source; errors name what cannot be pushed down.
 pub fn compile(query: &Query, schema: &Schema, ctx: &Context) -> SqlResult<Pushdown> {
+    if splice::has_marker(&query.to_string()) {
+        return Err(SqlError::syntax("names starting with __cubec_splice_ are reserved"));
+    }
     let mut q = query.clone();
     if !q.locks.is_empty() || q.fetch.is_some() {
         return Err(SqlError::unsupported("FOR UPDATE and FETCH FIRST are not pushed down"));
@@ -70,6 +73,18 @@ pub fn compile(query: &Query, schema: &Schema, ctx: &Context) -> SqlResult<Pushd
         return Err(SqlError::internal("pushdown of a statement without cube tables"));
     }
     let quote = ctx.dialect.ident("x").chars().next().unwrap_or('"');
+    let distinct = ctx.dialect.render("set_default_quantifier", minijinja::context! {}).map_err(|d| SqlError::internal(d.message))?;
+    if distinct.trim().eq_ignore_ascii_case("distinct") {
+        struct EveryQuery;
+        impl VisitorMut for EveryQuery {
+            type Break = ();
+            fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+                spell_out_distinct(&mut q.body);
+                ControlFlow::Continue(())
+            }
+        }
+        let _ = q.visit(&mut EveryQuery);
+    }
     requote(&mut q, quote, &walker.splices);
     let mut sources = Vec::with_capacity(walker.bindings.len());
     for b in &walker.bindings {
@@ -148,6 +163,21 @@ fn cap_rows(q: &mut Query, max: u64) -> bool {
             q.limit_clause = Some(LimitClause::LimitOffset { limit: Some(over), offset: None, limit_by: Vec::new() });
             false
         }
+    }
+}
+
+/// `UNION` as `UNION DISTINCT` (and EXCEPT, INTERSECT), for warehouses that require the word.
+fn spell_out_distinct(body: &mut SetExpr) {
+    match body {
+        SetExpr::SetOperation { set_quantifier, left, right, .. } => {
+            if *set_quantifier == sqlparser::ast::SetQuantifier::None {
+                *set_quantifier = sqlparser::ast::SetQuantifier::Distinct;
+            }
+            spell_out_distinct(left);
+            spell_out_distinct(right);
+        }
+        SetExpr::Query(q) => spell_out_distinct(&mut q.body),
+        _ => {}
     }
 }
 

@@ -48,28 +48,30 @@ impl Splices {
         self.pieces.get(n)
     }
 
-    /// Puts every token's text in place; `resolve` gives the text of columns and sources.
+    /// Puts every token's text in place; `resolve` gives the text of columns, sources and
+    /// literals. One pass: a piece's text is never scanned again, so a literal whose value
+    /// looks like a token stays that literal. A piece's own tokens are earlier pieces (made
+    /// before it), put in place first.
     pub fn finish(&self, text: &str, resolve: impl Fn(&Piece) -> SqlResult<String>) -> SqlResult<String> {
-        let mut texts = Vec::with_capacity(self.pieces.len());
+        let mut texts: Vec<String> = Vec::with_capacity(self.pieces.len());
         for p in &self.pieces {
-            texts.push(match p {
-                Piece::Text(t) => t.clone(),
+            let t = match p {
+                Piece::Text(t) => replace_tokens(t, &texts)?,
                 other => resolve(other)?,
-            });
+            };
+            texts.push(t);
         }
-        // Tokens nest (an aggregate's text holds column tokens): a few passes settle them.
-        let mut out = text.to_string();
-        for _ in 0..16 {
-            if !out.contains(OPEN) {
-                return Ok(out);
-            }
-            out = replace_tokens(&out, &texts);
-        }
-        Err(SqlError::internal("pushdown tokens nest too deep"))
+        replace_tokens(text, &texts)
     }
 }
 
-fn replace_tokens(text: &str, texts: &[String]) -> String {
+/// Whether user text holds the token marker (such statements are refused, so no token can be
+/// forged).
+pub(super) fn has_marker(text: &str) -> bool {
+    text.to_ascii_lowercase().contains(OPEN)
+}
+
+fn replace_tokens(text: &str, texts: &[String]) -> SqlResult<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find(OPEN) {
@@ -82,14 +84,11 @@ fn replace_tokens(text: &str, texts: &[String]) -> String {
                 out.push_str(t);
                 rest = &after[digits + CLOSE.len()..];
             }
-            _ => {
-                out.push_str(OPEN);
-                rest = after;
-            }
+            _ => return Err(SqlError::internal("a pushdown token without its text")),
         }
     }
     out.push_str(rest);
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -104,5 +103,20 @@ mod tests {
         let out = s.finish(&format!("SELECT {agg} / 2"), |_| Ok(String::new())).expect("finishes");
         assert_eq!(out, "SELECT sum(t.\"a\") / 2");
         assert!(s.piece_of(&Ident::new("x")).is_none());
+    }
+
+    #[test]
+    fn a_literal_that_looks_like_a_token_is_not_expanded() {
+        let mut s = Splices::default();
+        let evil = s.token(Piece::Literal("x' OR 1=1 --".into()));
+        let second = s.token(Piece::Literal(format!("{evil}")));
+        let out = s
+            .finish(&format!("SELECT 1 WHERE a = {evil} AND b = {second}"), |p| match p {
+                Piece::Literal(v) => Ok(format!("'{}'", v.replace('\'', "''"))),
+                _ => Ok(String::new()),
+            })
+            .expect("finishes");
+        assert_eq!(out, format!("SELECT 1 WHERE a = 'x'' OR 1=1 --' AND b = '{evil}'"));
+        assert!(has_marker("select __CUBEC_SPLICE_1__"));
     }
 }
