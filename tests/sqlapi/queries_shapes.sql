@@ -94,3 +94,11 @@ SELECT acquisition_channel, COUNT(*) FROM (SELECT acquisition_channel, plan FROM
 -- name: qualified_star
 -- rows: 5
 SELECT u.* FROM users u ORDER BY account_id LIMIT 5
+--
+-- name: power_query_table_star
+-- rows: 5
+SELECT "$Table".* FROM "public"."users" "$Table" LIMIT 5
+--
+-- name: pushdown_limit_over_the_maximum_refused_when_more_rows_come
+-- error: 54000
+SELECT plan || '-' || acquisition_channel AS k FROM users, (VALUES (1), (2), (3), (4), (5), (6), (7), (8), (9), (10), (11), (12), (13), (14), (15)) x(n) LIMIT 100000000

@@ -150,13 +150,27 @@ fn name_columns(q: &mut Query) -> Option<Vec<String>> {
     Some(names)
 }
 
-/// Without a LIMIT, asks for one row over the maximum (the engine refuses such a result).
+/// A LIMIT within the row maximum stays; without one, or with a larger or computed one, the
+/// statement asks for one row over the maximum and the engine refuses such a result (no
+/// silent cap). Returns whether the statement's own LIMIT stands.
 fn cap_rows(q: &mut Query, max: u64) -> bool {
     let over = Expr::value(SqlValue::Number((max.saturating_add(1)).to_string(), false));
+    let within = |e: &Expr| match e {
+        Expr::Value(v) => matches!(&v.value, SqlValue::Number(n, _) if n.parse::<u64>().is_ok_and(|n| n <= max)),
+        _ => false,
+    };
     match &mut q.limit_clause {
-        Some(LimitClause::LimitOffset { limit: Some(_), .. }) | Some(LimitClause::OffsetCommaLimit { .. }) => true,
+        Some(LimitClause::LimitOffset { limit: Some(l), .. }) | Some(LimitClause::OffsetCommaLimit { limit: l, .. })
+            if within(l) =>
+        {
+            true
+        }
         Some(LimitClause::LimitOffset { limit, .. }) => {
             *limit = Some(over);
+            false
+        }
+        Some(LimitClause::OffsetCommaLimit { limit, .. }) => {
+            *limit = over;
             false
         }
         None => {
