@@ -488,7 +488,8 @@ fn sql4sql_reports_the_query_type_and_the_sql() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sql"]["query_type"], "pushdown");
     assert!(body["sql"]["sql"][0].as_str().is_some_and(|s| s.contains("ROLLUP")), "{body}");
-    let (status, body) = ask("SELECT max(n) FROM (SELECT plan, MEASURE(count) AS n FROM users GROUP BY 1) q", json!({}));
+    let (status, body) =
+        ask("SELECT max(n) FROM (SELECT plan, MEASURE(count) AS n FROM users GROUP BY 1) q", json!({}));
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["sql"]["query_type"], "post_processing");
     assert_eq!(body["sql"]["queries"].as_array().map(Vec::len), Some(1), "{body}");

@@ -49,7 +49,13 @@ impl Runner {
         let deadline = tokio::time::Instant::now() + self.config.timeout;
         loop {
             let snapshot = self.state.models.current();
-            let req = ApiRequest { query: query.clone(), multi: false, dialect: None, cache: Default::default(), sql_text: None };
+            let req = ApiRequest {
+                query: query.clone(),
+                multi: false,
+                dialect: None,
+                cache: Default::default(),
+                sql_text: None,
+            };
             let mut stats = RequestStats::default();
             let id = format!("mcp-{n}");
             let run = api::load(&self.state, &snapshot, req, context.clone(), &id, &mut stats);

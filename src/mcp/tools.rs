@@ -358,7 +358,8 @@ impl Tools {
     fn compile(&self, args: &Map<String, Value>, context: &Value) -> Result<Answer, ToolError> {
         let (q, _) = self.guarded(args)?;
         let snapshot = self.run.state.models.current();
-        let req = ApiRequest { query: q.clone(), multi: false, dialect: None, cache: Default::default(), sql_text: None };
+        let req =
+            ApiRequest { query: q.clone(), multi: false, dialect: None, cache: Default::default(), sql_text: None };
         let body = api::sql(&self.run.state, &snapshot, req, context.clone()).map_err(api_error)?;
         let sql = &body["sql"];
         let model = &snapshot.checked.model;

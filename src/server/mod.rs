@@ -272,7 +272,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `/v1/sql`'s answer (`status`, `query_type`, `sql`), or a message for a statement the
 /// caller got wrong.
 pub trait SqlPlanner: Send + Sync {
-    fn plan(&self, state: &Arc<AppState>, sql: &str, context: &serde_json::Value) -> Result<serde_json::Value, PlanError>;
+    fn plan(
+        &self,
+        state: &Arc<AppState>,
+        sql: &str,
+        context: &serde_json::Value,
+    ) -> Result<serde_json::Value, PlanError>;
 }
 
 /// Why a statement could not be planned: the caller's mistake, or (`forbidden`) its rights.

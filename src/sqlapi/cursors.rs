@@ -94,9 +94,7 @@ pub fn step(d: &FetchDirection) -> SqlResult<Step> {
         FetchDirection::Relative { limit } => Step::Relative(number(limit)?),
         FetchDirection::All | FetchDirection::ForwardAll => Step::Forward(ALL),
         FetchDirection::Forward { limit } => Step::Forward(limit.as_ref().map(number).transpose()?.unwrap_or(1)),
-        FetchDirection::Backward { limit } => {
-            Step::Forward(-limit.as_ref().map(number).transpose()?.unwrap_or(1))
-        }
+        FetchDirection::Backward { limit } => Step::Forward(-limit.as_ref().map(number).transpose()?.unwrap_or(1)),
         FetchDirection::BackwardAll => Step::Forward(-ALL),
     })
 }

@@ -8,7 +8,7 @@
 
 use super::catalog::{self, SessionInfo};
 use super::error::{SqlError, SqlResult};
-use super::postprocess::{collect_semantic, cte_names, duck_type, run_duckdb, semantic_or_flattened};
+use super::postprocess::{collect_semantic, cte_names, load_rows_sql, run_duckdb, semantic_or_flattened};
 use super::pushdown;
 use super::schema::{PgType, ResultTable, Schema};
 use super::scope;
@@ -254,7 +254,9 @@ fn select_into_temp(q: &mut Query) -> SqlResult<Option<sqlparser::ast::ObjectNam
 fn time_zone(value: &str) -> SqlResult<String> {
     let v = value.trim().trim_matches('\'');
     let lower = v.to_ascii_lowercase();
-    if ["utc", "etc/utc", "gmt", "z", "zulu", "0", "+00:00", "00:00", "default", "local", "universal"].contains(&lower.as_str()) {
+    if ["utc", "etc/utc", "gmt", "z", "zulu", "0", "+00:00", "00:00", "default", "local", "universal"]
+        .contains(&lower.as_str())
+    {
         return Ok("UTC".into());
     }
     match v.parse::<chrono_tz::Tz>() {
@@ -428,12 +430,7 @@ impl Engine {
                 .into_iter()
                 .collect();
             for (name, rows) in &session.temp_tables {
-                let table = crate::exec::tables::Table {
-                    name: name.clone(),
-                    columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
-                    rows: rows.rows.clone(),
-                };
-                db.execute_batch(&crate::exec::tables::standard_sql(&table, false))
+                db.execute_batch(&load_rows_sql(name, rows))
                     .map_err(|e| SqlError::internal(format!("reloading temporary table \"{name}\": {e}")))?;
             }
             session.catalog = Some((db, tables));
@@ -499,9 +496,7 @@ impl Engine {
             Ok(Some(sq)) => return Ok(Route::Regular(sq)),
             Ok(None) => {}
             // Valid SQL that is not one semantic query: the data source computes it.
-            Err(e) if e.code == "0A000" => {
-                return self.pushdown(session, &q, &schema).map_err(|p| if p.code == "XX000" { e } else { p })
-            }
+            Err(e) if e.code == "0A000" => return self.pushdown_instead(session, &q, &schema, e),
             Err(e) => return Err(e),
         }
         // Post-processing: semantic subqueries and CTEs become tables in the session's DuckDB.
@@ -510,9 +505,7 @@ impl Engine {
         let mut found = Vec::new();
         match collect_semantic(&mut q, &schema, &mut found) {
             Ok(()) => {}
-            Err(e) if e.code == "0A000" => {
-                return self.pushdown(session, &original, &schema).map_err(|p| if p.code == "XX000" { e } else { p })
-            }
+            Err(e) if e.code == "0A000" => return self.pushdown_instead(session, &original, &schema, e),
             Err(e) => return Err(e),
         }
         let cte_names = cte_names(&q);
@@ -535,6 +528,12 @@ impl Engine {
             }
         }
         Ok(Route::PostProcessing { found, stmt })
+    }
+
+    /// Pushdown for a statement the other routes refused with `refusal`; a fault of pushdown
+    /// itself reports the refusal instead.
+    fn pushdown_instead(&self, session: &Session, q: &Query, schema: &Schema, refusal: SqlError) -> SqlResult<Route> {
+        self.pushdown(session, q, schema).map_err(|p| if p.code == "XX000" { refusal } else { p })
     }
 
     /// Compiles a statement for the data source, as the session's user.
@@ -578,12 +577,7 @@ impl Engine {
         let mut task = tokio::task::spawn_blocking(move || {
             let mut result = Ok(());
             for (name, rows) in &loaded {
-                let table = crate::exec::tables::Table {
-                    name: name.clone(),
-                    columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
-                    rows: rows.rows.clone(),
-                };
-                if let Err(e) = db.execute_batch(&crate::exec::tables::standard_sql(&table, false)) {
+                if let Err(e) = db.execute_batch(&load_rows_sql(name, rows)) {
                     result = Err(SqlError::internal(format!("loading a semantic result for post-processing: {e}")));
                     break;
                 }
@@ -612,7 +606,6 @@ impl Engine {
         }
         result
     }
-
 }
 
 #[cfg(test)]

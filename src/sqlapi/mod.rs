@@ -12,16 +12,16 @@ pub mod cursors;
 pub mod engine;
 pub mod error;
 pub mod filters;
-pub mod objects;
 pub mod flatten;
+pub mod objects;
 pub mod pgsql;
 pub mod postprocess;
 pub mod pushdown;
 pub mod run;
-pub mod sql4sql;
 pub mod schema;
 pub mod scope;
 pub mod semantic;
+pub mod sql4sql;
 pub mod users;
 pub mod wire;
 

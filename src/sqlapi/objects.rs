@@ -56,7 +56,12 @@ impl Engine {
 
     /// `CREATE TEMPORARY TABLE name AS query` and `SELECT ... INTO TEMP name`: the rows go into
     /// the session's DuckDB under `name`. The tag is PostgreSQL's `SELECT n`.
-    pub(super) async fn create_temp(&self, session: &mut Session, name: &ObjectName, query: Query) -> SqlResult<Outcome> {
+    pub(super) async fn create_temp(
+        &self,
+        session: &mut Session,
+        name: &ObjectName,
+        query: Query,
+    ) -> SqlResult<Outcome> {
         let name = temp_name(name)?;
         if session.temp_table(&name).is_some() {
             return Err(SqlError::new("42P07", format!("relation \"{name}\" already exists")));
@@ -89,12 +94,7 @@ impl Engine {
     /// Loads a temporary table's rows into the session's DuckDB.
     pub(super) fn load_temp(&self, session: &mut Session, name: &str, rows: &ResultTable) -> SqlResult<()> {
         let (db, _) = self.catalog(session)?;
-        let table = crate::exec::tables::Table {
-            name: name.to_string(),
-            columns: rows.columns.iter().map(|(n, t)| (n.clone(), super::postprocess::duck_type(*t).to_string())).collect(),
-            rows: rows.rows.clone(),
-        };
-        db.execute_batch(&crate::exec::tables::standard_sql(&table, false))
+        db.execute_batch(&super::postprocess::load_rows_sql(name, rows))
             .map_err(|e| SqlError::internal(format!("storing temporary table \"{name}\": {e}")))
     }
 }

@@ -144,7 +144,11 @@ impl VisitorMut for Rewriter<'_> {
         let Some(last) = parts.last().cloned() else { return ControlFlow::Continue(()) };
         if SCALAR_IN_FROM.contains(&last.as_str()) {
             let alias_name = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| last.clone());
-            let call = format!("SELECT {last}({}) AS \"{}\"", args.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "), alias_name.replace('"', "\"\""));
+            let call = format!(
+                "SELECT {last}({}) AS \"{}\"",
+                args.args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+                alias_name.replace('"', "\"\"")
+            );
             if let Ok(Statement::Query(q)) = sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {})
                 .try_with_sql(&call)
                 .and_then(|mut p| p.parse_statement())

@@ -23,6 +23,17 @@ pub(super) fn duck_type(t: PgType) -> &'static str {
     }
 }
 
+/// `CREATE TABLE` and inserts of a result's rows in the session's DuckDB (semantic results for
+/// post-processing, temporary tables).
+pub(super) fn load_rows_sql(name: &str, rows: &ResultTable) -> String {
+    let table = crate::exec::tables::Table {
+        name: name.to_string(),
+        columns: rows.columns.iter().map(|(n, t)| (n.clone(), duck_type(*t).to_string())).collect(),
+        rows: rows.rows.clone(),
+    };
+    crate::exec::tables::standard_sql(&table, false)
+}
+
 /// A DuckDB type name as the PostgreSQL type the result reports.
 fn pg_type_of(duck: &str) -> PgType {
     let t = duck.to_uppercase();

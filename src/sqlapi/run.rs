@@ -20,12 +20,8 @@ impl Engine {
     pub(super) async fn run_pushdown(&self, session: &mut Session, p: pushdown::Pushdown) -> SqlResult<ResultTable> {
         session.last_pushdown = Some(p.compiled.sql.clone());
         let max = self.state.limits.max_limit;
-        let answer = self
-            .state
-            .cache
-            .load(Arc::new(p.compiled), CacheMode::default(), None, None)
-            .await
-            .map_err(load_error)?;
+        let answer =
+            self.state.cache.load(Arc::new(p.compiled), CacheMode::default(), None, None).await.map_err(load_error)?;
         let rows = &answer.fetched.rows;
         if !p.limited && rows.rows.len() as u64 > max {
             return Err(SqlError::new(
@@ -117,7 +113,6 @@ impl Engine {
     }
 }
 
-
 /// A query cache or database failure as the SQLSTATE PostgreSQL would give.
 fn load_error(e: LoadError) -> SqlError {
     match e {
@@ -162,4 +157,3 @@ fn project(
             .collect(),
     })
 }
-

@@ -171,19 +171,12 @@ impl<'a> Scope<'a> {
                 "COUNT(*) over joined cube tables: name the measure, as in MEASURE(orders.count)",
             ));
         };
-        let is_count = |c: &&Column| matches!(&c.kind, ColumnKind::Measure { agg, .. } if agg == "count");
-        table
-            .columns
-            .iter()
-            .filter(is_count)
-            .find(|c| c.name == "count")
-            .or_else(|| table.columns.iter().find(is_count))
-            .ok_or_else(|| {
-                SqlError::grouping(format!(
-                    "COUNT(*) needs a measure of type count in \"{}\", and it has none; use MEASURE(<measure>)",
-                    table.name
-                ))
-            })
+        count_measure(table).ok_or_else(|| {
+            SqlError::grouping(format!(
+                "COUNT(*) needs a measure of type count in \"{}\", and it has none; use MEASURE(<measure>)",
+                table.name
+            ))
+        })
     }
 
     /// What an expression in SELECT, GROUP BY, ORDER BY or HAVING is.
@@ -296,8 +289,20 @@ fn is_numeric_type(t: &sqlparser::ast::DataType) -> bool {
     let base = name.split('(').next().unwrap_or_default().trim();
     matches!(
         base,
-        "decimal" | "numeric" | "float" | "float4" | "float8" | "double" | "double precision" | "real" | "int"
-            | "integer" | "bigint" | "int4" | "int8" | "smallint"
+        "decimal"
+            | "numeric"
+            | "float"
+            | "float4"
+            | "float8"
+            | "double"
+            | "double precision"
+            | "real"
+            | "int"
+            | "integer"
+            | "bigint"
+            | "int4"
+            | "int8"
+            | "smallint"
     )
 }
 
@@ -307,6 +312,12 @@ fn strip_casts(e: &Expr) -> &Expr {
         Expr::Nested(inner) => strip_casts(inner),
         other => other,
     }
+}
+
+/// The measure `COUNT(*)` means on a table: the one named `count`, else its first count measure.
+pub(super) fn count_measure(table: &Table) -> Option<&Column> {
+    let is_count = |c: &&Column| matches!(&c.kind, ColumnKind::Measure { agg, .. } if agg == "count");
+    table.columns.iter().filter(is_count).find(|c| c.name == "count").or_else(|| table.columns.iter().find(is_count))
 }
 
 /// The scope of a FROM clause when every relation in it is a cube table, joined by CROSS JOIN

@@ -89,9 +89,9 @@ pub fn rewrite(query: &Query, schema: &Schema) -> SqlResult<Option<SemanticQuery
                     other => other.to_string(),
                 };
                 let (_, t) =
-                    scope.tables.iter().find(|(a, _)| a.eq_ignore_ascii_case(&q)).ok_or_else(
-                        || SqlError::new("42P01", format!("missing FROM-clause entry for table \"{q}\"")),
-                    )?;
+                    scope.tables.iter().find(|(a, _)| a.eq_ignore_ascii_case(&q)).ok_or_else(|| {
+                        SqlError::new("42P01", format!("missing FROM-clause entry for table \"{q}\""))
+                    })?;
                 for c in &t.columns {
                     if let ColumnKind::Dimension { .. } = c.kind {
                         projected.push((None, Item::Dimension(c)));

@@ -25,9 +25,11 @@ use crate::query::QueryOptions;
 use crate::resolve::Model;
 use crate::sql::{CompiledSql, Dialect};
 use splice::{Piece, Splices};
-use sqlparser::ast::{Expr, Ident, LimitClause, Query, Select, SelectItem, SetExpr, TableFactor, Value as SqlValue, VisitMut, VisitorMut};
-use walker::Walker;
+use sqlparser::ast::{
+    Expr, Ident, LimitClause, Query, Select, SelectItem, SetExpr, TableFactor, Value as SqlValue, VisitMut, VisitorMut,
+};
 use std::ops::ControlFlow;
+use walker::Walker;
 
 /// What pushdown compiles a statement against.
 pub struct Context<'a> {
@@ -73,7 +75,10 @@ pub fn compile(query: &Query, schema: &Schema, ctx: &Context) -> SqlResult<Pushd
         return Err(SqlError::internal("pushdown of a statement without cube tables"));
     }
     let quote = ctx.dialect.ident("x").chars().next().unwrap_or('"');
-    let distinct = ctx.dialect.render("set_default_quantifier", minijinja::context! {}).map_err(|d| SqlError::internal(d.message))?;
+    let distinct = ctx
+        .dialect
+        .render("set_default_quantifier", minijinja::context! {})
+        .map_err(|d| SqlError::internal(d.message))?;
     if distinct.trim().eq_ignore_ascii_case("distinct") {
         struct EveryQuery;
         impl VisitorMut for EveryQuery {
@@ -160,7 +165,8 @@ fn cap_rows(q: &mut Query, max: u64) -> bool {
         _ => false,
     };
     match &mut q.limit_clause {
-        Some(LimitClause::LimitOffset { limit: Some(l), .. }) | Some(LimitClause::OffsetCommaLimit { limit: l, .. })
+        Some(LimitClause::LimitOffset { limit: Some(l), .. })
+        | Some(LimitClause::OffsetCommaLimit { limit: l, .. })
             if within(l) =>
         {
             true
@@ -235,4 +241,3 @@ fn requote(q: &mut Query, quote: char, splices: &Splices) {
     }
     let _ = q.visit(&mut Requote { quote, splices });
 }
-

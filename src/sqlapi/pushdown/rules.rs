@@ -7,6 +7,7 @@
 
 /// Scalar, aggregate and window functions a pushdown statement may use: standard SQL that
 /// PostgreSQL, DuckDB, Snowflake and BigQuery share (or the dialect file renders).
+#[rustfmt::skip]
 const ALLOWED: &[&str] = &[
     // aggregates
     "measure", "sum", "count", "min", "max", "avg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp",

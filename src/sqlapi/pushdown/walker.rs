@@ -45,7 +45,10 @@ impl VisitorMut for Walker<'_> {
     fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
         self.query_frames.push(self.frames.len());
         self.ctes.push(
-            q.with.as_ref().map(|w| w.cte_tables.iter().map(|c| c.alias.name.value.to_lowercase()).collect()).unwrap_or_default(),
+            q.with
+                .as_ref()
+                .map(|w| w.cte_tables.iter().map(|c| c.alias.name.value.to_lowercase()).collect())
+                .unwrap_or_default(),
         );
         let is_set = matches!(q.body.as_ref(), SetExpr::SetOperation { .. });
         self.stashed.push(if is_set { q.order_by.take() } else { None });
@@ -205,9 +208,8 @@ impl<'a> Walker<'a> {
                         frame.other_relations = true;
                         continue;
                     }
-                    let table = scope::cube_table(self.schema, name).ok_or_else(|| {
-                        SqlError::no_table(&name.to_string())
-                    })?;
+                    let table =
+                        scope::cube_table(self.schema, name).ok_or_else(|| SqlError::no_table(&name.to_string()))?;
                     let model_cube = self.ctx.model.cube_id(&table.name).ok_or_else(|| {
                         SqlError::internal(format!("cube table \"{}\" is not in the model", table.name))
                     })?;
@@ -253,7 +255,8 @@ impl<'a> Walker<'a> {
                 match self.segment_of(&frame, &c) {
                     Some(b) => {
                         let Some(parts) = column_parts(&c) else { continue };
-                        let (_, col) = self.lookup(&frame, &parts).ok().flatten().ok_or_else(|| SqlError::internal("segment"))?;
+                        let (_, col) =
+                            self.lookup(&frame, &parts).ok().flatten().ok_or_else(|| SqlError::internal("segment"))?;
                         self.bindings[b].add_segment(&col.member);
                     }
                     None => kept.push(c),
@@ -332,7 +335,10 @@ impl<'a> Walker<'a> {
                     let local = self
                         .ctx
                         .dialect
-                        .render("convert_tz", minijinja::context! { expr => column.to_string(), tz => self.ctx.timezone })
+                        .render(
+                            "convert_tz",
+                            minijinja::context! { expr => column.to_string(), tz => self.ctx.timezone },
+                        )
                         .map_err(|d| SqlError::internal(d.message))?;
                     self.splices.expr(Piece::Text(local))
                 } else {
@@ -381,7 +387,9 @@ impl<'a> Walker<'a> {
         let FunctionArguments::List(list) = &f.args else { return Ok(()) };
         let distinct = matches!(list.duplicate_treatment, Some(sqlparser::ast::DuplicateTreatment::Distinct));
         let target = match list.args.as_slice() {
-            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if name == "count" && !distinct => self.count_measure(frame),
+            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if name == "count" && !distinct => {
+                self.count_measure(frame)
+            }
             [FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))]
                 if name == "count" && !distinct && matches!(v.value, SqlValue::Number(..)) =>
             {
@@ -446,15 +454,7 @@ impl<'a> Walker<'a> {
         if frame.other_relations {
             return None;
         }
-        let table = self.bindings[*b].table;
-        let is_count = |c: &&super::super::schema::Column| matches!(&c.kind, ColumnKind::Measure { agg, .. } if agg == "count");
-        table
-            .columns
-            .iter()
-            .filter(is_count)
-            .find(|c| c.name == "count")
-            .or_else(|| table.columns.iter().find(is_count))
-            .map(|c| (*b, c))
+        scope::count_measure(self.bindings[*b].table).map(|c| (*b, c))
     }
 
     fn measure_ref(&self, member: &str) -> SqlResult<(CubeId, usize)> {
@@ -481,9 +481,7 @@ impl<'a> Walker<'a> {
                 let unit = match unit.to_lowercase().as_str() {
                     "qtr" => "quarter".to_string(),
                     u @ ("second" | "minute" | "hour" | "day" | "week" | "month" | "quarter" | "year") => u.to_string(),
-                    other => {
-                        return Err(SqlError::bad_value(format!("DATE_TRUNC unit '{other}' is not pushed down")))
-                    }
+                    other => return Err(SqlError::bad_value(format!("DATE_TRUNC unit '{other}' is not pushed down"))),
                 };
                 render("time_trunc", minijinja::context! { unit => unit, expr => arg.to_string() })
             }

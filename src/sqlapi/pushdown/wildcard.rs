@@ -17,9 +17,10 @@ fn cube_tables<'s>(schema: &'s Schema, select: &Select) -> (Vec<(String, &'s Tab
     let mut visit = |f: &TableFactor| match f {
         TableFactor::Table { name, alias, args: None, .. } => match scope::cube_table(schema, name) {
             Some(t) => {
-                let n = alias.as_ref().map(|a| a.name.value.clone()).unwrap_or_else(|| {
-                    ident_parts(name).last().cloned().unwrap_or_default()
-                });
+                let n = alias
+                    .as_ref()
+                    .map(|a| a.name.value.clone())
+                    .unwrap_or_else(|| ident_parts(name).last().cloned().unwrap_or_default());
                 found.push((n, t))
             }
             None => others = true,
