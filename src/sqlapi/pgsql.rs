@@ -232,6 +232,7 @@ impl VisitorMut for Rewriter<'_> {
             *expr = replacement;
             return ControlFlow::Continue(());
         }
+        format_as_printf(expr);
         match expr {
             Expr::Function(f) => {
                 let parts = lower_parts(&f.name);
@@ -358,6 +359,32 @@ fn json_build_object(e: &Expr) -> Option<Expr> {
         if pairs.is_empty() { "''".to_string() } else { pairs.join(", ") }
     );
     sqlparser::parser::Parser::new(&sqlparser::dialect::PostgreSqlDialect {}).try_with_sql(&sql).ok()?.parse_expr().ok()
+}
+
+/// PostgreSQL's `format('%s', x)` (Metabase's column types, `format('%I.%I', schema, table)`)
+/// as DuckDB's `printf`: DuckDB's own `format` takes `{}` and would return the pattern itself.
+/// `%I` and `%L` (quoted identifier, literal) are written plain: catalog names need no quotes.
+fn format_as_printf(e: &mut Expr) {
+    let Expr::Function(f) = e else { return };
+    let parts = lower_parts(&f.name);
+    let is_format = match parts.as_slice() {
+        [n] => n == "format",
+        [s, n] => s == "pg_catalog" && n == "format",
+        _ => false,
+    };
+    if !is_format {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else { return };
+    let Some(sqlparser::ast::FunctionArg::Unnamed(sqlparser::ast::FunctionArgExpr::Expr(Expr::Value(v)))) =
+        list.args.first_mut()
+    else {
+        return;
+    };
+    if let sqlparser::ast::Value::SingleQuotedString(pattern) = &mut v.value {
+        *pattern = pattern.replace("%I", "%s").replace("%L", "%s");
+        f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("printf"))]);
+    }
 }
 
 /// PostgreSQL's name for an unaliased result column.

@@ -159,3 +159,7 @@ SELECT pg_catalog.pg_partition_ancestors(16385)
 -- name: odbc_column_query_reads_relhasoids
 -- expect: [["false"]]
 SELECT DISTINCT c.relhasoids FROM pg_catalog.pg_class c WHERE c.relname = 'users'
+--
+-- name: format_as_postgresql_formats
+-- expect: [["numeric", "public.users"]]
+SELECT FORMAT('%s', 'numeric'), format('%I.%I', 'public', 'users')

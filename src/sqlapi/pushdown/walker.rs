@@ -117,7 +117,7 @@ impl VisitorMut for Walker<'_> {
                 }
                 Ok(())
             }
-            Expr::Subquery(_) | Expr::InSubquery { .. } | Expr::Exists { .. } => Ok(()),
+            // Subqueries are walked as queries of their own (their SELECTs push their frames).
             _ => Ok(()),
         };
         match result {
