@@ -122,11 +122,12 @@ def main():
             bq.execute("SET TimeZone = 'UTC'")
             load_fixtures(bq.execute, fixtures)
             for path, case in items:
-                want = expected_rows(case["expect"])
                 q = json.dumps(case["query"])
                 for dialect in ["snowflake", "bigquery"]:
                     if (path, dialect) in EMULATION_GAPS:
                         continue
+                    # A warehouse where Cube answers otherwise has its own rows.
+                    want = expected_rows(case.get("expect_by_dialect", {}).get(dialect, case["expect"]))
                     # Access-policy cases run as their caller.
                     context = ["--security-context", json.dumps(case["security_context"])] if "security_context" in case else []
                     out = subprocess.run(

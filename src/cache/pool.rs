@@ -104,7 +104,7 @@ impl Pool {
         let (manager, dialect) = match url {
             Some(u) if crate::exec::is_remote_url(u) => {
                 crate::exec::check_remote_url(u)?;
-                let dialect = crate::exec::engine_of(u).unwrap_or("postgres");
+                let dialect = crate::exec::dialect_of(u).unwrap_or("postgres");
                 (Manager { url: Some(u.to_string()), template: None }, dialect)
             }
             _ => {

@@ -97,8 +97,11 @@ fn cube_duration(text: &str) -> Result<f64, String> {
 fn cube_db_url() -> Result<Option<String>, String> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let Some(kind) = var("CUBEJS_DB_TYPE") else { return Ok(None) };
-    match kind.as_str() {
-        "postgres" => {}
+    // Cube's type: the URL scheme, its default port, and how it asks for TLS.
+    let (scheme, default_port, tls_query) = match kind.as_str() {
+        "postgres" => ("postgres", "5432", "?sslmode=require"),
+        "redshift" => ("redshift", "5439", "?sslmode=require"),
+        "mysql" => ("mysql", "3306", "?ssl-mode=REQUIRED"),
         "duckdb" => {
             return Ok(Some(format!("duckdb:{}", var("CUBEJS_DB_DUCKDB_DATABASE_PATH").unwrap_or_default())));
         }
@@ -106,16 +109,16 @@ fn cube_db_url() -> Result<Option<String>, String> {
         "bigquery" => return bigquery_url(&var).map(Some),
         other => {
             return Err(format!(
-                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
+                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, redshift, mysql, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
             ))
         }
-    }
+    };
     let host = var("CUBEJS_DB_HOST").unwrap_or_else(|| "localhost".to_string());
-    let port = var("CUBEJS_DB_PORT").unwrap_or_else(|| "5432".to_string());
+    let port = var("CUBEJS_DB_PORT").unwrap_or_else(|| default_port.to_string());
     if port.parse::<u16>().is_err() {
         return Err(format!("CUBEJS_DB_PORT `{port}` is not a port number"));
     }
-    let name = var("CUBEJS_DB_NAME").unwrap_or_else(|| "postgres".to_string());
+    let name = var("CUBEJS_DB_NAME").unwrap_or_else(|| if scheme == "mysql" { String::new() } else { "postgres".to_string() });
     let user = var("CUBEJS_DB_USER").map(|u| encode(&u));
     let pass = var("CUBEJS_DB_PASS").map(|p| encode(&p));
     let creds = match (user, pass) {
@@ -126,8 +129,8 @@ fn cube_db_url() -> Result<Option<String>, String> {
     };
     let ssl = matches!(var("CUBEJS_DB_SSL").as_deref(), Some("true" | "1" | "yes"));
     let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
-    let query = if ssl { "?sslmode=require" } else { "" };
-    Ok(Some(format!("postgres://{creds}{host}:{port}/{}{query}", encode(&name))))
+    let query = if ssl { tls_query } else { "" };
+    Ok(Some(format!("{scheme}://{creds}{host}:{port}/{}{query}", encode(&name))))
 }
 
 /// A Snowflake URL from Cube's `CUBEJS_DB_SNOWFLAKE_*` variables (account, region, warehouse,

@@ -2,8 +2,8 @@
 //!
 //! Input: compiled SQL and its parameters. Output: a [`ResultSet`] of typed cells, and from it
 //! Cube's result shape (keys are member names, times are local `YYYY-MM-DDTHH:mm:ss.SSS`).
-//! Engines: an embedded DuckDB (feature `engine`, the default), PostgreSQL, Snowflake and
-//! BigQuery. The engine decides the dialect the SQL is compiled for.
+//! Engines: an embedded DuckDB (feature `engine`, the default), PostgreSQL (and Redshift through
+//! its client), MySQL and MariaDB, Snowflake and BigQuery. The engine decides the dialect the SQL is compiled for.
 
 pub mod bigquery;
 #[cfg(feature = "engine")]
@@ -11,6 +11,7 @@ pub mod duckdb;
 pub mod fixtures;
 pub mod http;
 pub mod keys;
+pub mod mysql;
 pub mod postgres;
 #[cfg(feature = "engine")]
 pub mod seed;
@@ -125,6 +126,7 @@ pub enum Database {
     #[cfg(feature = "engine")]
     DuckDb(self::duckdb::DuckDb),
     Postgres(self::postgres::Postgres),
+    MySql(self::mysql::MySql),
     Snowflake(self::snowflake::Snowflake),
     BigQuery(self::bigquery::BigQuery),
 }
@@ -134,7 +136,8 @@ pub fn engine_of(url: &str) -> Option<&'static str> {
     let scheme =
         url.split_once("://").map(|(s, _)| s).unwrap_or(if url.starts_with("duckdb:") { "duckdb" } else { "" });
     match scheme {
-        "postgres" | "postgresql" => Some("postgres"),
+        "postgres" | "postgresql" | "redshift" => Some("postgres"),
+        "mysql" | "mariadb" => Some("mysql"),
         "snowflake" => Some("snowflake"),
         "bigquery" => Some("bigquery"),
         "duckdb" => Some("duckdb"),
@@ -142,11 +145,20 @@ pub fn engine_of(url: &str) -> Option<&'static str> {
     }
 }
 
+/// The SQL dialect a database URL's engine speaks (Redshift: PostgreSQL's client, its own SQL).
+pub fn dialect_of(url: &str) -> Option<&'static str> {
+    if url.starts_with("redshift://") {
+        return Some("redshift");
+    }
+    engine_of(url)
+}
+
 /// Checks a remote database URL without connecting (so a server can start while the database
 /// is down, and still refuse a malformed URL at once).
 pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
     match engine_of(url) {
         Some("postgres") => self::tls::target(url).map(|_| ()),
+        Some("mysql") => self::mysql::Settings::parse(url).map(|_| ()),
         Some("snowflake") => {
             self::snowflake::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
         }
@@ -159,7 +171,7 @@ pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
 
 /// Whether a URL names a database reached over the network (opened lazily by the server).
 pub fn is_remote_url(url: &str) -> bool {
-    matches!(engine_of(url), Some("postgres" | "snowflake" | "bigquery"))
+    matches!(engine_of(url), Some("postgres" | "mysql" | "snowflake" | "bigquery"))
 }
 
 impl Database {
@@ -168,7 +180,8 @@ impl Database {
         match self {
             #[cfg(feature = "engine")]
             Database::DuckDb(_) => "duckdb",
-            Database::Postgres(_) => "postgres",
+            Database::Postgres(p) => p.dialect(),
+            Database::MySql(_) => "mysql",
             Database::Snowflake(_) => "snowflake",
             Database::BigQuery(_) => "bigquery",
         }
@@ -181,6 +194,7 @@ impl Database {
             Some(u) if engine_of(u) == Some("postgres") => {
                 Ok(Database::Postgres(self::postgres::Postgres::connect(u)?))
             }
+            Some(u) if engine_of(u) == Some("mysql") => Ok(Database::MySql(self::mysql::MySql::connect(u)?)),
             Some(u) if engine_of(u) == Some("snowflake") => {
                 Ok(Database::Snowflake(self::snowflake::Snowflake::connect(u)?))
             }
@@ -212,8 +226,8 @@ impl Database {
                 ))
             }
             Some(u) => Err(ExecError(format!(
-                "unsupported database URL `{}`: use postgres://user@host:5432/db, snowflake://USER@ACCOUNT/DB/SCHEMA, \
-                 bigquery://PROJECT/DATASET or duckdb:PATH",
+                "unsupported database URL `{}`: use postgres://user@host:5432/db, mysql://user@host:3306/db, \
+                 snowflake://USER@ACCOUNT/DB/SCHEMA, bigquery://PROJECT/DATASET or duckdb:PATH",
                 self::url::redact(u)
             ))),
         }
@@ -228,6 +242,7 @@ impl Database {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => d.query(sql, params),
             Database::Postgres(p) => p.query(sql, params),
+            Database::MySql(m) => m.query(sql, params),
             Database::Snowflake(s) => s.query(sql, params),
             Database::BigQuery(b) => b.query(sql, params),
         }
@@ -240,6 +255,7 @@ impl Database {
         match self {
             Database::Snowflake(s) => s.ping(),
             Database::BigQuery(b) => b.ping(),
+            Database::MySql(m) => m.ping(),
             _ => self.run_sql("SELECT 1", &[]).map(|_| ()),
         }
     }
@@ -251,6 +267,7 @@ impl Database {
         match self {
             Database::Snowflake(s) => s.drop_temporary_table(name),
             Database::BigQuery(b) => b.drop_temporary_table(name),
+            Database::MySql(m) => m.drop_temporary_table(name),
             Database::Postgres(_) => {
                 self.execute_batch(&format!("DROP TABLE IF EXISTS pg_temp.{}", (tables::STANDARD.quote)(name)))
             }
@@ -267,6 +284,7 @@ impl Database {
         match self {
             Database::Snowflake(s) => s.load_table(t, temporary),
             Database::BigQuery(b) => b.load_table(t, temporary),
+            Database::MySql(m) => m.load_table(t, temporary),
             _ => self.execute_batch(&tables::standard_sql(t, temporary)),
         }
     }
@@ -293,6 +311,10 @@ impl Database {
                 let (token, tls) = p.cancel_token();
                 Canceller::Postgres(token, tls)
             }
+            Database::MySql(m) => {
+                let (opts, id) = m.canceller();
+                Canceller::MySql(Box::new(opts), id)
+            }
             Database::Snowflake(s) => Canceller::Snowflake(s.running()),
             Database::BigQuery(b) => Canceller::BigQuery(b.running()),
         }
@@ -304,6 +326,7 @@ impl Database {
             #[cfg(feature = "engine")]
             Database::DuckDb(_) => false,
             Database::Postgres(p) => p.is_closed(),
+            Database::MySql(m) => m.is_closed(),
             Database::Snowflake(_) | Database::BigQuery(_) => false,
         }
     }
@@ -333,6 +356,7 @@ impl Database {
             #[cfg(feature = "engine")]
             Database::DuckDb(d) => d.execute_batch(sql),
             Database::Postgres(p) => p.execute_batch(sql),
+            Database::MySql(m) => m.execute_batch(sql),
             Database::Snowflake(s) => s.execute(sql),
             Database::BigQuery(b) => b.execute(sql),
         }
@@ -344,6 +368,8 @@ pub enum Canceller {
     #[cfg(feature = "engine")]
     DuckDb(std::sync::Arc<::duckdb::InterruptHandle>),
     Postgres(::postgres::CancelToken, tokio_postgres_rustls::MakeRustlsConnect),
+    /// The connection's options and its server-side id, for `KILL QUERY`.
+    MySql(Box<::mysql::Opts>, u32),
     Snowflake(std::sync::Arc<std::sync::Mutex<self::snowflake::Running>>),
     BigQuery(std::sync::Arc<self::bigquery::Running>),
 }
@@ -360,6 +386,7 @@ impl Canceller {
             Canceller::Postgres(t, tls) => {
                 t.cancel_query(tls.clone()).map_err(|e| ExecError(format!("cancelling the query: {e}")))
             }
+            Canceller::MySql(opts, id) => self::mysql::cancel(opts, *id),
             Canceller::Snowflake(running) => self::snowflake::cancel(running),
             Canceller::BigQuery(running) => self::bigquery::cancel(running),
         }

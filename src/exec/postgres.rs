@@ -12,6 +12,8 @@ pub struct Postgres {
     client: Client,
     /// For cancel requests, which open a connection of their own.
     tls: MakeRustlsConnect,
+    /// `postgres`, or `redshift` for a `redshift://` URL (the same client, Redshift's SQL).
+    dialect: &'static str,
 }
 
 impl Postgres {
@@ -23,7 +25,13 @@ impl Postgres {
             .config
             .connect(target.tls.clone())
             .map_err(|e| ExecError::unavailable(format!("cannot connect to {}: {}", redact(url), source_text(&e))))?;
-        Ok(Postgres { client, tls: target.tls })
+        let dialect = if url.starts_with("redshift://") { "redshift" } else { "postgres" };
+        Ok(Postgres { client, tls: target.tls, dialect })
+    }
+
+    /// The SQL dialect the server speaks.
+    pub fn dialect(&self) -> &'static str {
+        self.dialect
     }
 
     /// Asks the server to cancel this connection's running query (from another thread).

@@ -54,7 +54,7 @@ pub struct Target {
     pub mode: SslMode,
 }
 
-/// Reads `url` (`postgres://` or `postgresql://`), with `sslmode` and `sslrootcert`.
+/// Reads `url` (`postgres://`, `postgresql://` or `redshift://`), with `sslmode` and `sslrootcert`.
 pub fn target(url: &str) -> Result<Target, ExecError> {
     let shown = super::url::redact(url);
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
@@ -75,9 +75,18 @@ pub fn target(url: &str) -> Result<Target, ExecError> {
             _ => rest.push(pair),
         }
     }
-    let driver_url = if rest.is_empty() { base.to_string() } else { format!("{base}?{}", rest.join("&")) };
+    // Redshift speaks PostgreSQL's protocol: its URLs are PostgreSQL's, on port 5439 by default.
+    let redshift = base.strip_prefix("redshift://");
+    let base = match redshift {
+        Some(rest) => format!("postgres://{rest}"),
+        None => base.to_string(),
+    };
+    let driver_url = if rest.is_empty() { base } else { format!("{base}?{}", rest.join("&")) };
     let mut config: postgres::Config =
         driver_url.parse().map_err(|e| ExecError(format!("cannot read the database URL {shown}: {e}")))?;
+    if redshift.is_some() && config.get_ports().is_empty() {
+        config.port(5439);
+    }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(DEFAULT_CONNECT_TIMEOUT);
     }

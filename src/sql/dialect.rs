@@ -16,6 +16,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("duckdb", include_str!("../../dialects/duckdb.yml")),
     ("bigquery", include_str!("../../dialects/bigquery.yml")),
     ("snowflake", include_str!("../../dialects/snowflake.yml")),
+    ("mysql", include_str!("../../dialects/mysql.yml")),
+    ("redshift", include_str!("../../dialects/redshift.yml")),
+    ("databricks", include_str!("../../dialects/databricks.yml")),
 ];
 
 /// Templates every dialect must define (after `extends`).
@@ -31,6 +34,7 @@ pub const REQUIRED_TEMPLATES: &[&str] = &[
     "boolean_param",
     "string_param",
     "count_distinct_approx",
+    "rolling_count_distinct_approx",
     "cast_text",
     "null_safe_equals",
     "series_values",
@@ -347,7 +351,7 @@ mod tests {
     #[test]
     fn builtin_dialects_load() {
         let d = Dialects::load(None).expect("built-in dialects are valid");
-        assert_eq!(d.names(), ["bigquery", "duckdb", "postgres", "snowflake"]);
+        assert_eq!(d.names(), ["bigquery", "databricks", "duckdb", "mysql", "postgres", "redshift", "snowflake"]);
         let pg = d.get("postgres").unwrap();
         assert_eq!(pg.placeholder(3), "$3");
         assert!(pg.numbered_params);

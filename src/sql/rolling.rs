@@ -212,11 +212,11 @@ impl Renderer<'_> {
                 format!("sum(CASE WHEN {t} IS NULL THEN NULL WHEN {v} IS NOT NULL THEN 1 ELSE 0 END)")
             }
             MeasureType::CountDistinct => format!("count(distinct {v})"),
-            // NULL for a window without rows, as Cube's PostgreSQL (hll) and BigQuery (HLL
-            // sketches) SQL give, where a plain approximate count would say 0.
+            // What a window without rows gives differs by warehouse as Cube's sketch merges do
+            // (NULL on PostgreSQL and BigQuery, 0 on Snowflake): the dialect says.
             MeasureType::CountDistinctApprox => {
                 let approx = self.tpl("count_distinct_approx", context! { expr => v })?;
-                format!("CASE WHEN count({t}) = 0 THEN NULL ELSE {approx} END")
+                self.tpl("rolling_count_distinct_approx", context! { approx => approx, time => t.clone() })?
             }
             other => {
                 return Err(Diagnostic::error(
