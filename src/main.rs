@@ -118,14 +118,18 @@ enum Command {
         /// Model directory (default: ./metrics, else ./model).
         #[arg(long)]
         model: Option<PathBuf>,
-        /// postgres://..., snowflake://... or bigquery://... runs the tests there, with fixtures
-        /// in temporary tables (BigQuery: a scratch dataset) that never touch real ones
+        /// postgres://..., mysql://..., snowflake://... or bigquery://... runs the tests there,
+        /// with fixtures in temporary tables (BigQuery: a scratch dataset) that never touch real ones
         /// (default: $CUBEC_DB_URL, else a fresh embedded DuckDB per test).
         #[arg(long)]
         db: Option<String>,
         /// Only tests whose name or file contains this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Leave out tests whose name or file contains this text (repeatable), as `cargo test
+        /// --skip`: a warehouse that cannot run a measure's SQL, say.
+        #[arg(long, value_name = "TEXT")]
+        skip: Vec<String>,
         /// `human`, `json` (one object per test) or `junit` (XML for CI).
         #[arg(long, value_enum, default_value = "human")]
         format: TestFormat,
@@ -330,9 +334,9 @@ fn main() -> ExitCode {
             Ok(opts) => run_query(&query, model, db, format, explain, inline, dialects.as_deref(), &opts, &rollups),
             Err(code) => code,
         },
-        Command::Test { model, db, filter, format, security_context, context_to_groups } => {
+        Command::Test { model, db, filter, skip, format, security_context, context_to_groups } => {
             match query_options(security_context.as_deref(), &context_to_groups) {
-                Ok(opts) => run_tests(model, db, filter, format, &opts),
+                Ok(opts) => run_tests(model, db, cubec::testing::Selection { only: filter, skip }, format, &opts),
                 Err(code) => code,
             }
         }

@@ -50,13 +50,28 @@ pub fn test_files(dir: &Path) -> Result<Vec<PathBuf>, crate::files::WalkError> {
     crate::files::Walk::deep(&["yml", "yaml"]).files(dir)
 }
 
-/// Runs every test of `file` whose name contains `filter`.
+/// Which tests run: those whose name or file contains `only` (all without), less those whose
+/// name or file contains one of `skip`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub only: Option<String>,
+    pub skip: Vec<String>,
+}
+
+impl Selection {
+    fn takes(&self, name: &str, file: &str) -> bool {
+        let said = |t: &str| name.contains(t) || file.contains(t);
+        self.only.as_deref().is_none_or(said) && !self.skip.iter().any(|t| said(t))
+    }
+}
+
+/// Runs every test of `file` the selection takes.
 pub fn run_file(
     model: &Model,
     dialects: &Dialects,
     db_url: Option<&str>,
     file: &Path,
-    filter: Option<&str>,
+    selection: &Selection,
     base: &QueryOptions,
 ) -> Vec<Outcome> {
     let label = file.display().to_string();
@@ -82,7 +97,7 @@ pub fn run_file(
     for (i, test) in tests.iter().enumerate() {
         let name =
             test.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| format!("test {}", i + 1));
-        if filter.is_some_and(|f| !name.contains(f) && !label.contains(f)) {
+        if !selection.takes(&name, &label) {
             continue;
         }
         let started = Instant::now();

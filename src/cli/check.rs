@@ -175,7 +175,7 @@ pub(crate) fn write_docs(model: Option<PathBuf>, out: &std::path::Path) -> ExitC
 pub(crate) fn run_tests(
     model: Option<PathBuf>,
     db: Option<String>,
-    filter: Option<String>,
+    selection: cubec::testing::Selection,
     format: TestFormat,
     opts: &cubec::query::QueryOptions,
 ) -> ExitCode {
@@ -197,7 +197,7 @@ pub(crate) fn run_tests(
     }
     let mut outcomes = Vec::new();
     for f in &files {
-        let results = cubec::testing::run_file(&checked.model, &dialects, url.as_deref(), f, filter.as_deref(), opts);
+        let results = cubec::testing::run_file(&checked.model, &dialects, url.as_deref(), f, &selection, opts);
         if format == TestFormat::Human {
             for o in &results {
                 match &o.failure {
