@@ -25,7 +25,8 @@ import urllib.error, urllib.request
 from serve_helpers import free_port, token
 
 BIN = os.path.abspath(sys.argv[1])
-PYTHONS = {"snowflake": sys.argv[2], "bigquery": sys.argv[3]}
+# scripts/mysql_serve.py imports the helpers below with the binary alone.
+PYTHONS = dict(zip(("snowflake", "bigquery"), sys.argv[2:4]))
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECRET = "warehouse-secret"
 TIMEOUT = 3.0

@@ -19,12 +19,14 @@ fn yaml_to_json(path: &Path) -> serde_json::Value {
 
 /// A case's "now" (2024-03-13T15:30:00Z unless it says) and caller.
 fn case_options(case: &serde_json::Value) -> QueryOptions {
-    let mut opts = QueryOptions::default();
-    opts.now = case["now"].as_str().unwrap_or("2024-03-13T15:30:00Z").parse().expect("now is an RFC 3339 instant");
-    if let Some(ctx) = case.get("security_context") {
-        opts.security_context = ctx.clone();
+    QueryOptions {
+        now: case["now"].as_str().unwrap_or("2024-03-13T15:30:00Z").parse().expect("now is an RFC 3339 instant"),
+        security_context: case
+            .get("security_context")
+            .cloned()
+            .unwrap_or_else(|| QueryOptions::default().security_context),
+        ..QueryOptions::default()
     }
-    opts
 }
 
 #[test]
@@ -89,7 +91,11 @@ fn dialect_sql(
             out.push_str(&format!("--   {a} -> {m}\n"));
         }
     }
-    out.push_str(&format!("-- {name}\n{}\n-- params: {}\n", compiled.sql, serde_json::to_string(&compiled.params).unwrap()));
+    out.push_str(&format!(
+        "-- {name}\n{}\n-- params: {}\n",
+        compiled.sql,
+        serde_json::to_string(&compiled.params).unwrap()
+    ));
     if let Some(t) = &compiled.total {
         parses(&d, &t.sql).unwrap_or_else(|e| panic!("{}: {name} total SQL does not parse: {e}", path.display()));
         out.push_str(&format!(

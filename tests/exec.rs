@@ -347,3 +347,37 @@ fn cases_run_on_the_redshift_standin() {
     assert!(rows.len() >= 80, "ran {} cases", rows.len());
     compare_with_duckdb("the Redshift stand-in", "redshift", &rows, REDSHIFT_STANDIN_SKIPS);
 }
+
+/// MySQL faults on one connection: a query past its time is stopped on the server by the
+/// canceller (`KILL QUERY`) and the connection stays usable; a connection the server kills is
+/// "unavailable" (503 under `cubec serve`) and reported closed, so the pool drops it.
+#[test]
+fn mysql_cancels_and_notices_a_killed_connection() {
+    let Some(url) = emulator_url("CUBEC_TEST_MYSQL_URL") else { return };
+    let mut db = Database::open(Some(&url), Path::new(".")).expect("MySQL");
+    let canceller = db.canceller();
+    let started = std::time::Instant::now();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        canceller.cancel()
+    });
+    let err = db.run_sql("SELECT SLEEP(20) AS slept, ? AS p", &["x".to_string()]);
+    stopper.join().unwrap().expect("KILL QUERY was sent");
+    // MariaDB ends SLEEP early with 1 (no error); MySQL 8 answers 1317, cancelled.
+    match err {
+        Ok(r) => assert_eq!(r.rows[0][0], cubec::exec::Cell::Int(1), "SLEEP was interrupted"),
+        Err(e) => assert!(e.0.contains("cancelled"), "{e}"),
+    }
+    assert!(started.elapsed().as_secs() < 5, "the query stopped at the cancel, not after 20 s");
+    assert!(!db.is_closed());
+    let r = db.run_sql("SELECT 1 + ?", &["1".to_string()]).expect("the connection still works");
+    assert_eq!(r.rows[0][0].to_text(), "2");
+
+    let id = db.run_sql("SELECT CONNECTION_ID()", &[]).unwrap().rows[0][0].to_text();
+    let mut other = Database::open(Some(&url), Path::new(".")).expect("MySQL");
+    other.execute_batch(&format!("KILL {id}")).expect("KILL the first connection");
+    let e = db.run_sql("SELECT 1", &[]).expect_err("a killed connection fails");
+    assert!(e.is_unavailable(), "{e}");
+    assert!(db.is_closed(), "the pool sees the connection is broken");
+    assert!(other.ping().is_ok());
+}

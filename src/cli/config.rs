@@ -118,7 +118,8 @@ fn cube_db_url() -> Result<Option<String>, String> {
     if port.parse::<u16>().is_err() {
         return Err(format!("CUBEJS_DB_PORT `{port}` is not a port number"));
     }
-    let name = var("CUBEJS_DB_NAME").unwrap_or_else(|| if scheme == "mysql" { String::new() } else { "postgres".to_string() });
+    let name =
+        var("CUBEJS_DB_NAME").unwrap_or_else(|| if scheme == "mysql" { String::new() } else { "postgres".to_string() });
     let user = var("CUBEJS_DB_USER").map(|u| encode(&u));
     let pass = var("CUBEJS_DB_PASS").map(|p| encode(&p));
     let creds = match (user, pass) {

@@ -126,7 +126,8 @@ pub enum Database {
     #[cfg(feature = "engine")]
     DuckDb(self::duckdb::DuckDb),
     Postgres(self::postgres::Postgres),
-    MySql(self::mysql::MySql),
+    /// Boxed: the client's connection state is large beside the other engines'.
+    MySql(Box<self::mysql::MySql>),
     Snowflake(self::snowflake::Snowflake),
     BigQuery(self::bigquery::BigQuery),
 }
@@ -194,7 +195,7 @@ impl Database {
             Some(u) if engine_of(u) == Some("postgres") => {
                 Ok(Database::Postgres(self::postgres::Postgres::connect(u)?))
             }
-            Some(u) if engine_of(u) == Some("mysql") => Ok(Database::MySql(self::mysql::MySql::connect(u)?)),
+            Some(u) if engine_of(u) == Some("mysql") => Ok(Database::MySql(Box::new(self::mysql::MySql::connect(u)?))),
             Some(u) if engine_of(u) == Some("snowflake") => {
                 Ok(Database::Snowflake(self::snowflake::Snowflake::connect(u)?))
             }

@@ -153,7 +153,9 @@ impl MySql {
         let (conn, opts) = match Conn::new(settings.opts(ssl.clone())) {
             Ok(c) => (c, settings.opts(ssl)),
             // PREFERRED: a server without TLS is still reached, in the clear.
-            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) if settings.tls == TlsMode::Preferred => {
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+                if settings.tls == TlsMode::Preferred =>
+            {
                 let plain = settings.opts(None);
                 (Conn::new(plain.clone()).map_err(fail)?, plain)
             }
@@ -233,7 +235,8 @@ impl MySql {
         let (staging, old) = (staged("cubec_staging"), staged("cubec_old"));
         self.execute_batch(&format!("DROP TABLE IF EXISTS {staging}, {old}"))?;
         self.execute_batch(&format!("CREATE TABLE {staging} ({})", defs.join(", ")))?;
-        let filled = super::tables::inserts(&staging, &t.rows, &LITERALS).iter().try_for_each(|i| self.execute_batch(i));
+        let filled =
+            super::tables::inserts(&staging, &t.rows, &LITERALS).iter().try_for_each(|i| self.execute_batch(i));
         if let Err(e) = filled {
             let _ = self.execute_batch(&format!("DROP TABLE IF EXISTS {staging}"));
             return Err(e);
@@ -354,8 +357,12 @@ fn cell(v: &Value, ty: ColumnType, column: &str) -> Result<Cell, ExecError> {
                 MYSQL_TYPE_DECIMAL | MYSQL_TYPE_NEWDECIMAL => Cell::Decimal(
                     s.parse::<rust_decimal::Decimal>().map(|d| d.normalize().to_string()).unwrap_or(s.into_owned()),
                 ),
-                MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_DATETIME2
-                | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_TIMESTAMP2 => Cell::Timestamp(
+                MYSQL_TYPE_DATE
+                | MYSQL_TYPE_NEWDATE
+                | MYSQL_TYPE_DATETIME
+                | MYSQL_TYPE_DATETIME2
+                | MYSQL_TYPE_TIMESTAMP
+                | MYSQL_TYPE_TIMESTAMP2 => Cell::Timestamp(
                     crate::vocab::time::parse_local_datetime(&s).ok_or_else(|| bad(&format!("the time `{s}`")))?,
                 ),
                 MYSQL_TYPE_BIT => Cell::Int(b.iter().fold(0i64, |acc, x| (acc << 8) | i64::from(*x))),
@@ -430,7 +437,13 @@ mod tests {
         assert_eq!(mysql_type("text"), "TEXT");
         assert_eq!(mysql_type("numeric(10,2)"), "DECIMAL(10, 2)");
         assert_eq!(mysql_type("timestamptz"), "DATETIME(6)");
-        assert_eq!(cell(&Value::Bytes(b"12.50".to_vec()), ColumnType::MYSQL_TYPE_NEWDECIMAL, "x").unwrap(), Cell::Decimal("12.5".into()));
-        assert_eq!(cell(&Value::UInt(u64::MAX), ColumnType::MYSQL_TYPE_LONGLONG, "x").unwrap(), Cell::Decimal(u64::MAX.to_string()));
+        assert_eq!(
+            cell(&Value::Bytes(b"12.50".to_vec()), ColumnType::MYSQL_TYPE_NEWDECIMAL, "x").unwrap(),
+            Cell::Decimal("12.5".into())
+        );
+        assert_eq!(
+            cell(&Value::UInt(u64::MAX), ColumnType::MYSQL_TYPE_LONGLONG, "x").unwrap(),
+            Cell::Decimal(u64::MAX.to_string())
+        );
     }
 }

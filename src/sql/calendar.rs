@@ -202,7 +202,8 @@ impl Renderer<'_> {
                 })?;
                 let elapsed =
                     self.tpl("seconds_between", context! { later => local, earlier => origin_lit.clone() })?;
-                let k = self.tpl("cast", context! { expr => format!("FLOOR({elapsed} / {approx})"), type => "BIGINT" })?;
+                let k =
+                    self.tpl("cast", context! { expr => format!("FLOOR({elapsed} / {approx})"), type => "BIGINT" })?;
                 let step = |r: &mut Self, k: &str| -> R<String> {
                     let part = |n: i64| (n != 0).then(|| format!("{n} * ({k})"));
                     r.tpl(
