@@ -154,22 +154,23 @@ fn cases_run_on_duckdb_and_postgres() {
         );
         return;
     };
-    let pg = run_all(
-        &mut |model| {
-            let mut db = Database::open(Some(&url), Path::new(".")).expect("PostgreSQL from CUBEC_TEST_POSTGRES_URL");
-            let schema = format!("cubec_test_{model}");
-            db.execute_batch(&format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema};"
-            ))
-            .unwrap();
-            db
-        },
-        "postgres",
-    );
+    let pg = run_all(&mut |model| schema_per_model(&url, model), "postgres");
     assert_eq!(duck.len(), pg.len());
     for ((path, d), (_, p)) in duck.iter().zip(&pg) {
         assert_eq!(norm_rows(d), norm_rows(p), "{}: DuckDB and PostgreSQL disagree", path.display());
     }
+}
+
+/// A connection to `url` (PostgreSQL's protocol) whose search path is a fresh schema for `model`.
+fn schema_per_model(url: &str, model: &str) -> Database {
+    let mut db =
+        Database::open(Some(url), Path::new(".")).unwrap_or_else(|e| panic!("{}: {e}", cubec::exec::url::redact(url)));
+    let schema = format!("cubec_test_{model}");
+    db.execute_batch(&format!(
+        "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema};"
+    ))
+    .unwrap();
+    db
 }
 
 /// The URL in `var`, or None (a failure in CI, where `.ci/run` starts the emulators).
@@ -332,13 +333,8 @@ fn cases_run_on_the_redshift_standin() {
     let Some(url) = emulator_url("CUBEC_TEST_REDSHIFT_URL") else { return };
     let rows = run_cases(
         &mut |model| {
-            let mut db = Database::open(Some(&url), Path::new(".")).expect("the Redshift stand-in");
+            let db = schema_per_model(&url, model);
             assert_eq!(db.dialect_name(), "redshift");
-            let schema = format!("cubec_test_{model}");
-            db.execute_batch(&format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}; SET search_path TO {schema};"
-            ))
-            .unwrap();
             db
         },
         "redshift",
