@@ -81,8 +81,14 @@ def main():
           "CUBEJS_DB_* make the database URL, password masked, SSL required", str(db))
     _, rows = print_config(work, {})
     check(rows.get("port") == ("4000", "default"), "the default when nothing is set", str(rows.get("port")))
-    r, _ = print_config(work, {"CUBEJS_DB_TYPE": "mysql"})
-    check(r.returncode == 2 and "mysql" in r.stderr, "an unsupported CUBEJS_DB_TYPE is refused", r.stderr)
+    for kind, url in (("mysql", "mysql://cube:***@db.internal:3306/analytics?ssl-mode=REQUIRED"),
+                      ("redshift", "redshift://cube:***@db.internal:5439/analytics?sslmode=require")):
+        _, rows = print_config(work, {"CUBEJS_DB_TYPE": kind, "CUBEJS_DB_HOST": "db.internal", "CUBEJS_DB_USER": "cube",
+                                      "CUBEJS_DB_PASS": "hunter2", "CUBEJS_DB_NAME": "analytics", "CUBEJS_DB_SSL": "true"})
+        db = rows.get("db", ("", ""))
+        check(db[0] == url, f"CUBEJS_DB_TYPE={kind} makes its URL with its default port", str(db))
+    r, _ = print_config(work, {"CUBEJS_DB_TYPE": "oracle"})
+    check(r.returncode == 2 and "oracle" in r.stderr, "an unsupported CUBEJS_DB_TYPE is refused", r.stderr)
     # The query cache and queue: Cube's timeout (`10m` is its own default's spelling), our size.
     _, rows = print_config(work, {"CUBEJS_DB_QUERY_TIMEOUT": "2m", "CUBEC_CACHE_SIZE": "64MB"})
     check(rows.get("query_timeout") == ("120s", "Cube's env CUBEJS_DB_QUERY_TIMEOUT"), "CUBEJS_DB_QUERY_TIMEOUT is read",

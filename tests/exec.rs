@@ -212,6 +212,14 @@ fn has_own_rows(path: &Path, dialect: &str) -> bool {
     yaml(path).get("expect_by_dialect").and_then(|m| m.get(dialect)).is_some()
 }
 
+/// Every case on one engine (a connection per model from `db_for`): its rows must be the
+/// expected ones (run_cases) and DuckDB's.
+fn run_and_compare(name: &str, dialect: &str, skip: &[(&str, &str)], mut db_for: impl FnMut(&str) -> Database) {
+    let rows = run_cases(&mut db_for, dialect, skip);
+    assert!(rows.len() >= 80, "ran {} cases on {name}", rows.len());
+    compare_with_duckdb(name, dialect, &rows, skip);
+}
+
 fn compare_with_duckdb(name: &str, dialect: &str, rows: &[(PathBuf, Vec<shape::CubeRow>)], skip: &[(&str, &str)]) {
     let duck = run_cases(
         &mut |_| Database::open(Some("duckdb::memory:"), Path::new(".")).expect("embedded DuckDB"),
@@ -232,36 +240,24 @@ fn compare_with_duckdb(name: &str, dialect: &str, rows: &[(PathBuf, Vec<shape::C
 #[test]
 fn cases_run_on_the_snowflake_emulator() {
     let Some(url) = emulator_url("CUBEC_TEST_SNOWFLAKE_URL") else { return };
-    let rows = run_cases(
-        &mut |model| {
-            Database::open(Some(&with_path(&url, &format!("cubec_{model}"))), Path::new("."))
-                .unwrap_or_else(|e| panic!("Snowflake emulator for {model}: {e}"))
-        },
-        "snowflake",
-        SNOWFLAKE_SKIPS,
-    );
-    assert!(rows.len() >= 80, "ran {} cases", rows.len());
-    compare_with_duckdb("Snowflake", "snowflake", &rows, SNOWFLAKE_SKIPS);
+    run_and_compare("Snowflake", "snowflake", SNOWFLAKE_SKIPS, |model| {
+        Database::open(Some(&with_path(&url, &format!("cubec_{model}"))), Path::new("."))
+            .unwrap_or_else(|e| panic!("Snowflake emulator for {model}: {e}"))
+    });
 }
 
 /// Every case through the BigQuery client against bqemulator, one dataset per model.
 #[test]
 fn cases_run_on_the_bigquery_emulator() {
     let Some(url) = emulator_url("CUBEC_TEST_BIGQUERY_URL") else { return };
-    let rows = run_cases(
-        &mut |model| {
-            let mut admin = Database::open(Some(&url), Path::new(".")).expect("BigQuery emulator");
-            admin.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS `cubec_{model}`")).expect("a dataset per model");
-            let (main, query) = url.split_once('?').unwrap_or((&url, ""));
-            let project = main.trim_end_matches('/');
-            Database::open(Some(&format!("{project}/cubec_{model}?{query}")), Path::new("."))
-                .unwrap_or_else(|e| panic!("BigQuery emulator for {model}: {e}"))
-        },
-        "bigquery",
-        BIGQUERY_SKIPS,
-    );
-    assert!(rows.len() >= 80, "ran {} cases", rows.len());
-    compare_with_duckdb("BigQuery", "bigquery", &rows, BIGQUERY_SKIPS);
+    run_and_compare("BigQuery", "bigquery", BIGQUERY_SKIPS, |model| {
+        let mut admin = Database::open(Some(&url), Path::new(".")).expect("BigQuery emulator");
+        admin.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS `cubec_{model}`")).expect("a dataset per model");
+        let (main, query) = url.split_once('?').unwrap_or((&url, ""));
+        let project = main.trim_end_matches('/');
+        Database::open(Some(&format!("{project}/cubec_{model}?{query}")), Path::new("."))
+            .unwrap_or_else(|e| panic!("BigQuery emulator for {model}: {e}"))
+    });
 }
 
 /// A result larger than a page comes back whole: BigQuery pages of 50,000 rows (pageToken),
@@ -303,20 +299,14 @@ fn with_database(url: &str, database: &str) -> String {
 #[test]
 fn cases_run_on_mysql() {
     let Some(url) = emulator_url("CUBEC_TEST_MYSQL_URL") else { return };
-    let rows = run_cases(
-        &mut |model| {
-            let mut admin = Database::open(Some(&url), Path::new(".")).expect("MySQL from CUBEC_TEST_MYSQL_URL");
-            admin
-                .execute_batch(&format!("DROP DATABASE IF EXISTS `cubec_{model}`; CREATE DATABASE `cubec_{model}`"))
-                .expect("a database per model");
-            Database::open(Some(&with_database(&url, &format!("cubec_{model}"))), Path::new("."))
-                .unwrap_or_else(|e| panic!("MySQL for {model}: {e}"))
-        },
-        "mysql",
-        MYSQL_SKIPS,
-    );
-    assert!(rows.len() >= 80, "ran {} cases", rows.len());
-    compare_with_duckdb("MySQL", "mysql", &rows, MYSQL_SKIPS);
+    run_and_compare("MySQL", "mysql", MYSQL_SKIPS, |model| {
+        let mut admin = Database::open(Some(&url), Path::new(".")).expect("MySQL from CUBEC_TEST_MYSQL_URL");
+        admin
+            .execute_batch(&format!("DROP DATABASE IF EXISTS `cubec_{model}`; CREATE DATABASE `cubec_{model}`"))
+            .expect("a database per model");
+        Database::open(Some(&with_database(&url, &format!("cubec_{model}"))), Path::new("."))
+            .unwrap_or_else(|e| panic!("MySQL for {model}: {e}"))
+    });
 }
 
 /// What the PostgreSQL stand-in for Redshift cannot run (the SQL is Redshift's own).
@@ -331,17 +321,11 @@ const REDSHIFT_STANDIN_SKIPS: &[(&str, &str)] = &[
 #[test]
 fn cases_run_on_the_redshift_standin() {
     let Some(url) = emulator_url("CUBEC_TEST_REDSHIFT_URL") else { return };
-    let rows = run_cases(
-        &mut |model| {
-            let db = schema_per_model(&url, model);
-            assert_eq!(db.dialect_name(), "redshift");
-            db
-        },
-        "redshift",
-        REDSHIFT_STANDIN_SKIPS,
-    );
-    assert!(rows.len() >= 80, "ran {} cases", rows.len());
-    compare_with_duckdb("the Redshift stand-in", "redshift", &rows, REDSHIFT_STANDIN_SKIPS);
+    run_and_compare("the Redshift stand-in", "redshift", REDSHIFT_STANDIN_SKIPS, |model| {
+        let db = schema_per_model(&url, model);
+        assert_eq!(db.dialect_name(), "redshift");
+        db
+    });
 }
 
 /// MySQL faults on one connection: a query past its time is stopped on the server by the
