@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 const DIALECTS: &[&str] = &["postgres", "duckdb", "bigquery", "snowflake"];
-const FURTHER_DIALECTS: &[&str] = &["mysql", "redshift", "databricks"];
+const FURTHER_DIALECTS: &[&str] = &["mysql", "redshift", "databricks", "clickhouse"];
 
 fn yaml_to_json(path: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(path).expect("read case");

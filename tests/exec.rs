@@ -309,6 +309,50 @@ fn cases_run_on_mysql() {
     });
 }
 
+/// What ClickHouse (chDB's engine behind scripts/clickhouse_server.py) cannot run as the cases
+/// expect, and why.
+const CLICKHOUSE_SKIPS: &[(&str, &str)] = &[];
+
+/// Every case through the ClickHouse client (HTTP) on chDB's engine behind the test front
+/// (`.ci/run` starts it), a database per model; rows must equal the case's and DuckDB's.
+#[test]
+fn cases_run_on_clickhouse() {
+    let Some(url) = emulator_url("CUBEC_TEST_CLICKHOUSE_URL") else { return };
+    run_and_compare("ClickHouse", "clickhouse", CLICKHOUSE_SKIPS, |model| {
+        let mut admin = Database::open(Some(&url), Path::new(".")).expect("ClickHouse from CUBEC_TEST_CLICKHOUSE_URL");
+        admin.execute_batch(&format!("DROP DATABASE IF EXISTS `cubec_{model}`")).expect("drop the model's database");
+        admin.execute_batch(&format!("CREATE DATABASE `cubec_{model}`")).expect("a database per model");
+        Database::open(Some(&with_database(&url, &format!("cubec_{model}"))), Path::new("."))
+            .unwrap_or_else(|e| panic!("ClickHouse for {model}: {e}"))
+    });
+}
+
+/// A ClickHouse query past its time is stopped on the server by the canceller (`KILL QUERY` by
+/// its query_id) and the connection stays usable; parameters travel escaped and come back whole.
+#[test]
+fn clickhouse_cancels_a_running_query() {
+    let Some(url) = emulator_url("CUBEC_TEST_CLICKHOUSE_URL") else { return };
+    let mut db = Database::open(Some(&url), Path::new(".")).expect("ClickHouse");
+    let canceller = db.canceller();
+    let started = std::time::Instant::now();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        canceller.cancel()
+    });
+    let slow = "SELECT count() FROM numbers(100000000000) WHERE sipHash64(number) % 7 = {p1:String}";
+    let err = db.run_sql(slow, &["3".to_string()]).expect_err("the query was stopped");
+    stopper.join().unwrap().expect("KILL QUERY was sent");
+    assert!(err.0.contains("cancelled"), "{err}");
+    assert!(!err.is_unavailable(), "a cancelled query is not the database being away: {err}");
+    assert!(started.elapsed().as_secs() < 10, "the query stopped at the cancel");
+    let value = "a\\b\tc'd\n%_\u{e9}";
+    let r = db.run_sql("SELECT {p1:String} AS v, lengthUTF8({p1:String}) AS n", &[value.to_string()]).expect("still usable");
+    assert_eq!(r.rows[0][0].to_text(), value);
+    assert_eq!(r.rows[0][1].to_text(), value.chars().count().to_string());
+    let e = db.run_sql("SELECT * FROM no_such_table", &[]).expect_err("an unknown table");
+    assert!(!e.is_unavailable() && e.0.contains("no_such_table"), "{e}");
+}
+
 /// What the PostgreSQL stand-in for Redshift cannot run (the SQL is Redshift's own).
 const REDSHIFT_STANDIN_SKIPS: &[(&str, &str)] = &[
     ("basic/measure_types.yml", "APPROXIMATE COUNT(DISTINCT ...) is Redshift's syntax, not PostgreSQL's"),

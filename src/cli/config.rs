@@ -102,6 +102,7 @@ fn cube_db_url() -> Result<Option<String>, String> {
         "postgres" => ("postgres", "5432", "?sslmode=require"),
         "redshift" => ("redshift", "5439", "?sslmode=require"),
         "mysql" => ("mysql", "3306", "?ssl-mode=REQUIRED"),
+        "clickhouse" => ("clickhouse", "8123", "?secure=true"),
         "duckdb" => {
             return Ok(Some(format!("duckdb:{}", var("CUBEJS_DB_DUCKDB_DATABASE_PATH").unwrap_or_default())));
         }
@@ -109,7 +110,7 @@ fn cube_db_url() -> Result<Option<String>, String> {
         "bigquery" => return bigquery_url(&var).map(Some),
         other => {
             return Err(format!(
-                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, redshift, mysql, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
+                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, redshift, mysql, clickhouse, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
             ))
         }
     };
@@ -118,8 +119,14 @@ fn cube_db_url() -> Result<Option<String>, String> {
     if port.parse::<u16>().is_err() {
         return Err(format!("CUBEJS_DB_PORT `{port}` is not a port number"));
     }
-    let name =
-        var("CUBEJS_DB_NAME").unwrap_or_else(|| if scheme == "mysql" { String::new() } else { "postgres".to_string() });
+    let name = var("CUBEJS_DB_NAME").unwrap_or_else(|| {
+        match scheme {
+            "mysql" => "",
+            "clickhouse" => "default",
+            _ => "postgres",
+        }
+        .to_string()
+    });
     let user = var("CUBEJS_DB_USER").map(|u| encode(&u));
     let pass = var("CUBEJS_DB_PASS").map(|p| encode(&p));
     let creds = match (user, pass) {

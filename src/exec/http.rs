@@ -1,4 +1,4 @@
-//! HTTP for the warehouse engines (Snowflake's and BigQuery's REST APIs) through `ureq`: a
+//! HTTP for the warehouse engines (Snowflake's and BigQuery's REST APIs, ClickHouse's HTTP interface) through `ureq`: a
 //! blocking client, because the engines run on the blocking threads of the connection pool as
 //! the PostgreSQL client does. One agent per connection keeps its TCP/TLS connections alive
 //! between requests; TLS is rustls with the public web roots, as for PostgreSQL.
@@ -57,6 +57,8 @@ pub enum Method<'a> {
     Post(Option<&'a Value>),
     /// An `application/x-www-form-urlencoded` body (OAuth token requests).
     PostForm(&'a str),
+    /// A body sent as it is, with the content type the caller's headers give (ClickHouse's SQL).
+    PostText(&'a str),
 }
 
 impl Http {
@@ -96,6 +98,16 @@ impl Http {
                     req = req.config().timeout_global(limit).build();
                 }
                 req.call()
+            }
+            Method::PostText(text) => {
+                let mut req = self.agent.post(url);
+                for (k, v) in headers {
+                    req = req.header(*k, *v);
+                }
+                if limit.is_some() {
+                    req = req.config().timeout_global(limit).build();
+                }
+                req.send(text)
             }
             Method::PostForm(form) => {
                 let mut req = self.agent.post(url).header("Content-Type", "application/x-www-form-urlencoded");

@@ -3,9 +3,10 @@
 //! Input: compiled SQL and its parameters. Output: a [`ResultSet`] of typed cells, and from it
 //! Cube's result shape (keys are member names, times are local `YYYY-MM-DDTHH:mm:ss.SSS`).
 //! Engines: an embedded DuckDB (feature `engine`, the default), PostgreSQL (and Redshift through
-//! its client), MySQL and MariaDB, Snowflake and BigQuery. The engine decides the dialect the SQL is compiled for.
+//! its client), MySQL and MariaDB, ClickHouse, Snowflake and BigQuery. The engine decides the dialect the SQL is compiled for.
 
 pub mod bigquery;
+pub mod clickhouse;
 #[cfg(feature = "engine")]
 pub mod duckdb;
 pub mod fixtures;
@@ -128,6 +129,7 @@ pub enum Database {
     Postgres(self::postgres::Postgres),
     /// Boxed: the client's connection state is large beside the other engines'.
     MySql(Box<self::mysql::MySql>),
+    ClickHouse(self::clickhouse::ClickHouse),
     Snowflake(self::snowflake::Snowflake),
     BigQuery(self::bigquery::BigQuery),
 }
@@ -139,6 +141,8 @@ pub fn engine_of(url: &str) -> Option<&'static str> {
     match scheme {
         "postgres" | "postgresql" | "redshift" => Some("postgres"),
         "mysql" | "mariadb" => Some("mysql"),
+        // ClickHouse's HTTP interface is the one database cubec reaches by a plain HTTP URL.
+        "clickhouse" | "http" | "https" => Some("clickhouse"),
         "snowflake" => Some("snowflake"),
         "bigquery" => Some("bigquery"),
         "duckdb" => Some("duckdb"),
@@ -160,6 +164,7 @@ pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
     match engine_of(url) {
         Some("postgres") => self::tls::target(url).map(|_| ()),
         Some("mysql") => self::mysql::Settings::parse(url).map(|_| ()),
+        Some("clickhouse") => self::clickhouse::Settings::parse(url).map(|_| ()),
         Some("snowflake") => {
             self::snowflake::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
         }
@@ -172,7 +177,7 @@ pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
 
 /// Whether a URL names a database reached over the network (opened lazily by the server).
 pub fn is_remote_url(url: &str) -> bool {
-    matches!(engine_of(url), Some("postgres" | "mysql" | "snowflake" | "bigquery"))
+    matches!(engine_of(url), Some("postgres" | "mysql" | "clickhouse" | "snowflake" | "bigquery"))
 }
 
 impl Database {
@@ -183,6 +188,7 @@ impl Database {
             Database::DuckDb(_) => "duckdb",
             Database::Postgres(p) => p.dialect(),
             Database::MySql(_) => "mysql",
+            Database::ClickHouse(_) => "clickhouse",
             Database::Snowflake(_) => "snowflake",
             Database::BigQuery(_) => "bigquery",
         }
@@ -196,6 +202,9 @@ impl Database {
                 Ok(Database::Postgres(self::postgres::Postgres::connect(u)?))
             }
             Some(u) if engine_of(u) == Some("mysql") => Ok(Database::MySql(Box::new(self::mysql::MySql::connect(u)?))),
+            Some(u) if engine_of(u) == Some("clickhouse") => {
+                Ok(Database::ClickHouse(self::clickhouse::ClickHouse::connect(u)?))
+            }
             Some(u) if engine_of(u) == Some("snowflake") => {
                 Ok(Database::Snowflake(self::snowflake::Snowflake::connect(u)?))
             }
@@ -228,7 +237,7 @@ impl Database {
             }
             Some(u) => Err(ExecError(format!(
                 "unsupported database URL `{}`: use postgres://user@host:5432/db, mysql://user@host:3306/db, \
-                 snowflake://USER@ACCOUNT/DB/SCHEMA, bigquery://PROJECT/DATASET or duckdb:PATH",
+                 clickhouse://user@host:8123/db, snowflake://USER@ACCOUNT/DB/SCHEMA, bigquery://PROJECT/DATASET or duckdb:PATH",
                 self::url::redact(u)
             ))),
         }
@@ -244,6 +253,7 @@ impl Database {
             Database::DuckDb(d) => d.query(sql, params),
             Database::Postgres(p) => p.query(sql, params),
             Database::MySql(m) => m.query(sql, params),
+            Database::ClickHouse(c) => c.query(sql, params),
             Database::Snowflake(s) => s.query(sql, params),
             Database::BigQuery(b) => b.query(sql, params),
         }
@@ -257,6 +267,7 @@ impl Database {
             Database::Snowflake(s) => s.ping(),
             Database::BigQuery(b) => b.ping(),
             Database::MySql(m) => m.ping(),
+            Database::ClickHouse(c) => c.ping(),
             _ => self.run_sql("SELECT 1", &[]).map(|_| ()),
         }
     }
@@ -269,6 +280,7 @@ impl Database {
             Database::Snowflake(s) => s.drop_temporary_table(name),
             Database::BigQuery(b) => b.drop_temporary_table(name),
             Database::MySql(m) => m.drop_temporary_table(name),
+            Database::ClickHouse(c) => c.drop_temporary_table(name),
             Database::Postgres(_) => {
                 self.execute_batch(&format!("DROP TABLE IF EXISTS pg_temp.{}", (tables::STANDARD.quote)(name)))
             }
@@ -286,6 +298,7 @@ impl Database {
             Database::Snowflake(s) => s.load_table(t, temporary),
             Database::BigQuery(b) => b.load_table(t, temporary),
             Database::MySql(m) => m.load_table(t, temporary),
+            Database::ClickHouse(c) => c.load_table(t, temporary),
             _ => self.execute_batch(&tables::standard_sql(t, temporary)),
         }
     }
@@ -316,6 +329,7 @@ impl Database {
                 let (opts, id) = m.canceller();
                 Canceller::MySql(Box::new(opts), id)
             }
+            Database::ClickHouse(c) => Canceller::ClickHouse(c.running()),
             Database::Snowflake(s) => Canceller::Snowflake(s.running()),
             Database::BigQuery(b) => Canceller::BigQuery(b.running()),
         }
@@ -328,6 +342,7 @@ impl Database {
             Database::DuckDb(_) => false,
             Database::Postgres(p) => p.is_closed(),
             Database::MySql(m) => m.is_closed(),
+            Database::ClickHouse(c) => c.is_closed(),
             Database::Snowflake(_) | Database::BigQuery(_) => false,
         }
     }
@@ -358,6 +373,7 @@ impl Database {
             Database::DuckDb(d) => d.execute_batch(sql),
             Database::Postgres(p) => p.execute_batch(sql),
             Database::MySql(m) => m.execute_batch(sql),
+            Database::ClickHouse(c) => c.execute_batch(sql),
             Database::Snowflake(s) => s.execute(sql),
             Database::BigQuery(b) => b.execute(sql),
         }
@@ -371,6 +387,8 @@ pub enum Canceller {
     Postgres(::postgres::CancelToken, tokio_postgres_rustls::MakeRustlsConnect),
     /// The connection's options and its server-side id, for `KILL QUERY`.
     MySql(Box<::mysql::Opts>, u32),
+    /// The connection's running query, for `KILL QUERY WHERE query_id`.
+    ClickHouse(std::sync::Arc<self::clickhouse::Running>),
     Snowflake(std::sync::Arc<std::sync::Mutex<self::snowflake::Running>>),
     BigQuery(std::sync::Arc<self::bigquery::Running>),
 }
@@ -388,6 +406,7 @@ impl Canceller {
                 t.cancel_query(tls.clone()).map_err(|e| ExecError(format!("cancelling the query: {e}")))
             }
             Canceller::MySql(opts, id) => self::mysql::cancel(opts, *id),
+            Canceller::ClickHouse(running) => self::clickhouse::cancel(running),
             Canceller::Snowflake(running) => self::snowflake::cancel(running),
             Canceller::BigQuery(running) => self::bigquery::cancel(running),
         }

@@ -19,6 +19,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("mysql", include_str!("../../dialects/mysql.yml")),
     ("redshift", include_str!("../../dialects/redshift.yml")),
     ("databricks", include_str!("../../dialects/databricks.yml")),
+    ("clickhouse", include_str!("../../dialects/clickhouse.yml")),
 ];
 
 /// Templates every dialect must define (after `extends`).
@@ -76,6 +77,9 @@ struct DialectFile {
     literal_escape: Option<String>,
     /// The refresh key of a cube without one (Cube: every 10 s, every 2 min on warehouses).
     default_refresh_key: Option<String>,
+    /// Joins need an equality between the two sides (ClickHouse's hash join refuses an ON of
+    /// inequalities only).
+    join_needs_key: Option<bool>,
     #[serde(default)]
     templates: BTreeMap<String, String>,
 }
@@ -95,6 +99,7 @@ impl DialectFile {
             timestamp_precision: self.timestamp_precision.or(parent.timestamp_precision),
             default_refresh_key: self.default_refresh_key.or_else(|| parent.default_refresh_key.clone()),
             literal_escape: self.literal_escape.or_else(|| parent.literal_escape.clone()),
+            join_needs_key: self.join_needs_key.or(parent.join_needs_key),
             templates,
         }
     }
@@ -110,6 +115,8 @@ pub struct Dialect {
     pub numbered_params: bool,
     /// The refresh-key interval of cubes without a `refresh_key`, in seconds.
     pub default_refresh_seconds: u64,
+    /// An inequality-only join gets a constant key on both sides (see `join_needs_key`).
+    pub join_needs_key: bool,
     quote: String,
     quote_escape: String,
     backslash_literals: bool,
@@ -337,6 +344,7 @@ fn build(name: &str, f: DialectFile) -> Result<Dialect, Diagnostic> {
         timestamp_precision: f.timestamp_precision.unwrap_or(3).clamp(0, 9),
         numbered_params: param.contains("index"),
         default_refresh_seconds,
+        join_needs_key: f.join_needs_key.unwrap_or(false),
         quote,
         quote_escape,
         backslash_literals: backslash,
@@ -351,7 +359,7 @@ mod tests {
     #[test]
     fn builtin_dialects_load() {
         let d = Dialects::load(None).expect("built-in dialects are valid");
-        assert_eq!(d.names(), ["bigquery", "databricks", "duckdb", "mysql", "postgres", "redshift", "snowflake"]);
+        assert_eq!(d.names(), ["bigquery", "clickhouse", "databricks", "duckdb", "mysql", "postgres", "redshift", "snowflake"]);
         let pg = d.get("postgres").unwrap();
         assert_eq!(pg.placeholder(3), "$3");
         assert!(pg.numbered_params);

@@ -26,6 +26,8 @@ const SERIES_VALUES_MAX: usize = 366;
 
 const TIME: &str = "rolling_time";
 const VALUE: &str = "rolling_value";
+/// A constant on both sides of the window join where the dialect's joins need an equality.
+const KEY: &str = "rolling_key";
 
 /// How far a window reaches before and after its bucket, for the base query's WHERE.
 struct Reach {
@@ -89,6 +91,9 @@ impl Renderer<'_> {
         };
         columns.push(format!("{value} {}", self.d.ident(VALUE)));
         let group_by: Vec<usize> = if pre.is_some() { (1..columns.len()).collect() } else { Vec::new() };
+        if self.d.join_needs_key {
+            columns.push(format!("1 {}", self.d.ident(KEY)));
+        }
         let (from, joins, mut wheres) = self.join_tree_except(plan, Some((rt.cube, rt.dimension)))?;
         if let (Some(range), Some(buckets)) = (rt.range, &buckets) {
             let (first, last) = match (buckets.first(), buckets.last()) {
@@ -162,6 +167,15 @@ impl Renderer<'_> {
         let date_from = format!("{series}.{}", self.d.ident("date_from"));
         let date_to = format!("{series}.{}", self.d.ident("date_to"));
         let mut on = Vec::new();
+        let series_sql = if self.d.join_needs_key {
+            let key = self.d.ident(KEY);
+            on.push(format!("{series}.{key} = {base_alias}.{key}"));
+            let rows = self.tpl("subquery", context! { sql => series_sql })?;
+            let from = self.tpl("table", context! { source => rows, alias => self.d.ident("series_rows") })?;
+            self.select(Select { columns: vec!["*".to_string(), format!("1 {key}")], from, ..Select::default() })?
+        } else {
+            series_sql
+        };
         match &window {
             RollingWindow::ToDate { granularity } => {
                 let start = match &to_date_rule {
