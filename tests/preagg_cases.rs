@@ -275,6 +275,39 @@ fn routing_cases_on_the_bigquery_emulator() {
     }
 }
 
+/// On ClickHouse the rollups live in cubec's embedded store (the source has no UPDATE for a
+/// manifest): built from ClickHouse's rows, they answer with the source's rows.
+#[test]
+fn routing_cases_on_clickhouse_rollups_in_the_embedded_store() {
+    let Some(url) = url("CUBEC_TEST_CLICKHOUSE_URL") else { return };
+    let backend = Backend {
+        name: "clickhouse",
+        dialect: "clickhouse",
+        open: Box::new(move |tag| {
+            let database = format!("cubec_pa_rows_{tag}");
+            let mut admin = Database::open(Some(&url), Path::new(".")).expect("ClickHouse");
+            admin.execute_batch(&format!("DROP DATABASE IF EXISTS `{database}`")).expect("drop the rows");
+            admin.execute_batch(&format!("CREATE DATABASE `{database}`")).expect("a database");
+            let (main, query) = url.split_once('?').unwrap_or((&url, ""));
+            let (scheme, rest) = main.split_once("://").expect("a URL");
+            let authority = rest.split('/').next().unwrap_or(rest);
+            let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+            Database::open(Some(&format!("{scheme}://{authority}/{database}{query}")), Path::new("."))
+                .expect("ClickHouse")
+        }),
+    };
+    run(&backend, true);
+    let dialects = cubec::sql::Dialects::builtin();
+    let in_source = cubec::preagg::store::Store {
+        external: false,
+        schema: "cubec_pa_refused".to_string(),
+        dialect: dialects.get("clickhouse").unwrap(),
+    };
+    let mut db = Database::open(Some(&std::env::var("CUBEC_TEST_CLICKHOUSE_URL").unwrap()), Path::new(".")).unwrap();
+    let e = in_source.ensure(&mut db).expect_err("no rollups in a ClickHouse source");
+    assert!(e.0.contains("external: true"), "{e}");
+}
+
 /// Cube's driver-test model (tests/preagg/ecommerce: the shape Cube's `getSchemaPath` writes,
 /// every rollup as `<name>External` and `<name>Internal`) loads, builds and serves: Cube's own
 /// test queries are answered from the rollup Cube would read (the external one first, the

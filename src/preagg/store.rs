@@ -128,6 +128,16 @@ impl Store {
 
     /// The schema, the manifest and the garbage list, if missing.
     pub fn ensure(&self, db: &mut Database) -> Result<(), ExecError> {
+        // A dialect without a manifest table cannot keep one (no conditional UPDATE to take a
+        // lease with): rollups there live in cubec's embedded store.
+        let manifest = self.tpl("preagg_manifest_table", context! { table => self.table(MANIFEST) })?;
+        if manifest.trim().is_empty() {
+            return Err(ExecError(format!(
+                "pre-aggregations cannot be stored in a {} database: its tables have no UPDATE to keep cubec's \
+                 manifest and leases with; give the rollups `external: true` (cubec's embedded store)",
+                self.dialect.name
+            )));
+        }
         let session = self.tpl("session_schema", context! {})?;
         let before = if session.trim().is_empty() { None } else { db.run_sql(&session, &[])?.rows.into_iter().next() };
         db.execute_batch(&self.tpl("create_schema", context! { schema => self.dialect.ident(&self.schema) })?)?;
@@ -138,7 +148,7 @@ impl Store {
                 )?;
             }
         }
-        db.execute_batch(&self.tpl("preagg_manifest_table", context! { table => self.table(MANIFEST) })?)?;
+        db.execute_batch(&manifest)?;
         db.execute_batch(&self.tpl("preagg_garbage_table", context! { table => self.table(GARBAGE) })?)?;
         Ok(())
     }
