@@ -1,5 +1,5 @@
 """Rows in Cube's shape for comparing a case's expected rows with an engine's, shared by the
-scripts that run cubec's SQL on emulations (warehouse_check.py, databricks_check.py)."""
+scripts that run cubec's SQL on emulations (warehouse_check.py)."""
 import datetime
 import decimal
 

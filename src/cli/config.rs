@@ -108,9 +108,10 @@ fn cube_db_url() -> Result<Option<String>, String> {
         }
         "snowflake" => return snowflake_url(&var).map(Some),
         "bigquery" => return bigquery_url(&var).map(Some),
+        "databricks-jdbc" | "databricks" => return databricks_url(&var).map(Some),
         other => {
             return Err(format!(
-                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, redshift, mysql, clickhouse, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
+                "CUBEJS_DB_TYPE={other} is not a database cubec runs on (postgres, redshift, mysql, clickhouse, databricks-jdbc, snowflake, bigquery, duckdb); set CUBEC_DB_URL or --db"
             ))
         }
     };
@@ -190,6 +191,47 @@ fn bigquery_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> 
     Ok(format!("bigquery://{}{query}", encode(&project)))
 }
 
+/// A Databricks URL from Cube's `CUBEJS_DB_DATABRICKS_URL` (its JDBC URL:
+/// `jdbc:databricks://HOST:443/default;...;httpPath=/sql/1.0/warehouses/ID;...;PWD=TOKEN`),
+/// `CUBEJS_DB_DATABRICKS_TOKEN` (which wins over the URL's `PWD`) and `_CATALOG`, and
+/// `CUBEJS_DB_NAME` as the schema.
+fn databricks_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    let jdbc = var("CUBEJS_DB_DATABRICKS_URL").ok_or("CUBEJS_DB_TYPE=databricks-jdbc needs CUBEJS_DB_DATABRICKS_URL")?;
+    let rest = jdbc
+        .strip_prefix("jdbc:databricks://")
+        .or_else(|| jdbc.strip_prefix("jdbc:spark://"))
+        .ok_or("CUBEJS_DB_DATABRICKS_URL is not a jdbc:databricks:// URL")?;
+    let mut parts = rest.split(';');
+    let address = parts.next().unwrap_or("");
+    let host = address.split(['/', ':']).next().unwrap_or("");
+    let setting = |key: &str| {
+        rest.split(';').skip(1).find_map(|p| p.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    };
+    let path = setting("httpPath").ok_or("CUBEJS_DB_DATABRICKS_URL has no httpPath=/sql/1.0/warehouses/ID")?;
+    let warehouse = path
+        .trim_end_matches('/')
+        .rsplit_once("/warehouses/")
+        .map(|(_, id)| id)
+        .or_else(|| path.trim_end_matches('/').rsplit_once("/endpoints/").map(|(_, id)| id))
+        .filter(|id| !id.is_empty() && !id.contains('/'))
+        .ok_or("CUBEJS_DB_DATABRICKS_URL's httpPath names no SQL warehouse (/sql/1.0/warehouses/ID)")?;
+    let token = var("CUBEJS_DB_DATABRICKS_TOKEN")
+        .or_else(|| setting("PWD").map(str::to_string))
+        .ok_or("CUBEJS_DB_TYPE=databricks-jdbc needs CUBEJS_DB_DATABRICKS_TOKEN (or PWD= in the URL)")?;
+    if host.is_empty() {
+        return Err("CUBEJS_DB_DATABRICKS_URL names no host".to_string());
+    }
+    let mut query = Vec::new();
+    if let Some(c) = var("CUBEJS_DB_DATABRICKS_CATALOG") {
+        query.push(format!("catalog={}", encode(&c)));
+    }
+    if let Some(s) = var("CUBEJS_DB_NAME") {
+        query.push(format!("schema={}", encode(&s)));
+    }
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+    Ok(format!("databricks://token:{}@{host}/{}{query}", encode(&token), encode(warehouse)))
+}
+
 /// Percent-encodes what a URL's user, password or path may not hold.
 fn encode(s: &str) -> String {
     s.bytes()
@@ -236,6 +278,35 @@ mod tests {
         assert!(super::bigquery_url(&vars(&[("CUBEJS_DB_BQ_PROJECT_ID", "p"), ("CUBEJS_DB_BQ_CREDENTIALS", "e30=")]))
             .unwrap_err()
             .contains("KEY_FILE"));
+    }
+
+    #[test]
+    fn cube_databricks_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        let url = super::databricks_url(&vars(&[
+            (
+                "CUBEJS_DB_DATABRICKS_URL",
+                "jdbc:databricks://adb-1.2.azuredatabricks.net:443/default;transportMode=http;ssl=1;\
+                 httpPath=/sql/1.0/warehouses/abc123;AuthMech=3;UID=token;PWD=dapiURL",
+            ),
+            ("CUBEJS_DB_DATABRICKS_TOKEN", "dapi+env"),
+            ("CUBEJS_DB_DATABRICKS_CATALOG", "main"),
+            ("CUBEJS_DB_NAME", "sales"),
+        ]))
+        .unwrap();
+        assert_eq!(url, "databricks://token:dapi%2Benv@adb-1.2.azuredatabricks.net/abc123?catalog=main&schema=sales");
+        let from_pwd = super::databricks_url(&vars(&[(
+            "CUBEJS_DB_DATABRICKS_URL",
+            "jdbc:databricks://h:443/default;httpPath=/sql/1.0/warehouses/w;PWD=dapiURL",
+        )]))
+        .unwrap();
+        assert_eq!(from_pwd, "databricks://token:dapiURL@h/w");
+        assert!(super::databricks_url(&vars(&[("CUBEJS_DB_DATABRICKS_URL", "jdbc:databricks://h:443/default;PWD=x")]))
+            .unwrap_err()
+            .contains("httpPath"));
+        assert!(super::databricks_url(&vars(&[])).is_err());
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! Input: compiled SQL and its parameters. Output: a [`ResultSet`] of typed cells, and from it
 //! Cube's result shape (keys are member names, times are local `YYYY-MM-DDTHH:mm:ss.SSS`).
 //! Engines: an embedded DuckDB (feature `engine`, the default), PostgreSQL (and Redshift through
-//! its client), MySQL and MariaDB, ClickHouse, Snowflake and BigQuery. The engine decides the dialect the SQL is compiled for.
+//! its client), MySQL and MariaDB, ClickHouse, Snowflake, BigQuery and Databricks. The engine decides the dialect the SQL is compiled for.
 
 pub mod bigquery;
 pub mod clickhouse;
+pub mod databricks;
 #[cfg(feature = "engine")]
 pub mod duckdb;
 pub mod fixtures;
@@ -130,6 +131,7 @@ pub enum Database {
     /// Boxed: the client's connection state is large beside the other engines'.
     MySql(Box<self::mysql::MySql>),
     ClickHouse(self::clickhouse::ClickHouse),
+    Databricks(self::databricks::Databricks),
     Snowflake(self::snowflake::Snowflake),
     BigQuery(self::bigquery::BigQuery),
 }
@@ -143,6 +145,7 @@ pub fn engine_of(url: &str) -> Option<&'static str> {
         "mysql" | "mariadb" => Some("mysql"),
         // ClickHouse's HTTP interface is the one database cubec reaches by a plain HTTP URL.
         "clickhouse" | "http" | "https" => Some("clickhouse"),
+        "databricks" => Some("databricks"),
         "snowflake" => Some("snowflake"),
         "bigquery" => Some("bigquery"),
         "duckdb" => Some("duckdb"),
@@ -165,6 +168,9 @@ pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
         Some("postgres") => self::tls::target(url).map(|_| ()),
         Some("mysql") => self::mysql::Settings::parse(url).map(|_| ()),
         Some("clickhouse") => self::clickhouse::Settings::parse(url).map(|_| ()),
+        Some("databricks") => {
+            self::databricks::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
+        }
         Some("snowflake") => {
             self::snowflake::Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty())).map(|_| ())
         }
@@ -177,7 +183,7 @@ pub fn check_remote_url(url: &str) -> Result<(), ExecError> {
 
 /// Whether a URL names a database reached over the network (opened lazily by the server).
 pub fn is_remote_url(url: &str) -> bool {
-    matches!(engine_of(url), Some("postgres" | "mysql" | "clickhouse" | "snowflake" | "bigquery"))
+    matches!(engine_of(url), Some("postgres" | "mysql" | "clickhouse" | "databricks" | "snowflake" | "bigquery"))
 }
 
 impl Database {
@@ -189,6 +195,7 @@ impl Database {
             Database::Postgres(p) => p.dialect(),
             Database::MySql(_) => "mysql",
             Database::ClickHouse(_) => "clickhouse",
+            Database::Databricks(_) => "databricks",
             Database::Snowflake(_) => "snowflake",
             Database::BigQuery(_) => "bigquery",
         }
@@ -204,6 +211,9 @@ impl Database {
             Some(u) if engine_of(u) == Some("mysql") => Ok(Database::MySql(Box::new(self::mysql::MySql::connect(u)?))),
             Some(u) if engine_of(u) == Some("clickhouse") => {
                 Ok(Database::ClickHouse(self::clickhouse::ClickHouse::connect(u)?))
+            }
+            Some(u) if engine_of(u) == Some("databricks") => {
+                Ok(Database::Databricks(self::databricks::Databricks::connect(u)?))
             }
             Some(u) if engine_of(u) == Some("snowflake") => {
                 Ok(Database::Snowflake(self::snowflake::Snowflake::connect(u)?))
@@ -237,7 +247,7 @@ impl Database {
             }
             Some(u) => Err(ExecError(format!(
                 "unsupported database URL `{}`: use postgres://user@host:5432/db, mysql://user@host:3306/db, \
-                 clickhouse://user@host:8123/db, snowflake://USER@ACCOUNT/DB/SCHEMA, bigquery://PROJECT/DATASET or duckdb:PATH",
+                 clickhouse://user@host:8123/db, databricks://token:TOKEN@host/WAREHOUSE, snowflake://USER@ACCOUNT/DB/SCHEMA, bigquery://PROJECT/DATASET or duckdb:PATH",
                 self::url::redact(u)
             ))),
         }
@@ -254,6 +264,7 @@ impl Database {
             Database::Postgres(p) => p.query(sql, params),
             Database::MySql(m) => m.query(sql, params),
             Database::ClickHouse(c) => c.query(sql, params),
+            Database::Databricks(d) => d.query(sql, params),
             Database::Snowflake(s) => s.query(sql, params),
             Database::BigQuery(b) => b.query(sql, params),
         }
@@ -268,6 +279,7 @@ impl Database {
             Database::BigQuery(b) => b.ping(),
             Database::MySql(m) => m.ping(),
             Database::ClickHouse(c) => c.ping(),
+            Database::Databricks(d) => d.ping(),
             _ => self.run_sql("SELECT 1", &[]).map(|_| ()),
         }
     }
@@ -281,6 +293,7 @@ impl Database {
             Database::BigQuery(b) => b.drop_temporary_table(name),
             Database::MySql(m) => m.drop_temporary_table(name),
             Database::ClickHouse(c) => c.drop_temporary_table(name),
+            Database::Databricks(d) => d.drop_temporary_table(name),
             Database::Postgres(_) => {
                 self.execute_batch(&format!("DROP TABLE IF EXISTS pg_temp.{}", (tables::STANDARD.quote)(name)))
             }
@@ -299,6 +312,7 @@ impl Database {
             Database::BigQuery(b) => b.load_table(t, temporary),
             Database::MySql(m) => m.load_table(t, temporary),
             Database::ClickHouse(c) => c.load_table(t, temporary),
+            Database::Databricks(d) => d.load_table(t, temporary),
             _ => self.execute_batch(&tables::standard_sql(t, temporary)),
         }
     }
@@ -330,6 +344,7 @@ impl Database {
                 Canceller::MySql(Box::new(opts), id)
             }
             Database::ClickHouse(c) => Canceller::ClickHouse(c.running()),
+            Database::Databricks(d) => Canceller::Databricks(d.running()),
             Database::Snowflake(s) => Canceller::Snowflake(s.running()),
             Database::BigQuery(b) => Canceller::BigQuery(b.running()),
         }
@@ -343,7 +358,7 @@ impl Database {
             Database::Postgres(p) => p.is_closed(),
             Database::MySql(m) => m.is_closed(),
             Database::ClickHouse(c) => c.is_closed(),
-            Database::Snowflake(_) | Database::BigQuery(_) => false,
+            Database::Snowflake(_) | Database::BigQuery(_) | Database::Databricks(_) => false,
         }
     }
 
@@ -374,6 +389,7 @@ impl Database {
             Database::Postgres(p) => p.execute_batch(sql),
             Database::MySql(m) => m.execute_batch(sql),
             Database::ClickHouse(c) => c.execute_batch(sql),
+            Database::Databricks(d) => d.execute_batch(sql),
             Database::Snowflake(s) => s.execute(sql),
             Database::BigQuery(b) => b.execute(sql),
         }
@@ -389,6 +405,7 @@ pub enum Canceller {
     MySql(Box<::mysql::Opts>, u32),
     /// The connection's running query, for `KILL QUERY WHERE query_id`.
     ClickHouse(std::sync::Arc<self::clickhouse::Running>),
+    Databricks(std::sync::Arc<self::databricks::Running>),
     Snowflake(std::sync::Arc<std::sync::Mutex<self::snowflake::Running>>),
     BigQuery(std::sync::Arc<self::bigquery::Running>),
 }
@@ -407,6 +424,7 @@ impl Canceller {
             }
             Canceller::MySql(opts, id) => self::mysql::cancel(opts, *id),
             Canceller::ClickHouse(running) => self::clickhouse::cancel(running),
+            Canceller::Databricks(running) => self::databricks::cancel(running),
             Canceller::Snowflake(running) => self::snowflake::cancel(running),
             Canceller::BigQuery(running) => self::bigquery::cancel(running),
         }

@@ -125,7 +125,7 @@ pub fn standard_sql(t: &Table, temporary: bool) -> String {
     sql
 }
 
-/// Replaces `target` with a table of `defs` holding `rows`, built under `staging` first so that
+/// Replaces `target` with a table of `defs` filled by `inserts` (into `staging`), built under `staging` first so that
 /// readers see the old table or the complete new one, never a half-filled one (the warehouses
 /// have no transactional DDL). The staging table is dropped also when an insert fails.
 pub fn replace_through_staging(
@@ -133,11 +133,10 @@ pub fn replace_through_staging(
     target: &str,
     staging: &str,
     defs: &[String],
-    rows: &[Vec<Cell>],
-    l: &Literals,
+    inserts: &[String],
 ) -> Result<(), super::ExecError> {
     execute(&format!("CREATE OR REPLACE TABLE {staging} ({})", defs.join(", ")))?;
-    let filled = inserts(staging, rows, l).iter().try_for_each(|i| execute(i));
+    let filled = inserts.iter().try_for_each(|i| execute(i));
     if let Err(e) = filled {
         let _ = execute(&format!("DROP TABLE IF EXISTS {staging}"));
         return Err(e);

@@ -369,7 +369,8 @@ impl BigQuery {
         }
         let staging = format!("{}.{}", q(&dataset), q(&format!("{name}__cubec_load")));
         let mut execute = |sql: &str| self.execute(sql);
-        super::tables::replace_through_staging(&mut execute, &target, &staging, &defs, &t.rows, &LITERALS)
+        let inserts = super::tables::inserts(&staging, &t.rows, &LITERALS);
+        super::tables::replace_through_staging(&mut execute, &target, &staging, &defs, &inserts)
     }
 }
 
