@@ -13,10 +13,10 @@ connections to kill from the server's side: a restart is what cuts them.)
 
 Exits 1 on a failed check, printing the server log.
 """
-import os, subprocess, sys, tempfile, time, urllib.request
+import os, subprocess, sys, tempfile, urllib.request
 
 import engine_faults
-from serve_helpers import free_port
+from serve_helpers import free_port, wait_until
 from warehouse_serve import ROOT, failures
 
 PYTHON = sys.argv[2] if len(sys.argv) > 2 else sys.exit(__doc__)
@@ -34,14 +34,8 @@ class ClickHouseFront:
         self.proc = subprocess.Popen([PYTHON, os.path.join(ROOT, "scripts/clickhouse_server.py"), str(self.port),
                                       "--data", os.path.join(self.dir, "data"), "--password", "cubec",
                                       "--database", "demo"], stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.3)
-        sys.exit("the ClickHouse front did not start:\n" + open(os.path.join(self.dir, "front.log")).read()[-2000:])
+        wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{self.port}/ping", timeout=1).read(), 60,
+                   "the ClickHouse front", os.path.join(self.dir, "front.log"))
 
     def url(self):
         return f"clickhouse://cubec:cubec@127.0.0.1:{self.port}/demo"

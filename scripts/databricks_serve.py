@@ -16,7 +16,7 @@ Exits 1 on a failed check, printing the server log.
 import json, os, subprocess, sys, tempfile, time, urllib.request
 
 import engine_faults
-from serve_helpers import free_port
+from serve_helpers import free_port, wait_until
 from warehouse_serve import ROOT, failures
 
 PYTHON = sys.argv[2] if len(sys.argv) > 2 else sys.exit(__doc__)
@@ -35,16 +35,10 @@ class DatabricksFront:
         self.proc = subprocess.Popen([PYTHON, os.path.join(ROOT, "scripts/databricks_server.py"), str(self.port),
                                       "--token", TOKEN, "--data", os.path.join(self.dir, "spark"), "--schema", "demo"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            try:
-                req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/2.0/sql/warehouses/cubec-test",
-                                             headers={"Authorization": f"Bearer {TOKEN}"})
-                urllib.request.urlopen(req, timeout=1).read()
-                return
-            except OSError:
-                time.sleep(0.5)
-        sys.exit("the Databricks front did not start:\n" + open(os.path.join(self.dir, "front.log")).read()[-2000:])
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/2.0/sql/warehouses/cubec-test",
+                                     headers={"Authorization": f"Bearer {TOKEN}"})
+        wait_until(lambda: urllib.request.urlopen(req, timeout=1).read(), 180, "the Databricks front",
+                   os.path.join(self.dir, "front.log"))
 
     def url(self):
         return f"databricks://token:{TOKEN}@127.0.0.1/cubec-test?protocol=http&port={self.port}&schema=demo"

@@ -10,10 +10,10 @@ KILLed from the server's side, the server SIGKILLed and restarted, a table dropp
 
 Exits 1 on a failed check, printing the server log.
 """
-import subprocess, sys, tempfile, time
+import subprocess, sys, tempfile
 
 import engine_faults
-from serve_helpers import free_port
+from serve_helpers import free_port, wait_until
 from warehouse_serve import failures
 
 
@@ -36,13 +36,9 @@ class MariaDb:
              f"--pid-file={self.dir}/pid", f"--log-error={self.dir}/err.log", "--bind-address=127.0.0.1",
              f"--port={self.port}", "--skip-name-resolve", "--skip-log-bin", "--default-time-zone=+00:00",
              "--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0"])
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if subprocess.run(["mariadb-admin", "--no-defaults", f"--socket={self.dir}/sock", "-uroot", "ping"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0:
-                return
-            time.sleep(0.3)
-        sys.exit("mariadbd did not start:\n" + open(f"{self.dir}/err.log").read()[-2000:])
+        ping = ["mariadb-admin", "--no-defaults", f"--socket={self.dir}/sock", "-uroot", "ping"]
+        wait_until(lambda: subprocess.run(ping, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
+                   60, "mariadbd", f"{self.dir}/err.log")
 
     def root(self, sql):
         return subprocess.run(["mariadb", "--no-defaults", f"--socket={self.dir}/sock", "-uroot", "-N", "-e", sql],

@@ -119,3 +119,19 @@ class Cluster:
             self.stop("immediate")
         except Exception:
             pass
+
+
+def wait_until(ready, seconds, what, log_path):
+    """Polls `ready()` (True, or an OSError while not yet) until it holds; exits with the end of
+    the log at `log_path` when `seconds` pass first."""
+    import sys
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"{what} did not start:\n" + open(log_path).read()[-2000:])

@@ -363,4 +363,16 @@ mod tests {
         let text = format!("{:?}", suite.test_cases[1].status);
         assert!(text.contains("rows differ: <a & \\\"b\\\">"), "{text}");
     }
+
+    #[test]
+    fn selection_takes_by_name_or_file_and_skip_wins() {
+        let all = Selection { only: None, skip: vec![] };
+        assert!(all.takes("referral rate", "metrics/tests/a.yml"));
+        let only = Selection { only: Some("rate".into()), skip: vec![] };
+        assert!(only.takes("referral rate", "x.yml") && !only.takes("count", "x.yml"));
+        assert!(only.takes("count", "tests/rate.yml"), "the file name counts too");
+        let skip = Selection { only: Some("rate".into()), skip: vec!["referral".into(), "epoch".into()] };
+        assert!(!skip.takes("referral rate", "x.yml") && skip.takes("conversion rate", "x.yml"));
+        assert!(!skip.takes("conversion rate", "epoch.yml"));
+    }
 }

@@ -375,26 +375,23 @@ const LITERALS: super::tables::Literals = super::tables::Literals {
 /// A portable column type (see [`super::tables`]) in ClickHouse's words (made Nullable by the
 /// caller: portable columns may hold NULL).
 fn clickhouse_type(t: &str) -> String {
-    let (base, args) = super::tables::parse_type(t);
-    match base.as_str() {
-        "text" | "varchar" | "string" | "character varying" | "char" | "character" => "String".to_string(),
-        "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" | "datetime" => {
-            "DateTime64(6)".to_string()
-        }
-        "numeric" | "decimal" if args.is_empty() => "Decimal(38, 12)".to_string(),
-        "numeric" | "decimal" => {
-            format!("Decimal({})", args.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
-        }
-        "double precision" | "double" | "float8" | "float" => "Float64".to_string(),
-        "real" | "float4" => "Float32".to_string(),
-        "integer" | "int" | "int4" => "Int32".to_string(),
-        "bigint" | "int8" => "Int64".to_string(),
-        "smallint" | "int2" => "Int16".to_string(),
-        "boolean" | "bool" => "Bool".to_string(),
-        "date" => "Date32".to_string(),
-        _ => t.to_string(),
-    }
+    super::tables::engine_type(t, &CLICKHOUSE_TYPES)
 }
+
+const CLICKHOUSE_TYPES: super::tables::TypeWords = super::tables::TypeWords {
+    text: "String",
+    varchar: false,
+    timestamp: "DateTime64(6)",
+    decimal: "Decimal",
+    bare_decimal: "38, 12",
+    double: "Float64",
+    real: "Float32",
+    integer: "Int32",
+    bigint: "Int64",
+    smallint: "Int16",
+    boolean: "Bool",
+    date: "Date32",
+};
 
 #[cfg(test)]
 mod tests {

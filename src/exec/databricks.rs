@@ -351,26 +351,23 @@ fn typed_inserts(target: &str, t: &super::tables::Table) -> Vec<String> {
 
 /// A portable column type (see [`super::tables`]) in Spark's words.
 fn spark_type(t: &str) -> String {
-    let (base, args) = super::tables::parse_type(t);
-    match base.as_str() {
-        "text" | "varchar" | "string" | "character varying" | "char" | "character" => "STRING".to_string(),
-        "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" | "datetime" => {
-            "TIMESTAMP".to_string()
-        }
-        "numeric" | "decimal" if args.is_empty() => "DECIMAL(38, 12)".to_string(),
-        "numeric" | "decimal" => {
-            format!("DECIMAL({})", args.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
-        }
-        "double precision" | "double" | "float8" | "float" => "DOUBLE".to_string(),
-        "real" | "float4" => "FLOAT".to_string(),
-        "integer" | "int" | "int4" => "INT".to_string(),
-        "bigint" | "int8" => "BIGINT".to_string(),
-        "smallint" | "int2" => "SMALLINT".to_string(),
-        "boolean" | "bool" => "BOOLEAN".to_string(),
-        "date" => "DATE".to_string(),
-        _ => t.to_uppercase(),
-    }
+    super::tables::engine_type(t, &SPARK_TYPES)
 }
+
+const SPARK_TYPES: super::tables::TypeWords = super::tables::TypeWords {
+    text: "STRING",
+    varchar: false,
+    timestamp: "TIMESTAMP",
+    decimal: "DECIMAL",
+    bare_decimal: "38, 12",
+    double: "DOUBLE",
+    real: "FLOAT",
+    integer: "INT",
+    bigint: "BIGINT",
+    smallint: "SMALLINT",
+    boolean: "BOOLEAN",
+    date: "DATE",
+};
 
 #[cfg(test)]
 mod tests {

@@ -89,49 +89,15 @@ impl Http {
         limit: Option<Duration>,
     ) -> Result<Reply, String> {
         let result = match method {
-            Method::Get | Method::Delete => {
-                let mut req = if matches!(method, Method::Get) { self.agent.get(url) } else { self.agent.delete(url) };
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if limit.is_some() {
-                    req = req.config().timeout_global(limit).build();
-                }
-                req.call()
-            }
-            Method::PostText(text) => {
-                let mut req = self.agent.post(url);
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if limit.is_some() {
-                    req = req.config().timeout_global(limit).build();
-                }
-                req.send(text)
-            }
+            Method::Get => prepared(self.agent.get(url), headers, limit).call(),
+            Method::Delete => prepared(self.agent.delete(url), headers, limit).call(),
+            Method::PostText(text) => prepared(self.agent.post(url), headers, limit).send(text),
             Method::PostForm(form) => {
-                let mut req = self.agent.post(url).header("Content-Type", "application/x-www-form-urlencoded");
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if limit.is_some() {
-                    req = req.config().timeout_global(limit).build();
-                }
-                req.send(form)
+                let req = self.agent.post(url).header("Content-Type", "application/x-www-form-urlencoded");
+                prepared(req, headers, limit).send(form)
             }
-            Method::Post(body) => {
-                let mut req = self.agent.post(url);
-                for (k, v) in headers {
-                    req = req.header(*k, *v);
-                }
-                if limit.is_some() {
-                    req = req.config().timeout_global(limit).build();
-                }
-                match body {
-                    Some(b) => req.send_json(b),
-                    None => req.send_empty(),
-                }
-            }
+            Method::Post(Some(body)) => prepared(self.agent.post(url), headers, limit).send_json(body),
+            Method::Post(None) => prepared(self.agent.post(url), headers, limit).send_empty(),
         };
         let mut response = result.map_err(|e| network_text(&e))?;
         let status = response.status().as_u16();
@@ -159,6 +125,17 @@ impl Http {
         }
         Err(ExecError::unavailable(format!("{} (after {ATTEMPTS} attempts): {last}", host_of(url))))
     }
+}
+
+/// A request with `headers`, bounded by `limit` where given (else the agent's timeout).
+fn prepared<B>(mut req: ureq::RequestBuilder<B>, headers: &[(&str, &str)], limit: Option<Duration>) -> ureq::RequestBuilder<B> {
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    if limit.is_some() {
+        req = req.config().timeout_global(limit).build();
+    }
+    req
 }
 
 /// A random id in UUID form (v4 layout): Snowflake request ids, BigQuery job ids. Random

@@ -161,6 +161,8 @@ impl MySql {
             }
             Err(e) => return Err(fail(e)),
         };
+        // `named_zones` starts true so that the probe, itself a CONVERT_TZ, is not refused by the
+        // check it is about to inform.
         let mut db = MySql { conn, opts, shown, broken: false, named_zones: true };
         let probe = db.query("SELECT CONVERT_TZ('2024-01-01 00:00:00', '+00:00', 'Europe/Berlin') IS NOT NULL", &[])?;
         db.named_zones = matches!(probe.rows.first().and_then(|r| r.first()), Some(Cell::Int(1)));
@@ -387,27 +389,23 @@ const LITERALS: super::tables::Literals = super::tables::Literals {
 /// A portable column type (see [`super::tables`]) in MySQL's words. DATETIME for both timestamp
 /// kinds: the sessions run in UTC, and TIMESTAMP stops at 2038.
 fn mysql_type(t: &str) -> String {
-    let (base, args) = super::tables::parse_type(t);
-    match base.as_str() {
-        "text" | "varchar" | "string" | "character varying" if args.is_empty() => "TEXT".to_string(),
-        "varchar" | "character varying" => format!("VARCHAR({})", args[0]),
-        "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" | "datetime" => {
-            "DATETIME(6)".to_string()
-        }
-        "numeric" | "decimal" if args.is_empty() => "DECIMAL(38, 12)".to_string(),
-        "numeric" | "decimal" => {
-            format!("DECIMAL({})", args.iter().map(u32::to_string).collect::<Vec<_>>().join(", "))
-        }
-        "double precision" | "double" | "float8" | "float" => "DOUBLE".to_string(),
-        "real" | "float4" => "FLOAT".to_string(),
-        "integer" | "int" | "int4" => "INT".to_string(),
-        "bigint" | "int8" => "BIGINT".to_string(),
-        "smallint" | "int2" => "SMALLINT".to_string(),
-        "boolean" | "bool" => "BOOLEAN".to_string(),
-        "date" => "DATE".to_string(),
-        _ => t.to_string(),
-    }
+    super::tables::engine_type(t, &MYSQL_TYPES)
 }
+
+const MYSQL_TYPES: super::tables::TypeWords = super::tables::TypeWords {
+    text: "TEXT",
+    varchar: true,
+    timestamp: "DATETIME(6)",
+    decimal: "DECIMAL",
+    bare_decimal: "38, 12",
+    double: "DOUBLE",
+    real: "FLOAT",
+    integer: "INT",
+    bigint: "BIGINT",
+    smallint: "SMALLINT",
+    boolean: "BOOLEAN",
+    date: "DATE",
+};
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,7 @@ impl Postgres {
             .config
             .connect(target.tls.clone())
             .map_err(|e| ExecError::unavailable(format!("cannot connect to {}: {}", redact(url), source_text(&e))))?;
-        let dialect = if url.starts_with("redshift://") { "redshift" } else { "postgres" };
+        let dialect = super::dialect_of(url).unwrap_or("postgres");
         Ok(Postgres { client, tls: target.tls, dialect })
     }
 

@@ -2,6 +2,8 @@
 //! each engine's DDL for it. Column types are written in a portable vocabulary (`integer`,
 //! `text`, `numeric(10,2)`, `timestamp`, ...) and mapped to each engine's own types here.
 //!
+//! (MySQL's, ClickHouse's and Spark's words are [`TypeWords`] in their engine modules.)
+//!
 //! | portable | DuckDB / PostgreSQL | Snowflake | BigQuery |
 //! |---|---|---|---|
 //! | integer, bigint, smallint | as written | NUMBER(38,0) | INT64 |
@@ -42,6 +44,47 @@ pub fn parse_type(t: &str) -> (String, Vec<u32>) {
         _ => Vec::new(),
     };
     (base, args)
+}
+
+/// One engine's words for the portable types (see the table above), for its CREATE TABLE.
+pub struct TypeWords {
+    pub text: &'static str,
+    /// `varchar(n)` keeps its length (else it is `text`).
+    pub varchar: bool,
+    pub timestamp: &'static str,
+    /// The decimal type's name, and its precision and scale when the type gives none.
+    pub decimal: &'static str,
+    pub bare_decimal: &'static str,
+    pub double: &'static str,
+    pub real: &'static str,
+    pub integer: &'static str,
+    pub bigint: &'static str,
+    pub smallint: &'static str,
+    pub boolean: &'static str,
+    pub date: &'static str,
+}
+
+/// A portable column type in an engine's words; a type outside the vocabulary is kept as written.
+pub fn engine_type(t: &str, w: &TypeWords) -> String {
+    let (base, args) = parse_type(t);
+    let list = |args: &[u32]| args.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+    match base.as_str() {
+        "varchar" | "character varying" if w.varchar && !args.is_empty() => format!("VARCHAR({})", args[0]),
+        "text" | "varchar" | "string" | "character varying" | "char" | "character" => w.text.to_string(),
+        "timestamp" | "timestamptz" | "timestamp with time zone" | "timestamp without time zone" | "datetime" => {
+            w.timestamp.to_string()
+        }
+        "numeric" | "decimal" if args.is_empty() => format!("{}({})", w.decimal, w.bare_decimal),
+        "numeric" | "decimal" => format!("{}({})", w.decimal, list(&args)),
+        "double precision" | "double" | "float8" | "float" => w.double.to_string(),
+        "real" | "float4" => w.real.to_string(),
+        "integer" | "int" | "int4" => w.integer.to_string(),
+        "bigint" | "int8" => w.bigint.to_string(),
+        "smallint" | "int2" => w.smallint.to_string(),
+        "boolean" | "bool" => w.boolean.to_string(),
+        "date" => w.date.to_string(),
+        _ => t.to_string(),
+    }
 }
 
 /// Rows per INSERT statement.

@@ -10,6 +10,7 @@ SELECT status, MEASURE(count) / 2.0 AS half FROM orders GROUP BY 1
 SELECT CASE WHEN status = 'paid' THEN 'paid' ELSE 'other' END AS kind, MEASURE(count) AS n, MEASURE(paid_share) AS share FROM orders GROUP BY 1
 --
 -- name: round_over_an_average
+-- not_on: clickhouse its avg of a Decimal is a Float64, which round() takes half to even (53.125 -> 53.12)
 -- source: SELECT status, ROUND(AVG(amount), 2) FROM pd_orders GROUP BY status
 SELECT status, ROUND(MEASURE(avg_amount), 2) FROM orders GROUP BY status
 --
@@ -22,14 +23,17 @@ SELECT status, CAST(COUNT(*) AS FLOAT) AS n FROM orders GROUP BY status
 SELECT status, COUNT(*) AS n, SUM(revenue) AS revenue FROM orders GROUP BY ROLLUP (status)
 --
 -- name: rollup_of_two_levels_over_a_view
+-- not_on: mysql MariaDB has no GROUPING() (MySQL 8 does)
 -- source: SELECT c.city, o.status, SUM(o.amount) AS revenue, COUNT(DISTINCT o.customer_id) AS buyers, GROUPING(c.city) AS gc FROM pd_orders o LEFT JOIN pd_customers c ON o.customer_id = c.id GROUP BY ROLLUP (c.city, o.status)
 SELECT city, status, MEASURE(revenue) AS revenue, MEASURE(buyers) AS buyers, GROUPING(city) AS gc FROM order_facts GROUP BY ROLLUP (city, status)
 --
 -- name: grouping_sets
+-- not_on: mysql MySQL and MariaDB have no GROUPING SETS
 -- source: SELECT c.city, c.tier, COUNT(*) AS n FROM pd_orders o LEFT JOIN pd_customers c ON o.customer_id = c.id GROUP BY GROUPING SETS ((c.city), (c.tier), ())
 SELECT city, tier, MEASURE(count) AS n FROM order_facts GROUP BY GROUPING SETS ((city), (tier), ())
 --
 -- name: cube_of_two_dimensions
+-- not_on: mysql MySQL and MariaDB have no CUBE
 -- source: SELECT c.city, c.tier, AVG(o.amount) AS a FROM pd_orders o LEFT JOIN pd_customers c ON o.customer_id = c.id GROUP BY CUBE (c.city, c.tier)
 SELECT city, tier, MEASURE(avg_amount) AS a FROM order_facts GROUP BY CUBE (city, tier)
 --
@@ -67,6 +71,7 @@ SELECT 'paid' AS k, MEASURE(count) AS n FROM orders WHERE paid UNION ALL SELECT 
 SELECT DISTINCT status FROM orders
 --
 -- name: nulls_first
+-- not_on: mysql MySQL and MariaDB have no NULLS FIRST
 -- ordered: yes
 -- source: SELECT status, COUNT(*) AS n FROM pd_orders GROUP BY 1 ORDER BY 1 NULLS FIRST
 SELECT status, COUNT(*) AS n FROM orders GROUP BY 1 ORDER BY 1 NULLS FIRST
@@ -80,6 +85,8 @@ SELECT MEASURE(count) AS n FROM orders WHERE status LIKE 'p%d'
 SELECT DATE_TRUNC('quarter', created_at) AS q, MEASURE(revenue_per_order) AS rpo FROM orders WHERE created_at >= '2024-02-01' GROUP BY 1
 --
 -- name: boolean_expression_as_group_key
+-- not_on: mysql MySQL's booleans are 0 and 1, not true and false
+-- not_on: clickhouse a comparison is a UInt8 there, 0 or 1
 -- source: SELECT amount >= 50 AS big, COUNT(*) AS n, MAX(amount) AS top FROM pd_orders GROUP BY 1
 SELECT amount >= 50 AS big, COUNT(*) AS n, MAX(max_amount) AS top FROM orders GROUP BY 1
 --

@@ -79,17 +79,27 @@ pub fn compile(query: &Query, schema: &Schema, ctx: &Context) -> SqlResult<Pushd
         .dialect
         .render("set_default_quantifier", minijinja::context! {})
         .map_err(|d| SqlError::internal(d.message))?;
-    if distinct.trim().eq_ignore_ascii_case("distinct") {
-        struct EveryQuery;
-        impl VisitorMut for EveryQuery {
-            type Break = ();
-            fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
-                spell_out_distinct(&mut q.body);
-                ControlFlow::Continue(())
-            }
-        }
-        let _ = q.visit(&mut EveryQuery);
+    let rollup = ctx.dialect.render("rollup_syntax", minijinja::context! {}).map_err(|d| SqlError::internal(d.message))?;
+    struct EveryQuery {
+        distinct: bool,
+        rollup_modifier: bool,
     }
+    impl VisitorMut for EveryQuery {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+            if self.distinct {
+                spell_out_distinct(&mut q.body);
+            }
+            if self.rollup_modifier {
+                rollup_as_modifier(&mut q.body);
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = q.visit(&mut EveryQuery {
+        distinct: distinct.trim().eq_ignore_ascii_case("distinct"),
+        rollup_modifier: rollup.trim() == "modifier",
+    });
     requote(&mut q, quote, &walker.splices);
     let mut sources = Vec::with_capacity(walker.bindings.len());
     for b in &walker.bindings {
@@ -197,6 +207,30 @@ fn spell_out_distinct(body: &mut SetExpr) {
             spell_out_distinct(right);
         }
         SetExpr::Query(q) => spell_out_distinct(&mut q.body),
+        _ => {}
+    }
+}
+
+/// `GROUP BY ROLLUP(a, b)` as `GROUP BY a, b WITH ROLLUP`, the one form MySQL has. Other
+/// groupings (a ROLLUP beside plain keys, CUBE, GROUPING SETS, ROLLUP of lists) stay as written,
+/// and MySQL's refusal names them.
+fn rollup_as_modifier(body: &mut SetExpr) {
+    match body {
+        SetExpr::SetOperation { left, right, .. } => {
+            rollup_as_modifier(left);
+            rollup_as_modifier(right);
+        }
+        SetExpr::Query(q) => rollup_as_modifier(&mut q.body),
+        SetExpr::Select(select) => {
+            if let sqlparser::ast::GroupByExpr::Expressions(exprs, modifiers) = &mut select.group_by {
+                if let [Expr::Rollup(sets)] = exprs.as_slice() {
+                    if modifiers.is_empty() && sets.iter().all(|s| s.len() == 1) {
+                        *exprs = sets.iter().flatten().cloned().collect();
+                        modifiers.push(sqlparser::ast::GroupByWithModifier::Rollup);
+                    }
+                }
+            }
+        }
         _ => {}
     }
 }
