@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """The fault flow `cubec serve` goes through on a database server of a script's own, while
 /v1/load requests flow from two threads (scripts/warehouse_serve.py's helpers). Used by
-scripts/mysql_serve.py (MariaDB) and scripts/clickhouse_serve.py (chDB behind its HTTP front).
+scripts/mysql_serve.py (MariaDB), redshift_serve.py (a PostgreSQL stand-in through redshift://),
+clickhouse_serve.py (chDB behind its HTTP front) and databricks_serve.py (Spark behind its API
+front).
 
   1. the server frozen (SIGSTOP) past the query timeout: answers are 504 or 503, none later than
      the timeout plus 2 s, and 200 again after SIGCONT;
