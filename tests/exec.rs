@@ -346,7 +346,9 @@ fn clickhouse_cancels_a_running_query() {
     assert!(!err.is_unavailable(), "a cancelled query is not the database being away: {err}");
     assert!(started.elapsed().as_secs() < 10, "the query stopped at the cancel");
     let value = "a\\b\tc'd\n%_\u{e9}";
-    let r = db.run_sql("SELECT {p1:String} AS v, lengthUTF8({p1:String}) AS n", &[value.to_string()]).expect("still usable");
+    let r = db
+        .run_sql("SELECT {p1:String} AS v, lengthUTF8({p1:String}) AS n", &[value.to_string()])
+        .expect("still usable");
     assert_eq!(r.rows[0][0].to_text(), value);
     assert_eq!(r.rows[0][1].to_text(), value.chars().count().to_string());
     let e = db.run_sql("SELECT * FROM no_such_table", &[]).expect_err("an unknown table");

@@ -196,7 +196,8 @@ fn bigquery_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> 
 /// `CUBEJS_DB_DATABRICKS_TOKEN` (which wins over the URL's `PWD`) and `_CATALOG`, and
 /// `CUBEJS_DB_NAME` as the schema.
 fn databricks_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
-    let jdbc = var("CUBEJS_DB_DATABRICKS_URL").ok_or("CUBEJS_DB_TYPE=databricks-jdbc needs CUBEJS_DB_DATABRICKS_URL")?;
+    let jdbc =
+        var("CUBEJS_DB_DATABRICKS_URL").ok_or("CUBEJS_DB_TYPE=databricks-jdbc needs CUBEJS_DB_DATABRICKS_URL")?;
     let rest = jdbc
         .strip_prefix("jdbc:databricks://")
         .or_else(|| jdbc.strip_prefix("jdbc:spark://"))
@@ -205,7 +206,9 @@ fn databricks_url(var: &dyn Fn(&str) -> Option<String>) -> Result<String, String
     let address = parts.next().unwrap_or("");
     let host = address.split(['/', ':']).next().unwrap_or("");
     let setting = |key: &str| {
-        rest.split(';').skip(1).find_map(|p| p.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+        rest.split(';')
+            .skip(1)
+            .find_map(|p| p.split_once('=').filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
     };
     let path = setting("httpPath").ok_or("CUBEJS_DB_DATABRICKS_URL has no httpPath=/sql/1.0/warehouses/ID")?;
     let warehouse = path

@@ -61,7 +61,13 @@ impl Settings {
             }
             _ => false,
         };
-        let port = if has_port { "" } else if secure { ":8443" } else { ":8123" };
+        let port = if has_port {
+            ""
+        } else if secure {
+            ":8443"
+        } else {
+            ":8123"
+        };
         Ok(Settings {
             base: format!("{}://{}{port}", if secure { "https" } else { "http" }, u.host),
             database: u.path.first().cloned().unwrap_or_else(|| "default".to_string()),
@@ -204,7 +210,10 @@ impl ClickHouse {
         };
         let (target, staging) = (qualified(name), qualified(&format!("{name}__cubec_staging")));
         self.execute_batch(&format!("DROP TABLE IF EXISTS {staging}"))?;
-        self.execute_batch(&format!("CREATE TABLE {staging} ({}) ENGINE = MergeTree ORDER BY tuple()", defs.join(", ")))?;
+        self.execute_batch(&format!(
+            "CREATE TABLE {staging} ({}) ENGINE = MergeTree ORDER BY tuple()",
+            defs.join(", ")
+        ))?;
         let filled =
             super::tables::inserts(&staging, &t.rows, &LITERALS).iter().try_for_each(|i| self.execute_batch(i));
         if let Err(e) = filled {
@@ -316,9 +325,8 @@ fn read_result(body: &[u8]) -> Result<ResultSet, ExecError> {
 /// `Nullable(LowCardinality(T))` -> `T`.
 fn bare_type(mut ty: &str) -> &str {
     loop {
-        let inner = ["Nullable(", "LowCardinality("]
-            .iter()
-            .find_map(|w| ty.strip_prefix(w).and_then(|r| r.strip_suffix(')')));
+        let inner =
+            ["Nullable(", "LowCardinality("].iter().find_map(|w| ty.strip_prefix(w).and_then(|r| r.strip_suffix(')')));
         match inner {
             Some(i) => ty = i,
             None => return ty,
@@ -353,9 +361,9 @@ fn cell(v: &Value, ty: &str, column: &str) -> Result<Cell, ExecError> {
             Value::Bool(b) => Cell::Bool(*b),
             _ => Cell::Bool(matches!(text.as_str(), "true" | "1")),
         },
-        "Date" | "Date32" | "DateTime" | "DateTime64" => Cell::Timestamp(
-            crate::vocab::time::parse_local_datetime(&text).ok_or_else(|| bad("a time"))?,
-        ),
+        "Date" | "Date32" | "DateTime" | "DateTime64" => {
+            Cell::Timestamp(crate::vocab::time::parse_local_datetime(&text).ok_or_else(|| bad("a time"))?)
+        }
         _ => Cell::Text(text),
     })
 }

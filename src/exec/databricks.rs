@@ -49,9 +49,10 @@ impl Settings {
             Some(p) => format!(":{}", p.parse::<u16>().map_err(|_| bad(format!("`{p}` is not a port")))?),
             None => String::new(),
         };
-        let token = u.password.clone().filter(|t| !t.is_empty()).or_else(|| env("DATABRICKS_TOKEN")).ok_or_else(
-            || bad("no access token: give it as the URL's password (token:TOKEN@) or in DATABRICKS_TOKEN".to_string()),
-        )?;
+        let token =
+            u.password.clone().filter(|t| !t.is_empty()).or_else(|| env("DATABRICKS_TOKEN")).ok_or_else(|| {
+                bad("no access token: give it as the URL's password (token:TOKEN@) or in DATABRICKS_TOKEN".to_string())
+            })?;
         Ok(Settings {
             base: format!("{protocol}://{}{port}", u.host),
             warehouse: u.path[0].clone(),
@@ -89,8 +90,11 @@ impl Databricks {
     pub fn connect(url: &str) -> Result<Databricks, ExecError> {
         let settings = Arc::new(Settings::parse(url, &|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?);
         let http = Http::new(settings.connect_timeout, Duration::from_secs(120));
-        let running =
-            Arc::new(Running { settings: settings.clone(), statement: Mutex::new(None), cancelled: AtomicBool::new(false) });
+        let running = Arc::new(Running {
+            settings: settings.clone(),
+            statement: Mutex::new(None),
+            cancelled: AtomicBool::new(false),
+        });
         let mut db = Databricks { http, schema: settings.schema.clone(), settings, running, scratch: None };
         db.ping()?;
         Ok(db)
@@ -307,9 +311,9 @@ fn cell(v: &Value, ty: &str, column: &str) -> Result<Cell, ExecError> {
     Ok(match ty {
         "BYTE" | "SHORT" | "INT" | "LONG" => Cell::Int(text.parse().map_err(|_| bad("an integer"))?),
         "FLOAT" | "DOUBLE" => Cell::Float(text.parse().map_err(|_| bad("a number"))?),
-        "DECIMAL" => {
-            Cell::Decimal(text.parse::<rust_decimal::Decimal>().map(|d| d.normalize().to_string()).unwrap_or(text.into()))
-        }
+        "DECIMAL" => Cell::Decimal(
+            text.parse::<rust_decimal::Decimal>().map(|d| d.normalize().to_string()).unwrap_or(text.into()),
+        ),
         "BOOLEAN" => Cell::Bool(text == "true"),
         "DATE" | "TIMESTAMP" | "TIMESTAMP_NTZ" => {
             Cell::Timestamp(crate::vocab::time::parse_local_datetime(text).ok_or_else(|| bad("a time"))?)
@@ -342,9 +346,19 @@ fn typed_inserts(target: &str, t: &super::tables::Table) -> Vec<String> {
         .map(|chunk| {
             let values: Vec<String> = chunk
                 .iter()
-                .map(|r| format!("({})", r.iter().map(|c| super::tables::literal(c, &LITERALS)).collect::<Vec<_>>().join(", ")))
+                .map(|r| {
+                    format!(
+                        "({})",
+                        r.iter().map(|c| super::tables::literal(c, &LITERALS)).collect::<Vec<_>>().join(", ")
+                    )
+                })
                 .collect();
-            format!("INSERT INTO {target} SELECT {} FROM VALUES {} AS v({})", casts.join(", "), values.join(",\n"), names.join(", "))
+            format!(
+                "INSERT INTO {target} SELECT {} FROM VALUES {} AS v({})",
+                casts.join(", "),
+                values.join(",\n"),
+                names.join(", ")
+            )
         })
         .collect()
 }
@@ -376,7 +390,8 @@ mod tests {
     #[test]
     fn urls() {
         let none = |_: &str| None;
-        let s = Settings::parse("databricks://token:dapi123@adb-1.azuredatabricks.net/abc?schema=sales", &none).unwrap();
+        let s =
+            Settings::parse("databricks://token:dapi123@adb-1.azuredatabricks.net/abc?schema=sales", &none).unwrap();
         assert_eq!((s.base.as_str(), s.warehouse.as_str()), ("https://adb-1.azuredatabricks.net", "abc"));
         assert_eq!((s.schema.as_deref(), s.token.as_str()), (Some("sales"), "dapi123"));
         let env = |k: &str| (k == "DATABRICKS_TOKEN").then(|| "from-env".to_string());

@@ -128,7 +128,11 @@ impl Http {
 }
 
 /// A request with `headers`, bounded by `limit` where given (else the agent's timeout).
-fn prepared<B>(mut req: ureq::RequestBuilder<B>, headers: &[(&str, &str)], limit: Option<Duration>) -> ureq::RequestBuilder<B> {
+fn prepared<B>(
+    mut req: ureq::RequestBuilder<B>,
+    headers: &[(&str, &str)],
+    limit: Option<Duration>,
+) -> ureq::RequestBuilder<B> {
     for (k, v) in headers {
         req = req.header(*k, *v);
     }

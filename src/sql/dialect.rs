@@ -359,7 +359,10 @@ mod tests {
     #[test]
     fn builtin_dialects_load() {
         let d = Dialects::load(None).expect("built-in dialects are valid");
-        assert_eq!(d.names(), ["bigquery", "clickhouse", "databricks", "duckdb", "mysql", "postgres", "redshift", "snowflake"]);
+        assert_eq!(
+            d.names(),
+            ["bigquery", "clickhouse", "databricks", "duckdb", "mysql", "postgres", "redshift", "snowflake"]
+        );
         let pg = d.get("postgres").unwrap();
         assert_eq!(pg.placeholder(3), "$3");
         assert!(pg.numbered_params);

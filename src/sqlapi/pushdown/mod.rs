@@ -79,7 +79,8 @@ pub fn compile(query: &Query, schema: &Schema, ctx: &Context) -> SqlResult<Pushd
         .dialect
         .render("set_default_quantifier", minijinja::context! {})
         .map_err(|d| SqlError::internal(d.message))?;
-    let rollup = ctx.dialect.render("rollup_syntax", minijinja::context! {}).map_err(|d| SqlError::internal(d.message))?;
+    let rollup =
+        ctx.dialect.render("rollup_syntax", minijinja::context! {}).map_err(|d| SqlError::internal(d.message))?;
     struct EveryQuery {
         distinct: bool,
         rollup_modifier: bool,
